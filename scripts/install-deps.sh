@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Installs everything kubecnn needs to build and test on Debian bookworm; safe to re-run.
+#
+# - Debian packages: toolchain, OpenMPI, protobuf, libjpeg-turbo, cpprestsdk, prometheus-cpp,
+#   yaml-cpp, nlohmann-json, GoogleTest, Fashion-MNIST, clang (libFuzzer).
+# - LibTorch: the CUDA build inside PyPI's torch wheel, in a virtualenv at $KUBECNN_VENV
+#   (default /opt/kubecnn/venv) that later runs reuse; torchvision and Pillow beside it for
+#   the Python reference benchmarks.
+set -euo pipefail
+
+KUBECNN_VENV=${KUBECNN_VENV:-/opt/kubecnn/venv}
+# Same minor version as the GPU machines' PyTorch (2.11.0+cu130), so one code base fits both.
+TORCH_VERSION=${TORCH_VERSION:-2.11.0}
+TORCHVISION_VERSION=${TORCHVISION_VERSION:-0.26.0}
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+
+apt_packages=(
+  build-essential cmake ninja-build ccache pkg-config git
+  clang libclang-rt-14-dev clang-format
+  libopenmpi-dev openmpi-bin
+  libprotobuf-dev protobuf-compiler
+  libturbojpeg0-dev libjpeg62-turbo-dev
+  libcpprest-dev libssl-dev
+  prometheus-cpp-dev
+  libyaml-cpp-dev nlohmann-json3-dev
+  libgtest-dev libgmock-dev googletest libbenchmark-dev
+  zlib1g-dev
+  dataset-fashion-mnist
+  python3-venv
+)
+
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: apt-get install ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+venv_ok() {
+  [ -x "$KUBECNN_VENV/bin/python3" ] &&
+    "$KUBECNN_VENV/bin/python3" - "$TORCH_VERSION" "$TORCHVISION_VERSION" <<'PY' 2>/dev/null
+import sys, torch, torchvision, PIL
+ok = torch.__version__.split("+")[0] == sys.argv[1] and torchvision.__version__.split("+")[0] == sys.argv[2]
+sys.exit(0 if ok else 1)
+PY
+}
+
+if ! venv_ok; then
+  echo "install-deps: torch==$TORCH_VERSION torchvision==$TORCHVISION_VERSION into $KUBECNN_VENV"
+  $SUDO mkdir -p "$(dirname "$KUBECNN_VENV")"
+  [ -x "$KUBECNN_VENV/bin/python3" ] || $SUDO python3 -m venv "$KUBECNN_VENV"
+  $SUDO "$KUBECNN_VENV/bin/python3" -m pip install -q \
+    "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" pillow numpy
+fi
+
+echo "install-deps: ok (LibTorch at $("$KUBECNN_VENV/bin/python3" -c 'import torch;print(torch.utils.cmake_prefix_path)'))"

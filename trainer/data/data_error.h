@@ -1,0 +1,16 @@
+// The error type of the input pipeline: a message that says what, where, and what to do.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace kubecnn::data {
+
+// Thrown for bad data or storage problems (unreadable shard, CRC mismatch, missing feature).
+// The message names the file and position and ends with a hint in parentheses.
+class DataError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace kubecnn::data

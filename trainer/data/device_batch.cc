@@ -1,0 +1,36 @@
+// ToDevice: uint8 upload, then (x/255 - mean)/std as one multiply-add per element on the device.
+#include "trainer/data/device_batch.h"
+
+namespace kubecnn::data {
+
+DeviceBatch ToDevice(const Batch& batch, const torch::Device& device, torch::ScalarType dtype, bool channels_last,
+                     const Normalization& norm) {
+  const int64_t n = batch.size;
+  const int64_t s = batch.image_size;
+  // from_blob does not own the memory; .to() copies before we return.
+  auto* pixels = const_cast<uint8_t*>(batch.images.data());
+  auto* labels = const_cast<int64_t*>(batch.labels.data());
+  torch::Tensor nhwc = torch::from_blob(pixels, {n, s, s, 3}, torch::kUInt8);
+  torch::Tensor host_labels = torch::from_blob(labels, {n}, torch::kInt64);
+
+  DeviceBatch out;
+  out.labels = host_labels.to(device, /*non_blocking=*/false, /*copy=*/true);
+  torch::Tensor nchw = nhwc.to(device, /*non_blocking=*/false, /*copy=*/true).permute({0, 3, 1, 2});
+  if (!channels_last) nchw = nchw.contiguous();
+
+  // (x/255 - mean)/std == x * scale + shift, per channel.
+  std::array<float, 3> scale{}, shift{};
+  for (int c = 0; c < 3; ++c) {
+    scale[c] = 1.0f / (255.0f * norm.std[c]);
+    shift[c] = -norm.mean[c] / norm.std[c];
+  }
+  const auto options = torch::TensorOptions().dtype(torch::kFloat32);
+  torch::Tensor scale_t = torch::tensor({scale[0], scale[1], scale[2]}, options).view({1, 3, 1, 1}).to(device);
+  torch::Tensor shift_t = torch::tensor({shift[0], shift[1], shift[2]}, options).view({1, 3, 1, 1}).to(device);
+  torch::Tensor normalized = torch::addcmul(shift_t, nchw.to(torch::kFloat32), scale_t);
+  const auto format = channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
+  out.images = normalized.to(dtype).contiguous(format);
+  return out;
+}
+
+}  // namespace kubecnn::data
