@@ -5,10 +5,12 @@
 #include <memory>
 #include <vector>
 
+#include "trainer/data/host_buffer.h"
+
 namespace kubecnn::data {
 
 struct Batch {
-  std::vector<uint8_t> images;  // capacity * image_size * image_size * 3, NHWC (channels_last)
+  HostBuffer images;            // capacity * image_size * image_size * 3, NHWC (channels_last)
   std::vector<int64_t> labels;  // capacity; the first `size` are valid (label_offset applied)
   int64_t size = 0;             // valid samples: < capacity at the end of an eval pass or after skips
   int image_size = 0;

@@ -3,6 +3,17 @@
 
 namespace kubecnn::data {
 
+HostAllocator PinnedHostAllocator() {
+  if (!torch::cuda::is_available()) return HeapAllocate;
+  return [](size_t bytes) {
+    // The tensor owns the pinned block (from LibTorch's caching host allocator); the deleter
+    // keeps it alive exactly as long as the buffer is referenced.
+    auto holder = std::make_shared<torch::Tensor>(
+        torch::empty({static_cast<int64_t>(bytes)}, torch::TensorOptions().dtype(torch::kUInt8).pinned_memory(true)));
+    return std::shared_ptr<uint8_t>(holder->data_ptr<uint8_t>(), [holder](uint8_t*) mutable { holder.reset(); });
+  };
+}
+
 DeviceBatch ToDevice(const Batch& batch, const torch::Device& device, torch::ScalarType dtype, bool channels_last,
                      const Normalization& norm) {
   const int64_t n = batch.size;

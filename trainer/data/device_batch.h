@@ -20,6 +20,9 @@ struct DeviceBatch {
   torch::Tensor labels;  // [size] int64
 };
 
+// Page-locked host memory for the loader's batches when CUDA is available, else plain heap.
+HostAllocator PinnedHostAllocator();
+
 // Copies the batch's valid samples to `device` as uint8 (a quarter of the bytes of float), then
 // converts and normalises there. channels_last keeps the loader's NHWC memory as is (a free
 // permute); otherwise the result is contiguous NCHW. The batch must stay alive until the copy is

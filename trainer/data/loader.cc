@@ -154,7 +154,10 @@ std::shared_ptr<Batch> Loader::TakeBufferLocked() {
       pool_->free.pop_back();
     }
   }
-  if (!batch) batch = std::make_unique<Batch>();
+  if (!batch) {
+    batch = std::make_unique<Batch>();
+    batch->images = HostBuffer(options_.pixel_allocator);
+  }
   batch->image_size = options_.transform.output_size;
   batch->labels.resize(static_cast<size_t>(options_.batch_size));
   batch->images.resize(static_cast<size_t>(options_.batch_size) * batch->image_bytes());

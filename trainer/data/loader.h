@@ -37,6 +37,7 @@ struct LoaderOptions {
   int64_t num_classes = 0;         // > 0: labels are checked against it (and used for synthetic data)
   ExampleSchema schema;
   int64_t start_position = 0;      // samples of this rank's stream already consumed (resume)
+  HostAllocator pixel_allocator = HeapAllocate;  // pinned memory on CUDA (see device_batch.h)
 };
 
 // Counters for logs and metrics; read them at any time.

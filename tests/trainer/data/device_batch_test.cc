@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 namespace kubecnn::data {
 namespace {
 
@@ -12,6 +14,7 @@ Batch TwoPixelBatch() {
   b.labels = {5, 7, 9};  // capacity 3, only 2 valid
   b.size = 2;
   b.images.resize(3 * 2 * 2 * 3);
+  std::memset(b.images.data(), 0, b.images.size());
   for (size_t i = 0; i < b.images.size(); ++i) b.images[i] = static_cast<uint8_t>(i * 7 % 256);
   return b;
 }
@@ -47,6 +50,17 @@ TEST(DeviceBatch, ChannelsLastKeepsTheLoadersNhwcMemory) {
 TEST(DeviceBatch, ProducesTheRequestedDtype) {
   const DeviceBatch d = ToDevice(TwoPixelBatch(), torch::kCPU, torch::kBFloat16, true);
   EXPECT_EQ(d.images.scalar_type(), torch::kBFloat16);
+}
+
+TEST(DeviceBatch, PinnedAllocatorFallsBackToHeapWithoutCuda) {
+  // On a CUDA machine this hands out page-locked memory; either way it must be usable memory.
+  HostBuffer buffer(PinnedHostAllocator());
+  buffer.resize(1000);
+  std::memset(buffer.data(), 7, buffer.size());
+  EXPECT_EQ(buffer[999], 7);
+  if (torch::cuda::is_available()) {
+    EXPECT_TRUE(torch::from_blob(buffer.data(), {1000}, torch::kUInt8).is_pinned());
+  }
 }
 
 }  // namespace

@@ -107,7 +107,7 @@ TEST_F(LoaderTest, TrainStreamIsIdenticalWhateverTheThreadCount) {
     for (int i = 0; i < 8; ++i) {
       BatchPtr b = loader.Next();
       ASSERT_NE(b, nullptr);
-      images[variant].push_back(b->images);
+      images[variant].emplace_back(b->images.data(), b->images.data() + b->images.size());
       labels[variant].push_back(Labels(*b));
     }
   }
