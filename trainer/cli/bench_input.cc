@@ -3,9 +3,12 @@
 
 #include <chrono>
 #include <cstdio>
+#include <memory>
 
 #include "trainer/cli/data_flags.h"
 #include "trainer/data/loader.h"
+#include "trainer/metrics/data_metrics.h"
+#include "trainer/metrics/metrics_server.h"
 
 namespace kubecnn::cli {
 
@@ -14,12 +17,14 @@ int RunBenchInput(const std::vector<std::string>& args) {
   int64_t num_batches = 50;
   int64_t warmup_batches = 3;
   bool eval = false;
+  int metrics_port = 0;
   FlagSet flags("usage: kubecnn-trainer bench-input --data_dir=DIR [flags]\n"
                 "Reads, decodes and augments batches as training would, without a model, and prints images/s.");
   AddDataFlags(flags, options);
   flags.Add("num_batches", &num_batches, "batches to time (after the warm-up)");
   flags.Add("warmup_batches", &warmup_batches, "batches read before timing starts");
   flags.Add("eval", &eval, "time the evaluation transform over the validation split instead");
+  flags.Add("metrics_port", &metrics_port, "serve the data metrics on this port while running (0: off)");
   const auto positional = flags.Parse(args);
   if (flags.help_requested()) {
     std::printf("%s", flags.Usage().c_str());
@@ -32,6 +37,11 @@ int RunBenchInput(const std::vector<std::string>& args) {
   options.split = eval ? "validation" : "train";
 
   data::Loader loader(options);
+  std::unique_ptr<metrics::MetricsServer> metrics_server;
+  if (metrics_port > 0) {
+    metrics_server = std::make_unique<metrics::MetricsServer>("0.0.0.0:" + std::to_string(metrics_port));
+    metrics_server->Register(metrics::MakeDataMetrics(loader, options.rank));
+  }
   for (int64_t i = 0; i < warmup_batches; ++i) {
     if (!loader.Next()) break;
   }

@@ -313,6 +313,11 @@ void Loader::FinishLocked() {
   if (!options_.train && next_position_ >= records_per_epoch_ && filling_.empty()) ready_cv_.notify_all();
 }
 
+int64_t Loader::ready_batches() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return static_cast<int64_t>(ready_.size());
+}
+
 BatchPtr Loader::Next() {
   if (synthetic_batch_) return synthetic_batch_;
   const auto start = std::chrono::steady_clock::now();

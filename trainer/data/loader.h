@@ -68,6 +68,7 @@ class Loader {
   int64_t num_shards() const { return static_cast<int64_t>(shard_paths_.size()); }
   bool synthetic() const { return options_.data_dir.empty(); }
   const LoaderCounters& counters() const { return counters_; }
+  int64_t ready_batches() const;  // prepared and waiting for Next()
   const LoaderOptions& options() const { return options_; }
 
  private:
@@ -95,7 +96,7 @@ class Loader {
   std::mutex files_mu_;
   std::vector<std::unique_ptr<RecordFile>> files_;
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable work_cv_;   // workers: a slot or a batch may be available
   std::condition_variable ready_cv_;  // consumer: a batch is ready, or an error
   bool stop_ = false;

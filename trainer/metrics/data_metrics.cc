@@ -1,0 +1,57 @@
+// Data metrics as a prometheus-cpp Collectable: no bookkeeping on the hot path, only atomic reads.
+#include "trainer/metrics/data_metrics.h"
+
+#include <prometheus/metric_family.h>
+
+#include <string>
+
+namespace kubecnn::metrics {
+namespace {
+
+class DataMetrics : public prometheus::Collectable {
+ public:
+  DataMetrics(const data::Loader& loader, int rank) : loader_(loader), rank_(std::to_string(rank)) {}
+
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    const data::LoaderCounters& c = loader_.counters();
+    return {
+        Family("kubecnn_data_records_read_total", "TFRecord records read by the input pipeline",
+               prometheus::MetricType::Counter, static_cast<double>(c.records_read.load())),
+        Family("kubecnn_data_read_bytes_total", "Payload bytes of the records read", prometheus::MetricType::Counter,
+               static_cast<double>(c.bytes_read.load())),
+        Family("kubecnn_data_corrupt_records_total",
+               "Records skipped for CRC, framing or tf.train.Example errors (--skip_corrupt_records)",
+               prometheus::MetricType::Counter, static_cast<double>(c.corrupt_records.load())),
+        Family("kubecnn_data_undecodable_images_total", "Images skipped because they are not JPEG or fail to decode",
+               prometheus::MetricType::Counter, static_cast<double>(c.undecodable_images.load())),
+        Family("kubecnn_data_wait_seconds_total", "Time the consumer spent waiting for a batch (input-bound time)",
+               prometheus::MetricType::Counter, c.wait_nanos.load() * 1e-9),
+        Family("kubecnn_data_ready_batches", "Batches prepared and waiting for the consumer",
+               prometheus::MetricType::Gauge, static_cast<double>(loader_.ready_batches())),
+    };
+  }
+
+ private:
+  prometheus::MetricFamily Family(const char* name, const char* help, prometheus::MetricType type,
+                                  double value) const {
+    prometheus::ClientMetric metric;
+    metric.label.push_back({"rank", rank_});
+    if (type == prometheus::MetricType::Counter) {
+      metric.counter.value = value;
+    } else {
+      metric.gauge.value = value;
+    }
+    return {name, help, type, {metric}};
+  }
+
+  const data::Loader& loader_;
+  std::string rank_;
+};
+
+}  // namespace
+
+std::shared_ptr<prometheus::Collectable> MakeDataMetrics(const data::Loader& loader, int rank) {
+  return std::make_shared<DataMetrics>(loader, rank);
+}
+
+}  // namespace kubecnn::metrics

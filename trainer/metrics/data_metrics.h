@@ -1,0 +1,19 @@
+// Prometheus view of the input pipeline, read from the loader's counters at scrape time.
+#pragma once
+
+#include <prometheus/collectable.h>
+
+#include <memory>
+
+#include "trainer/data/loader.h"
+
+namespace kubecnn::metrics {
+
+// Families (all labelled with the rank):
+//   kubecnn_data_records_read_total, kubecnn_data_read_bytes_total,
+//   kubecnn_data_corrupt_records_total, kubecnn_data_undecodable_images_total,
+//   kubecnn_data_wait_seconds_total, kubecnn_data_ready_batches.
+// The loader must outlive the returned collectable's registration.
+std::shared_ptr<prometheus::Collectable> MakeDataMetrics(const data::Loader& loader, int rank);
+
+}  // namespace kubecnn::metrics
