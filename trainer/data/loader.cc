@@ -286,7 +286,7 @@ bool Loader::LoadSample(const RecordRef& ref, int64_t position, uint8_t* out, in
 }
 
 void Loader::FinishLocked() {
-  bool published = false;
+  bool published = false, dropped = false;
   while (!filling_.empty() && filling_.front()->done == filling_.front()->count()) {
     std::shared_ptr<Pending> pending = std::move(filling_.front());
     filling_.pop_front();
@@ -305,12 +305,14 @@ void Loader::FinishLocked() {
     if (size > 0) {
       ready_.push_back(std::move(pending->batch));
       published = true;
+    } else {
+      dropped = true;  // every sample skipped: nothing to hand over
     }
   }
-  if (published) ready_cv_.notify_all();
-  // A finished batch frees a prefetch slot; an eval stream's end must wake the consumer too.
-  work_cv_.notify_all();
-  if (!options_.train && next_position_ >= records_per_epoch_ && filling_.empty()) ready_cv_.notify_all();
+  // Published batches still hold their prefetch slot until Next() takes them; a dropped one frees it.
+  if (dropped) work_cv_.notify_all();
+  const bool drained = !options_.train && next_position_ >= records_per_epoch_ && filling_.empty();
+  if (published || drained) ready_cv_.notify_all();
 }
 
 int64_t Loader::ready_batches() const {
