@@ -22,8 +22,7 @@ bool Exists(const std::string& path) { return fs::exists(path); }
 
 ScratchDir::ScratchDir() {
   static std::atomic<int> counter{0};
-  path_ = (fs::path(::testing::TempDir()) /
-           ("kubecnn-" + std::to_string(::getpid()) + "-" + std::to_string(counter++)))
+  path_ = (fs::path(::testing::TempDir()) / ("kubecnn-" + std::to_string(::getpid()) + "-" + std::to_string(counter++)))
               .string();
   fs::remove_all(path_);
   fs::create_directories(path_);

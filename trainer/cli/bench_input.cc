@@ -18,8 +18,9 @@ int RunBenchInput(const std::vector<std::string>& args) {
   int64_t warmup_batches = 3;
   bool eval = false;
   int metrics_port = 0;
-  FlagSet flags("usage: kubecnn-trainer bench-input --data_dir=DIR [flags]\n"
-                "Reads, decodes and augments batches as training would, without a model, and prints images/s.");
+  FlagSet flags(
+      "usage: kubecnn-trainer bench-input --data_dir=DIR [flags]\n"
+      "Reads, decodes and augments batches as training would, without a model, and prints images/s.");
   AddDataFlags(flags, options);
   flags.Add("num_batches", &num_batches, "batches to time (after the warm-up)");
   flags.Add("warmup_batches", &warmup_batches, "batches read before timing starts");
@@ -58,8 +59,8 @@ int RunBenchInput(const std::vector<std::string>& args) {
   const auto& c = loader.counters();
   std::printf("bench-input: %s, %s transform, %lld batches of %lld at %dx%d, %d threads\n",
               loader.synthetic() ? "synthetic data" : options.data_dir.c_str(), eval ? "eval" : "train",
-              static_cast<long long>(batches), static_cast<long long>(options.batch_size), options.transform.output_size,
-              options.transform.output_size, options.num_threads);
+              static_cast<long long>(batches), static_cast<long long>(options.batch_size),
+              options.transform.output_size, options.transform.output_size, options.num_threads);
   std::printf("  %.1f images/s (%.1f per thread), %.3f s, consumer waited %.0f%% of the time\n", images / seconds,
               images / seconds / options.num_threads, seconds, 100.0 * waited / seconds);
   std::printf("  records read %lld (%.1f MB), corrupt records %lld, undecodable images %lld\n",

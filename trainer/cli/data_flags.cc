@@ -8,25 +8,33 @@ namespace kubecnn::cli {
 
 void AddDataFlags(FlagSet& flags, data::LoaderOptions& o) {
   o.num_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  flags.Add("data_dir", &o.data_dir, "directory of train-NNNNN-of-NNNNN / validation-NNNNN-of-NNNNN TFRecord shards; empty: synthetic data");
+  flags.Add("data_dir", &o.data_dir,
+            "directory of train-NNNNN-of-NNNNN / validation-NNNNN-of-NNNNN TFRecord shards; empty: synthetic data");
   flags.Add("batch_size", &o.batch_size, "images per batch per rank");
   flags.Add("num_data_threads", &o.num_threads, "decode/augment threads per rank");
-  flags.Add("prefetch_batches", &o.prefetch_batches, "batches being prepared or ready ahead of the consumer (bounds memory)");
+  flags.Add("prefetch_batches", &o.prefetch_batches,
+            "batches being prepared or ready ahead of the consumer (bounds memory)");
   flags.Add("image_size", &o.transform.output_size, "output image side in pixels (224; 299 for inception3)");
-  flags.Add("shuffle_buffer", &o.shuffle_buffer, "records in the per-rank shuffle buffer (1 disables record shuffling)");
+  flags.Add("shuffle_buffer", &o.shuffle_buffer,
+            "records in the per-rank shuffle buffer (1 disables record shuffling)");
   flags.Add("seed", &o.seed, "seed of shard order, shuffling and augmentation");
-  flags.Add("skip_corrupt_records", &o.skip_corrupt_records, "count and skip records with CRC/framing/Example errors instead of stopping");
-  flags.Add("label_offset", &o.label_offset, "subtracted from image/class/label (1 for ImageNet build scripts, 0 for TF-slim sets)");
+  flags.Add("skip_corrupt_records", &o.skip_corrupt_records,
+            "count and skip records with CRC/framing/Example errors instead of stopping");
+  flags.Add("label_offset", &o.label_offset,
+            "subtracted from image/class/label (1 for ImageNet build scripts, 0 for TF-slim sets)");
   flags.Add("image_key", &o.schema.image_key, "tf.train.Example feature holding the JPEG bytes");
   flags.Add("label_key", &o.schema.label_key, "tf.train.Example int64 feature holding the class label");
   flags.Add("crop_area_min", &o.transform.crop.area_min, "distorted crop: smallest fraction of the image area");
   flags.Add("crop_area_max", &o.transform.crop.area_max, "distorted crop: largest fraction of the image area");
   flags.Add("crop_aspect_min", &o.transform.crop.aspect_min, "distorted crop: smallest width/height ratio");
   flags.Add("crop_aspect_max", &o.transform.crop.aspect_max, "distorted crop: largest width/height ratio");
-  flags.Add("min_object_covered", &o.transform.crop.min_object_covered, "distorted crop: fraction of some bounding box the crop must cover (records with boxes only)");
+  flags.Add("min_object_covered", &o.transform.crop.min_object_covered,
+            "distorted crop: fraction of some bounding box the crop must cover (records with boxes only)");
   flags.Add("random_flip", &o.transform.random_flip, "random horizontal flips in training");
-  flags.Add("dct_scaling", &o.transform.dct_scaling, "let the JPEG decoder downscale in the DCT domain when the crop is >= 2x the output");
-  flags.Add("fast_dct", &o.transform.fast_dct, "fast integer IDCT and plain chroma upsampling (nvcnn's INTEGER_FAST decode)");
+  flags.Add("dct_scaling", &o.transform.dct_scaling,
+            "let the JPEG decoder downscale in the DCT domain when the crop is >= 2x the output");
+  flags.Add("fast_dct", &o.transform.fast_dct,
+            "fast integer IDCT and plain chroma upsampling (nvcnn's INTEGER_FAST decode)");
 }
 
 void ValidateDataOptions(const data::LoaderOptions& o) {
@@ -41,7 +49,8 @@ void ValidateDataOptions(const data::LoaderOptions& o) {
   const auto& c = o.transform.crop;
   require(c.area_min > 0 && c.area_min <= c.area_max && c.area_max <= 1,
           "--crop_area_min/--crop_area_max must satisfy 0 < min <= max <= 1");
-  require(c.aspect_min > 0 && c.aspect_min <= c.aspect_max, "--crop_aspect_min/--crop_aspect_max must satisfy 0 < min <= max");
+  require(c.aspect_min > 0 && c.aspect_min <= c.aspect_max,
+          "--crop_aspect_min/--crop_aspect_max must satisfy 0 < min <= max");
   require(c.min_object_covered >= 0 && c.min_object_covered <= 1, "--min_object_covered must be in [0, 1]");
 }
 

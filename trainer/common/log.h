@@ -12,6 +12,8 @@ inline void LogInfo(std::string_view component, std::string_view message) { Log(
 inline void LogWarning(std::string_view component, std::string_view message) {
   Log(LogLevel::kWarning, component, message);
 }
-inline void LogError(std::string_view component, std::string_view message) { Log(LogLevel::kError, component, message); }
+inline void LogError(std::string_view component, std::string_view message) {
+  Log(LogLevel::kError, component, message);
+}
 
 }  // namespace kubecnn

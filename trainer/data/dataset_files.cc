@@ -86,7 +86,9 @@ std::vector<std::string> FindShards(const std::string& dir, std::string_view spl
   }
   const SplitListing listing = ListSplit(names, split);
   if (listing.shards.empty() && listing.missing.empty()) {
-    throw DataError("--data_dir " + dir + " holds no " + std::string(split) + "-NNNNN-of-NNNNN shards (make them with `kubecnn-trainer make-shards`, or omit --data_dir for synthetic data)");
+    throw DataError(
+        "--data_dir " + dir + " holds no " + std::string(split) +
+        "-NNNNN-of-NNNNN shards (make them with `kubecnn-trainer make-shards`, or omit --data_dir for synthetic data)");
   }
   if (!listing.missing.empty()) {
     throw DataError("--data_dir " + dir + ": " + std::to_string(listing.missing.size()) + " of " +
@@ -96,7 +98,8 @@ std::vector<std::string> FindShards(const std::string& dir, std::string_view spl
   }
   if (!listing.conflicts.empty()) {
     throw DataError("--data_dir " + dir + " mixes shard sets of different sizes: " + JoinFirst(listing.conflicts, 5) +
-                    " do not belong to the " + std::to_string(listing.shards.size()) + "-shard set (remove the stale files)");
+                    " do not belong to the " + std::to_string(listing.shards.size()) +
+                    "-shard set (remove the stale files)");
   }
   std::vector<std::string> paths;
   for (const std::string& name : listing.shards) paths.push_back((fs::path(dir) / name).string());

@@ -21,8 +21,8 @@ std::string ShardFileName(std::string_view split, int index, int count);
 
 // What a directory listing says about one split, decided without touching the disk.
 struct SplitListing {
-  std::vector<std::string> shards;   // file names in index order, complete when `missing` is empty
-  std::vector<std::string> missing;  // expected names not present
+  std::vector<std::string> shards;     // file names in index order, complete when `missing` is empty
+  std::vector<std::string> missing;    // expected names not present
   std::vector<std::string> conflicts;  // names that disagree on the shard count
 };
 SplitListing ListSplit(const std::vector<std::string>& file_names, std::string_view split);

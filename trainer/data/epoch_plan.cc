@@ -11,7 +11,7 @@
 namespace kubecnn::data {
 namespace {
 
-constexpr uint64_t kShardOrderStream = 0x5348415244ULL;  // "SHARD"
+constexpr uint64_t kShardOrderStream = 0x5348415244ULL;     // "SHARD"
 constexpr uint64_t kRecordOrderStream = 0x5245434f5244ULL;  // "RECORD"
 
 }  // namespace

@@ -24,7 +24,7 @@ struct EpochPlanOptions {
   int64_t epoch = 0;
   int rank = 0;
   int world = 1;
-  bool shuffle = true;          // false: shards and records in file order (evaluation)
+  bool shuffle = true;             // false: shards and records in file order (evaluation)
   int64_t shuffle_buffer = 10000;  // records; 1 disables record-level shuffling
 };
 

@@ -180,9 +180,8 @@ std::vector<std::string> DescribeExample(std::string_view serialized, size_t max
       case tf::Feature::kBytesList:
         list("bytes", f.bytes_list().value_size(), [&](int i) {
           const std::string& v = f.bytes_list().value(i);
-          const bool printable = v.size() <= 64 && std::all_of(v.begin(), v.end(), [](unsigned char c) {
-                                   return c >= 0x20 && c < 0x7f;
-                                 });
+          const bool printable =
+              v.size() <= 64 && std::all_of(v.begin(), v.end(), [](unsigned char c) { return c >= 0x20 && c < 0x7f; });
           return printable ? "'" + v + "'" : "<" + std::to_string(v.size()) + " bytes>";
         });
         break;

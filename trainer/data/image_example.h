@@ -19,19 +19,19 @@ struct ExampleSchema {
 };
 
 struct ImageExample {
-  std::string encoded;            // image/encoded: the JPEG bytes
-  int64_t label = 0;              // first value of the label feature, as stored (1-based for ImageNet)
-  int64_t height = 0;             // image/height, 0 when absent
-  int64_t width = 0;              // image/width, 0 when absent
-  std::vector<BoundingBox> boxes; // image/object/bbox/{xmin,ymin,xmax,ymax}, clipped to [0, 1]
-  std::string class_text;         // image/class/text, empty when absent
-  std::string filename;           // image/filename, empty when absent
+  std::string encoded;             // image/encoded: the JPEG bytes
+  int64_t label = 0;               // first value of the label feature, as stored (1-based for ImageNet)
+  int64_t height = 0;              // image/height, 0 when absent
+  int64_t width = 0;               // image/width, 0 when absent
+  std::vector<BoundingBox> boxes;  // image/object/bbox/{xmin,ymin,xmax,ymax}, clipped to [0, 1]
+  std::string class_text;          // image/class/text, empty when absent
+  std::string filename;            // image/filename, empty when absent
 };
 
 // Where a record came from, for error messages.
 struct RecordLocation {
   std::string_view file;
-  int64_t index = -1;   // record number within the file
+  int64_t index = -1;  // record number within the file
 };
 
 // Parses a serialized tf.train.Example. Throws DataError naming the key, file and record index

@@ -22,13 +22,13 @@ struct CropOptions {
 };
 
 struct TransformOptions {
-  int output_size = 224;        // square output, output_size x output_size x 3 (HWC)
-  bool train = true;            // train: distorted crop + flip; eval: resize shorter side + centre crop
+  int output_size = 224;  // square output, output_size x output_size x 3 (HWC)
+  bool train = true;      // train: distorted crop + flip; eval: resize shorter side + centre crop
   CropOptions crop;
-  bool random_flip = true;      // train only
+  bool random_flip = true;            // train only
   double eval_crop_fraction = 0.875;  // eval: shorter side resized to output_size / fraction
-  bool dct_scaling = true;      // let libjpeg downscale in the DCT domain when the crop is >= 2x output
-  bool fast_dct = true;         // JDCT_IFAST and plain upsampling, as nvcnn's INTEGER_FAST decode
+  bool dct_scaling = true;            // let libjpeg downscale in the DCT domain when the crop is >= 2x output
+  bool fast_dct = true;               // JDCT_IFAST and plain upsampling, as nvcnn's INTEGER_FAST decode
 };
 
 // What happened to one sample; the loader counts the failures.
@@ -36,10 +36,10 @@ enum class TransformStatus { kOk, kNotJpeg, kCorruptJpeg };
 
 struct TransformResult {
   TransformStatus status = TransformStatus::kOk;
-  std::string error;       // set when status != kOk: what the decoder said
-  int source_width = 0;    // the JPEG's size
+  std::string error;     // set when status != kOk: what the decoder said
+  int source_width = 0;  // the JPEG's size
   int source_height = 0;
-  int dct_scale_denom = 1; // 1, 2, 4 or 8: DCT-domain downscale that was used
+  int dct_scale_denom = 1;  // 1, 2, 4 or 8: DCT-domain downscale that was used
 };
 
 // Decodes `jpeg` and writes options.output_size^2 * 3 bytes of RGB (HWC) to `out`.

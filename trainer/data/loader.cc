@@ -50,15 +50,16 @@ struct Loader::Pending {
 
 Loader::Loader(LoaderOptions options) : options_(std::move(options)), pool_(std::make_shared<BufferPool>()) {
   options_.transform.train = options_.train;
-  if (options_.batch_size <= 0) throw DataError("batch size must be positive, got " + std::to_string(options_.batch_size));
+  if (options_.batch_size <= 0)
+    throw DataError("batch size must be positive, got " + std::to_string(options_.batch_size));
   if (options_.num_threads <= 0) throw DataError("--num_data_threads must be at least 1");
   options_.prefetch_batches = std::max(options_.prefetch_batches, 1);
   next_position_ = options_.start_position;
 
   if (synthetic()) {
-    auto batch = std::make_shared<Batch>(MakeSyntheticBatch(options_.batch_size, options_.transform.output_size,
-                                                            options_.num_classes > 0 ? options_.num_classes : 1000,
-                                                            DeriveSeed(options_.seed, static_cast<uint64_t>(options_.rank))));
+    auto batch = std::make_shared<Batch>(MakeSyntheticBatch(
+        options_.batch_size, options_.transform.output_size, options_.num_classes > 0 ? options_.num_classes : 1000,
+        DeriveSeed(options_.seed, static_cast<uint64_t>(options_.rank))));
     synthetic_batch_ = std::move(batch);
     return;
   }
@@ -103,7 +104,8 @@ void Loader::Index() {
 
   int64_t from_idx = 0, corrupt = 0;
   for (ShardIndex& index : indexes) {
-    if (!index.idx_ignored_reason.empty()) LogWarning("loader", "ignoring " + index.idx_ignored_reason + "; re-scanned the shard");
+    if (!index.idx_ignored_reason.empty())
+      LogWarning("loader", "ignoring " + index.idx_ignored_reason + "; re-scanned the shard");
     from_idx += index.from_idx_file;
     corrupt += index.corrupt_records;
     total_records_ += index.size();
@@ -113,12 +115,14 @@ void Loader::Index() {
   const RankRange range = RangeForRank(total_records_, options_.rank, options_.world);
   records_per_epoch_ = range.count;
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  LogInfo("loader", options_.split + ": " + std::to_string(n) + " shards, " + std::to_string(total_records_) +
-                        " records (" + std::to_string(records_per_epoch_) + " for rank " + std::to_string(options_.rank) +
-                        " of " + std::to_string(options_.world) + "), indexed in " + std::to_string(seconds) + " s" +
-                        (from_idx < static_cast<int64_t>(n) ? "; " + std::to_string(n - from_idx) +
-                                                                  " shards had no .idx file (`kubecnn-trainer index DIR` writes them)"
-                                                            : ""));
+  LogInfo(
+      "loader",
+      options_.split + ": " + std::to_string(n) + " shards, " + std::to_string(total_records_) + " records (" +
+          std::to_string(records_per_epoch_) + " for rank " + std::to_string(options_.rank) + " of " +
+          std::to_string(options_.world) + "), indexed in " + std::to_string(seconds) + " s" +
+          (from_idx < static_cast<int64_t>(n) ? "; " + std::to_string(n - from_idx) +
+                                                    " shards had no .idx file (`kubecnn-trainer index DIR` writes them)"
+                                              : ""));
   if (corrupt > 0) LogWarning("loader", "skipped " + std::to_string(corrupt) + " corrupt records while indexing");
   if (records_per_epoch_ == 0) {
     throw DataError("--data_dir " + options_.data_dir + ": " + std::to_string(total_records_) + " " + options_.split +
@@ -178,8 +182,8 @@ std::shared_ptr<Loader::Pending> Loader::StartBatchLocked() {
   const size_t in_use = filling_.size() + ready_.size();
   if (exhausted || in_use >= static_cast<size_t>(options_.prefetch_batches)) return nullptr;
   auto pending = std::make_shared<Pending>();
-  const int64_t count = options_.train ? options_.batch_size
-                                       : std::min(options_.batch_size, records_per_epoch_ - next_position_);
+  const int64_t count =
+      options_.train ? options_.batch_size : std::min(options_.batch_size, records_per_epoch_ - next_position_);
   pending->first_position = next_position_;
   pending->refs.reserve(static_cast<size_t>(count));
   for (int64_t i = 0; i < count; ++i, ++next_position_) {
@@ -244,7 +248,8 @@ bool Loader::LoadSample(const RecordRef& ref, int64_t position, uint8_t* out, in
   const uint64_t offset = shard_offsets_[ref.shard][static_cast<size_t>(ref.record)];
   thread_local std::string record;
   RecordRead read = ReadRecordAt(file, offset, &record);
-  if (read.status == RecordStatus::kEndOfFile) read.status = RecordStatus::kTruncated;  // the index said a record is here
+  if (read.status == RecordStatus::kEndOfFile)
+    read.status = RecordStatus::kTruncated;  // the index said a record is here
   if (read.status != RecordStatus::kOk) {
     const std::string message = CorruptRecordMessage(file.path(), offset, read.status);
     if (!options_.skip_corrupt_records) throw DataError(message);
@@ -264,10 +269,11 @@ bool Loader::LoadSample(const RecordRef& ref, int64_t position, uint8_t* out, in
   }
   *label = example.label - options_.label_offset;
   if (options_.num_classes > 0 && (*label < 0 || *label >= options_.num_classes)) {
-    throw DataError("record " + std::to_string(ref.record) + " of " + file.path() + ": label " +
-                    std::to_string(example.label) + " minus --label_offset=" + std::to_string(options_.label_offset) +
-                    " is outside [0, " + std::to_string(options_.num_classes) +
-                    ") (check --label_offset: ImageNet build scripts write 1-based labels, TF-slim 0-based; and --num_classes)");
+    throw DataError(
+        "record " + std::to_string(ref.record) + " of " + file.path() + ": label " + std::to_string(example.label) +
+        " minus --label_offset=" + std::to_string(options_.label_offset) + " is outside [0, " +
+        std::to_string(options_.num_classes) +
+        ") (check --label_offset: ImageNet build scripts write 1-based labels, TF-slim 0-based; and --num_classes)");
   }
   const uint64_t seed =
       DeriveSeed(DeriveSeed(DeriveSeed(options_.seed, kSampleStream), static_cast<uint64_t>(options_.rank)),
@@ -278,7 +284,8 @@ bool Loader::LoadSample(const RecordRef& ref, int64_t position, uint8_t* out, in
   if (result.status != TransformStatus::kOk) {
     if (ShouldLog(++counters_.undecodable_images)) {
       LogWarning("loader", "skipping undecodable image in record " + std::to_string(ref.record) + " of " + file.path() +
-                               ": " + result.error + " (" + std::to_string(counters_.undecodable_images.load()) + " so far)");
+                               ": " + result.error + " (" + std::to_string(counters_.undecodable_images.load()) +
+                               " so far)");
     }
     return false;
   }

@@ -21,22 +21,22 @@
 namespace kubecnn::data {
 
 struct LoaderOptions {
-  std::string data_dir;            // empty: synthetic data
-  std::string split = "train";     // shard prefix: train, validation
-  bool train = true;               // train: endless shuffled stream; eval: one pass in file order, tail kept
+  std::string data_dir;         // empty: synthetic data
+  std::string split = "train";  // shard prefix: train, validation
+  bool train = true;            // train: endless shuffled stream; eval: one pass in file order, tail kept
   int64_t batch_size = 32;
-  TransformOptions transform;      // transform.train is set from `train`
+  TransformOptions transform;  // transform.train is set from `train`
   int num_threads = 4;
-  int prefetch_batches = 3;        // batches being filled + ready; bounds memory
+  int prefetch_batches = 3;  // batches being filled + ready; bounds memory
   uint64_t seed = 0;
   int rank = 0;
   int world = 1;
   int64_t shuffle_buffer = 10000;  // records
   bool skip_corrupt_records = false;
-  int64_t label_offset = 1;        // ImageNet's build scripts write 1-based labels
-  int64_t num_classes = 0;         // > 0: labels are checked against it (and used for synthetic data)
+  int64_t label_offset = 1;  // ImageNet's build scripts write 1-based labels
+  int64_t num_classes = 0;   // > 0: labels are checked against it (and used for synthetic data)
   ExampleSchema schema;
-  int64_t start_position = 0;      // samples of this rank's stream already consumed (resume)
+  int64_t start_position = 0;                    // samples of this rank's stream already consumed (resume)
   HostAllocator pixel_allocator = HeapAllocate;  // pinned memory on CUDA (see device_batch.h)
 };
 
@@ -63,7 +63,7 @@ class Loader {
   // fatal error a worker hit (e.g. a CRC mismatch without --skip_corrupt_records).
   BatchPtr Next();
 
-  int64_t total_records() const { return total_records_; }        // all ranks, one epoch
+  int64_t total_records() const { return total_records_; }          // all ranks, one epoch
   int64_t records_per_epoch() const { return records_per_epoch_; }  // this rank
   int64_t num_shards() const { return static_cast<int64_t>(shard_paths_.size()); }
   bool synthetic() const { return options_.data_dir.empty(); }
@@ -101,7 +101,7 @@ class Loader {
   std::condition_variable ready_cv_;  // consumer: a batch is ready, or an error
   bool stop_ = false;
   std::exception_ptr error_;
-  int64_t next_position_ = 0;         // next sample of the stream to assign
+  int64_t next_position_ = 0;  // next sample of the stream to assign
   int64_t next_sequence_ = 0;
   int64_t plan_epoch_ = -1;
   std::vector<RecordRef> plan_;

@@ -36,8 +36,8 @@ ShardIndex ScanShard(const std::string& path, bool skip_corrupt) {
   return index;
 }
 
-std::optional<ShardIndex> LoadIdxFile(const std::string& idx_path, const std::string& shard_path,
-                                      uint64_t shard_size, std::string* why) {
+std::optional<ShardIndex> LoadIdxFile(const std::string& idx_path, const std::string& shard_path, uint64_t shard_size,
+                                      std::string* why) {
   std::ifstream in(idx_path);
   if (!in) {
     *why = "no index file";

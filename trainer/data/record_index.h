@@ -13,8 +13,8 @@ namespace kubecnn::data {
 
 struct ShardIndex {
   std::string path;
-  std::vector<uint64_t> offsets;   // start of each whole record
-  int64_t corrupt_records = 0;     // records passed over while indexing (only with skip_corrupt)
+  std::vector<uint64_t> offsets;  // start of each whole record
+  int64_t corrupt_records = 0;    // records passed over while indexing (only with skip_corrupt)
   bool from_idx_file = false;
   std::string idx_ignored_reason;  // set when an .idx file was there but disagreed with the shard
 
@@ -31,8 +31,8 @@ ShardIndex ScanShard(const std::string& path, bool skip_corrupt);
 // Reads "<offset> <framed length>" lines (DALI's tfrecord2idx format). Returns nullopt when the
 // file is absent or does not describe a shard of `shard_size` bytes exactly (records contiguous,
 // the last one ending at the end of the file), in which case `why` says what disagreed.
-std::optional<ShardIndex> LoadIdxFile(const std::string& idx_path, const std::string& shard_path,
-                                      uint64_t shard_size, std::string* why);
+std::optional<ShardIndex> LoadIdxFile(const std::string& idx_path, const std::string& shard_path, uint64_t shard_size,
+                                      std::string* why);
 
 // Writes the index atomically.
 void WriteIdxFile(const std::string& idx_path, const std::vector<RecordExtent>& extents);

@@ -84,7 +84,8 @@ RecordRead ReadRecordLengthAt(const RecordFile& file, uint64_t offset, uint64_t*
     return r;
   }
   uint8_t header[kRecordHeaderBytes];
-  if (offset > file.size() || file.size() - offset < kRecordHeaderBytes || !file.ReadAt(offset, header, sizeof header)) {
+  if (offset > file.size() || file.size() - offset < kRecordHeaderBytes ||
+      !file.ReadAt(offset, header, sizeof header)) {
     r.status = RecordStatus::kTruncated;
     return r;
   }

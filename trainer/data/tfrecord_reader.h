@@ -66,7 +66,7 @@ class TfRecordReader {
 
   // Next record's payload into `data`; false at the end of the file.
   bool Next(std::string* data);
-  uint64_t offset() const { return offset_; }        // where the next record starts
+  uint64_t offset() const { return offset_; }                // where the next record starts
   uint64_t record_offset() const { return record_offset_; }  // where the last returned one started
   int64_t corrupt_records() const { return corrupt_records_; }
   const RecordFile& file() const { return file_; }

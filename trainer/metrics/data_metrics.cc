@@ -32,8 +32,7 @@ class DataMetrics : public prometheus::Collectable {
   }
 
  private:
-  prometheus::MetricFamily Family(const char* name, const char* help, prometheus::MetricType type,
-                                  double value) const {
+  prometheus::MetricFamily Family(const char* name, const char* help, prometheus::MetricType type, double value) const {
     prometheus::ClientMetric metric;
     metric.label.push_back({"rank", rank_});
     if (type == prometheus::MetricType::Counter) {

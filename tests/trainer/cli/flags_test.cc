@@ -31,8 +31,8 @@ FlagSet MakeFlags(Values& v) {
 TEST(Flags, ParsesAnNvcnnCommandLineAsWritten) {
   Values v;
   FlagSet flags = MakeFlags(v);
-  const auto positional =
-      flags.Parse({"--model=inception3", "--batch_size=128", "--fp16", "--learning_rate=1.0", "--display_every", "100"});
+  const auto positional = flags.Parse(
+      {"--model=inception3", "--batch_size=128", "--fp16", "--learning_rate=1.0", "--display_every", "100"});
   EXPECT_TRUE(positional.empty());
   EXPECT_EQ(v.model, "inception3");
   EXPECT_EQ(v.batch_size, 128);
@@ -45,8 +45,13 @@ TEST(Flags, ParsesAnNvcnnCommandLineAsWritten) {
 
 TEST(Flags, BooleanSpellings) {
   const std::vector<std::pair<std::vector<std::string>, bool>> cases = {
-      {{"--eval"}, true},       {{"--eval=true"}, true}, {{"--eval=1"}, true}, {{"--eval=false"}, false},
-      {{"--noeval"}, false},    {{"-eval"}, true},       {{"--eval", "--noeval"}, false},
+      {{"--eval"}, true},
+      {{"--eval=true"}, true},
+      {{"--eval=1"}, true},
+      {{"--eval=false"}, false},
+      {{"--noeval"}, false},
+      {{"-eval"}, true},
+      {{"--eval", "--noeval"}, false},
   };
   for (const auto& [args, expected] : cases) {
     Values v;

@@ -26,8 +26,8 @@ std::vector<ImageExample> ParseFile(const std::string& path, const ExampleSchema
 void JpegSize(const std::string& jpeg, int* width, int* height) {
   tjhandle handle = tjInitDecompress();
   int subsamp = 0, colorspace = 0;
-  ASSERT_EQ(tjDecompressHeader3(handle, reinterpret_cast<const unsigned char*>(jpeg.data()), jpeg.size(), width,
-                                height, &subsamp, &colorspace),
+  ASSERT_EQ(tjDecompressHeader3(handle, reinterpret_cast<const unsigned char*>(jpeg.data()), jpeg.size(), width, height,
+                                &subsamp, &colorspace),
             0);
   tjDestroy(handle);
 }

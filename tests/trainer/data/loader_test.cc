@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <numeric>
 #include <map>
+#include <numeric>
 #include <thread>
 
 #include "tests/support/test_files.h"

@@ -76,8 +76,8 @@ TEST(TfRecord, WriterExtentsDescribeEachFramedRecord) {
 
 struct Corruption {
   const char* name;
-  size_t byte;          // which byte of the file to flip (record 1 starts at 21: 16 + len("first"))
-  const char* expected; // words the error must contain
+  size_t byte;           // which byte of the file to flip (record 1 starts at 21: 16 + len("first"))
+  const char* expected;  // words the error must contain
 };
 
 class TfRecordCorruption : public ::testing::TestWithParam<Corruption> {};
