@@ -52,8 +52,9 @@ int RunCommandLine(const std::vector<std::string>& args) {
       std::fprintf(stderr, "kubecnn-trainer %s: %s (see kubecnn-trainer %s --help)\n", c.name, e.what(), c.name);
       return 2;
     } catch (const data::DataError& e) {
+      // Missing or bad data is not fixed by restarting: exit 2, which the operator does not retry.
       std::fprintf(stderr, "kubecnn-trainer %s: %s\n", c.name, e.what());
-      return 1;
+      return 2;
     } catch (const std::exception& e) {
       std::fprintf(stderr, "kubecnn-trainer %s: internal error: %s\n", c.name, e.what());
       return 1;

@@ -1,6 +1,9 @@
 // Parsing and building ImageNet-schema tf.train.Example records with the generated protobuf code.
 #include "trainer/data/image_example.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
 #include <algorithm>
 #include <sstream>
 
@@ -148,7 +151,16 @@ std::string SerializeImageExample(const ImageExampleFields& fields) {
       for (int i = 0; i < 4; ++i) map[kBoxKeys[i]].mutable_float_list()->add_value(values[i]);
     }
   }
-  return example.SerializeAsString();
+  // Deterministic: map entries sorted by key. Plain SerializeAsString writes the feature map in
+  // hash order, which protobuf seeds per map instance, so equal inputs would give different bytes.
+  std::string out;
+  {
+    google::protobuf::io::StringOutputStream stream(&out);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    example.SerializeToCodedStream(&coded);
+  }
+  return out;
 }
 
 std::vector<std::string> DescribeExample(std::string_view serialized, size_t max_values) {
