@@ -14,4 +14,4 @@ fi
 "$trainer" inspect --records=1 "$shards/train-00000-of-00008"
 "$trainer" bench-input --data_dir="$shards" --batch_size=256 --image_size=32 --num_batches=100
 "$trainer" bench-input --data_dir="$shards" --batch_size=256 --image_size=32 --num_batches=20 --eval
-bash bench/run_data_bench.sh
+BENCH_BIN=${KUBECNN_BUILD_DIR:-build}/bench/data_pipeline_bench bash bench/run_data_bench.sh
