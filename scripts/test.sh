@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# Everything from a fresh machine to a green test run: dependencies, build, every test suite,
-# a format check, and a short libFuzzer run over the TFRecord + Example parser.
+# Everything from a fresh machine to a green test run: dependencies, build, the format check, a
+# short libFuzzer run over the TFRecord + Example parsers, then every test suite (last, so its
+# summary closes the output).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/build.sh
-ctest --test-dir "${KUBECNN_BUILD_DIR:-build}" --output-on-failure -j "$(nproc)"
 bash scripts/check-format.sh
-FUZZ_SECONDS=${FUZZ_SECONDS:-30} bash scripts/run-fuzzer.sh
+fuzz_log=${KUBECNN_BUILD_DIR:-build}/fuzz.log
+if ! FUZZ_SECONDS=${FUZZ_SECONDS:-30} bash scripts/run-fuzzer.sh >"$fuzz_log" 2>&1; then
+  tail -60 "$fuzz_log"
+  echo "test: the fuzzer found a failing input (see build-fuzz/fuzz-artifacts/)" >&2
+  exit 1
+fi
+grep -E "^(Done|stat::number_of_executed_units|stat::average_exec_per_sec)" "$fuzz_log" | sed 's/^/fuzz: /'
+ctest --test-dir "${KUBECNN_BUILD_DIR:-build}" --output-on-failure -j "$(nproc)"
