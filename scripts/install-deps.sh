@@ -12,6 +12,8 @@ KUBECNN_VENV=${KUBECNN_VENV:-/opt/kubecnn/venv}
 # Same minor version as the GPU machines' PyTorch (2.11.0+cu130), so one code base fits both.
 TORCH_VERSION=${TORCH_VERSION:-2.11.0}
 TORCHVISION_VERSION=${TORCHVISION_VERSION:-0.26.0}
+# TensorBoard's own reader checks our event files in the tests.
+TENSORBOARD_VERSION=${TENSORBOARD_VERSION:-2.21.0}
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
@@ -44,7 +46,7 @@ fi
 venv_ok() {
   [ -x "$KUBECNN_VENV/bin/python3" ] &&
     "$KUBECNN_VENV/bin/python3" - "$TORCH_VERSION" "$TORCHVISION_VERSION" <<'PY' 2>/dev/null
-import sys, torch, torchvision, PIL
+import sys, torch, torchvision, PIL, tensorboard
 ok = torch.__version__.split("+")[0] == sys.argv[1] and torchvision.__version__.split("+")[0] == sys.argv[2]
 sys.exit(0 if ok else 1)
 PY
@@ -55,7 +57,7 @@ if ! venv_ok; then
   $SUDO mkdir -p "$(dirname "$KUBECNN_VENV")"
   [ -x "$KUBECNN_VENV/bin/python3" ] || $SUDO python3 -m venv "$KUBECNN_VENV"
   $SUDO "$KUBECNN_VENV/bin/python3" -m pip install -q \
-    "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" pillow numpy
+    "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" pillow numpy "tensorboard==$TENSORBOARD_VERSION"
 fi
 
 echo "install-deps: ok (LibTorch at $("$KUBECNN_VENV/bin/python3" -c 'import torch;print(torch.utils.cmake_prefix_path)'))"
