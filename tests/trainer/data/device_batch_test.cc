@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <filesystem>
 
 namespace kubecnn::data {
 namespace {
@@ -61,6 +62,15 @@ TEST(DeviceBatch, PinnedAllocatorFallsBackToHeapWithoutCuda) {
   if (torch::cuda::is_available()) {
     EXPECT_TRUE(torch::from_blob(buffer.data(), {1000}, torch::kUInt8).is_pinned());
   }
+}
+
+TEST(LibTorchLinking, StdFilesystemResolvesToTheSystemLibstdcxx) {
+  // Regression: the torch wheel exports std::filesystem from a static libstdc++, and its
+  // remove_all crashed when it won the symbol lookup (see the top-level CMakeLists.txt).
+  const auto dir = std::filesystem::temp_directory_path() / "kubecnn-fs-check";
+  std::filesystem::create_directories(dir / "a" / "b");
+  EXPECT_GE(std::filesystem::remove_all(dir), 3u);
+  EXPECT_FALSE(std::filesystem::exists(dir));
 }
 
 }  // namespace
