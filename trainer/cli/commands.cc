@@ -5,9 +5,12 @@
 #include <exception>
 #include <functional>
 
+#include "trainer/checkpoint/checkpoint.h"
 #include "trainer/cli/bench_input.h"
 #include "trainer/cli/flags.h"
+#include "trainer/cli/train_command.h"
 #include "trainer/data/data_error.h"
+#include "trainer/engine/train_loop.h"
 #include "trainer/tools/index_shards.h"
 #include "trainer/tools/inspect.h"
 #include "trainer/tools/make_shards.h"
@@ -23,6 +26,7 @@ struct Command {
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {
+      {"train", "train (or --eval) a model; also what a command line starting with a flag does", RunTrain},
       {"make-shards", "convert an image folder or Fashion-MNIST into TFRecord shards", tools::RunMakeShards},
       {"inspect", "count, CRC-check and show the first records of TFRecord files", tools::RunInspect},
       {"index", "write .idx files so loaders need not scan shards", tools::RunIndexShards},
@@ -43,13 +47,22 @@ int RunCommandLine(const std::vector<std::string>& args) {
     PrintHelp();
     return args.empty() ? 2 : 0;
   }
-  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  // nvcnn_hvd.py's command lines start with flags: they mean "train".
+  const bool implicit_train = args[0].rfind("-", 0) == 0;
+  const std::vector<std::string> rest(args.begin() + (implicit_train ? 0 : 1), args.end());
+  const std::string name = implicit_train ? "train" : args[0];
   for (const Command& c : Commands()) {
-    if (args[0] != c.name) continue;
+    if (name != c.name) continue;
     try {
       return c.run(rest);
     } catch (const UsageError& e) {
       std::fprintf(stderr, "kubecnn-trainer %s: %s (see kubecnn-trainer %s --help)\n", c.name, e.what(), c.name);
+      return 2;
+    } catch (const engine::ConfigError& e) {
+      std::fprintf(stderr, "kubecnn-trainer %s: %s\n", c.name, e.what());
+      return 2;
+    } catch (const checkpoint::CheckpointError& e) {
+      std::fprintf(stderr, "kubecnn-trainer %s: %s\n", c.name, e.what());
       return 2;
     } catch (const data::DataError& e) {
       // Missing or bad data is not fixed by restarting: exit 2, which the operator does not retry.

@@ -44,7 +44,8 @@ void ValidateDataOptions(const data::LoaderOptions& o) {
   require(o.batch_size > 0, "--batch_size must be positive");
   require(o.num_threads > 0, "--num_data_threads must be at least 1");
   require(o.prefetch_batches > 0, "--prefetch_batches must be at least 1");
-  require(o.transform.output_size >= 8 && o.transform.output_size <= 4096, "--image_size must be in [8, 4096]");
+  require(o.transform.output_size == 0 || (o.transform.output_size >= 8 && o.transform.output_size <= 4096),
+          "--image_size must be in [8, 4096] (0: the model's size)");
   require(o.shuffle_buffer >= 1, "--shuffle_buffer must be at least 1");
   const auto& c = o.transform.crop;
   require(c.area_min > 0 && c.area_min <= c.area_max && c.area_max <= 1,

@@ -1,0 +1,125 @@
+// Short real training runs on the CPU: the loss falls, a resumed run continues exactly where the
+// uninterrupted one would be, evaluation counts every validation record, bad resumes are refused.
+#include "trainer/engine/train_loop.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <set>
+
+#include "tests/support/photo_shards.h"
+#include "tests/support/test_files.h"
+#include "trainer/checkpoint/checkpoint_files.h"
+#include "trainer/engine/evaluate.h"
+#include "trainer/metrics/event_file.h"
+
+namespace kubecnn::engine {
+namespace {
+
+using kubecnn::testing::ScratchDir;
+
+TrainConfig TinyConfig(const std::string& data_dir, const std::string& log_dir, int64_t steps) {
+  TrainConfig c;
+  c.model = "tiny";
+  c.num_classes = 4;
+  c.data.data_dir = data_dir;
+  c.data.batch_size = 4;
+  c.data.transform.output_size = 32;
+  c.data.num_threads = 2;
+  c.data.shuffle_buffer = 8;
+  c.data.seed = 7;
+  c.num_batches = steps;
+  c.learning_rate = 0.05;
+  c.lr_schedule = "constant";
+  c.log_dir = log_dir;
+  c.display_every = 2;
+  return c;
+}
+
+class TrainLoopTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    torch::set_num_threads(1);  // bitwise-reproducible CPU kernels for the resume comparison
+    if (!kubecnn::testing::WritePhotoShards(data_.path(), 24, 3, 4)) GTEST_SKIP() << "testdata photos not present";
+  }
+  ScratchDir data_;
+};
+
+TEST(TrainLoop, LossFallsOnSyntheticData) {
+  torch::set_num_threads(1);
+  TrainConfig c = TinyConfig("", "", 40);  // synthetic data repeats one batch: it can be learned
+  c.learning_rate = 0.1;
+  const TrainResult r = Train(c, "test");
+  ASSERT_EQ(r.losses.size(), 40u);
+  const double first = (r.losses[0] + r.losses[1] + r.losses[2]) / 3;
+  const double last = (r.losses[37] + r.losses[38] + r.losses[39]) / 3;
+  EXPECT_LT(last, first * 0.5) << "first " << first << " last " << last;
+}
+
+TEST_F(TrainLoopTest, ResumedRunContinuesTheUninterruptedTrajectory) {
+  ScratchDir straight, interrupted;
+  const TrainResult reference = Train(TinyConfig(data_.path(), straight.path(), 10), "test");
+  ASSERT_EQ(reference.losses.size(), 10u);
+
+  const TrainResult first = Train(TinyConfig(data_.path(), interrupted.path(), 4), "test");
+  EXPECT_EQ(first.last_checkpoint, interrupted / checkpoint::CheckpointFileName(4));
+  const TrainResult second = Train(TinyConfig(data_.path(), interrupted.path(), 10), "test");
+  EXPECT_EQ(second.first_step, 4);
+  ASSERT_EQ(second.losses.size(), 6u);
+  for (size_t i = 0; i < 4; ++i) EXPECT_DOUBLE_EQ(first.losses[i], reference.losses[i]) << i;
+  for (size_t i = 0; i < 6; ++i) EXPECT_DOUBLE_EQ(second.losses[i], reference.losses[4 + i]) << "step " << 5 + i;
+}
+
+TEST_F(TrainLoopTest, CheckpointOfAnotherModelIsRefusedWithTheReason) {
+  ScratchDir log;
+  Train(TinyConfig(data_.path(), log.path(), 2), "test");
+  TrainConfig other = TinyConfig(data_.path(), log.path(), 4);
+  other.model = "tiny_nobn";
+  try {
+    Train(other, "test");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("--model was tiny, this run has tiny_nobn"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(TrainLoopTest, EvaluationCountsEveryValidationRecordAndWritesJson) {
+  ScratchDir log;
+  Train(TinyConfig(data_.path(), log.path(), 3), "test");
+  TrainConfig eval = TinyConfig(data_.path(), log.path(), 0);
+  eval.data.batch_size = 5;  // 24 records: a partial last batch
+  const EvalResult r = RunEvaluation(eval);
+  EXPECT_EQ(r.counts.images, 24);
+  EXPECT_LE(r.counts.top1, r.counts.top5);
+  EXPECT_EQ(r.counts.top5, 24);  // 4 classes: the top 5 hold them all
+  EXPECT_EQ(r.step, 3);
+  EXPECT_NE(kubecnn::testing::ReadFile(log / "eval-3.json").find("\"images\": 24"), std::string::npos);
+}
+
+TEST_F(TrainLoopTest, TensorBoardShowsLossLrAndThroughput) {
+  ScratchDir log;
+  Train(TinyConfig(data_.path(), log.path(), 4), "test");
+  std::string events;
+  for (const auto& entry : std::filesystem::directory_iterator(log.path())) {
+    if (entry.path().filename().string().rfind("events.out.tfevents.", 0) == 0) events = entry.path().string();
+  }
+  ASSERT_FALSE(events.empty());
+  std::set<std::string> tags;
+  for (const auto& s : metrics::ReadEventFile(events).scalars) tags.insert(s.tag);
+  for (const char* tag : {"train/loss", "train/learning_rate", "train/images_per_second", "train/loss_scale"}) {
+    EXPECT_TRUE(tags.count(tag)) << tag;
+  }
+}
+
+TEST_F(TrainLoopTest, EvalWithoutCheckpointSaysSo) {
+  ScratchDir empty;
+  try {
+    RunEvaluation(TinyConfig(data_.path(), empty.path(), 0));
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("no checkpoint"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace kubecnn::engine

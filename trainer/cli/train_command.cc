@@ -1,0 +1,102 @@
+// Flags of training and evaluation (nvcnn_hvd.py's names first), their checks, and the run.
+#include "trainer/cli/train_command.h"
+
+#include <cstdio>
+
+#include "trainer/cli/data_flags.h"
+#include "trainer/engine/evaluate.h"
+#include "trainer/engine/train_loop.h"
+
+namespace kubecnn::cli {
+namespace {
+
+void AddTrainFlags(FlagSet& f, engine::TrainConfig& c) {
+  f.Add("model", &c.model,
+        "network: resnet18/34/50/101/152, resnext50_32x4d, resnext101_32x8d, inception3, googlenet, vgg11..19[_bn], "
+        "alexnet, tiny");
+  f.Add("num_classes", &c.num_classes, "classes of the classifier");
+  f.Add("aux_logits", &c.aux_logits, "inception3/googlenet: train the auxiliary heads too");
+  f.Add("init_checkpoint", &c.init_checkpoint, "torchvision state_dict file (torch.save) to start from");
+  f.Add("init_skip_classifier", &c.init_skip_classifier,
+        "with --init_checkpoint: keep the new classifier (fine-tuning to other classes)");
+  f.Add("num_batches", &c.num_batches, "steps to train when --num_epochs is not given");
+  f.Add("num_epochs", &c.num_epochs, "epochs to train (overrides --num_batches; needs --data_dir)");
+  f.Add("learning_rate", &c.learning_rate, "base learning rate (0: nvcnn's default for the model)");
+  f.Add("lr_schedule", &c.lr_schedule,
+        "constant | step:N,N,... | step_epochs:E,... | poly[:P] | cosine, with ;warmup_steps=N ;warmup_epochs=E "
+        ";factor=F ;end_lr=F");
+  f.Add("lr_scaling_reference_batch", &c.lr_scaling_reference_batch, "scale the lr by global batch / this (0: off)");
+  f.Add("optimizer", &c.optimizer, "sgd or lars");
+  f.Add("momentum", &c.momentum, "SGD momentum");
+  f.Add("nesterov", &c.nesterov, "Nesterov momentum (nvcnn used it)");
+  f.Add("weight_decay", &c.weight_decay, "L2 weight decay");
+  f.Add("weight_decay_exclude_bn_bias", &c.weight_decay_exclude_bn_bias,
+        "no weight decay or LARC for batch-norm parameters and biases");
+  f.Add("larc_mode", &c.larc_mode, "LARC mode: clip or scale");
+  f.Add("larc_eta", &c.larc_eta, "LARC trust coefficient (0: LARC off)");
+  f.Add("larc_epsilon", &c.larc_epsilon, "LARC epsilon added to the trust ratio's denominator");
+  f.Add("label_smoothing", &c.label_smoothing, "label smoothing epsilon");
+  f.Add("loss_scale", &c.loss_scale, "static loss scale (1: off), or dynamic[:INIT]");
+  f.Add("fp16", &c.fp16, "float16 autocast on CUDA (fp32 master weights)");
+  f.Add("bf16", &c.bf16, "bfloat16 autocast on CUDA");
+  f.Add("channels_last", &c.channels_last, "NHWC memory layout on CUDA");
+  f.Add("cudnn_benchmark", &c.cudnn_benchmark, "let cuDNN autotune convolution algorithms");
+  f.Add("log_dir", &c.log_dir, "checkpoints, TensorBoard events and eval results; resumes from its newest checkpoint");
+  f.Add("save_interval", &c.save_interval, "seconds between checkpoints (one is always written at the end)");
+  f.Add("keep_checkpoints", &c.keep_checkpoints, "checkpoints kept in --log_dir (0: all)");
+  f.Add("display_every", &c.display_every, "steps between log lines and TensorBoard scalars");
+  f.Add("metrics_port", &c.metrics_port, "Prometheus /metrics port (+ local rank); 0: off");
+  f.Add("eval", &c.eval, "evaluate top-1/top-5 of the newest checkpoint in --log_dir on the validation split");
+  f.Add("checkpoint", &c.checkpoint, "with --eval: this checkpoint file instead of the newest");
+}
+
+void Validate(const FlagSet& flags, const engine::TrainConfig& c) {
+  const auto require = [](bool ok, const std::string& message) {
+    if (!ok) throw UsageError(message);
+  };
+  ValidateDataOptions(c.data);
+  require(!(c.fp16 && c.bf16), "--fp16 and --bf16 exclude each other");
+  require(c.num_classes >= 1, "--num_classes must be at least 1");
+  require(c.num_batches >= 1, "--num_batches must be at least 1");
+  require(c.num_epochs >= 0, "--num_epochs must not be negative");
+  require(c.learning_rate >= 0, "--learning_rate must not be negative");
+  require(c.momentum >= 0 && c.momentum < 1, "--momentum must be in [0, 1)");
+  require(c.weight_decay >= 0, "--weight_decay must not be negative");
+  require(c.larc_eta >= 0, "--larc_eta must not be negative");
+  require(c.label_smoothing >= 0 && c.label_smoothing < 1, "--label_smoothing must be in [0, 1)");
+  require(c.display_every >= 1, "--display_every must be at least 1");
+  require(c.save_interval >= 0, "--save_interval must not be negative");
+  require(c.metrics_port >= 0 && c.metrics_port < 65536, "--metrics_port must be a port number");
+  require(!flags.WasSet("checkpoint") || c.eval, "--checkpoint goes with --eval (training resumes from --log_dir)");
+}
+
+}  // namespace
+
+int RunTrain(const std::vector<std::string>& args) {
+  engine::TrainConfig config;
+  config.data.transform.output_size = 0;  // the model's size unless --image_size says otherwise
+  config.data.batch_size = 64;            // nvcnn's default
+  config.data.seed = 1234;
+  FlagSet flags(
+      "usage: kubecnn-trainer --model=NAME [--data_dir=DIR] [--log_dir=DIR] [--eval] [flags]\n"
+      "Trains (or with --eval evaluates) an ImageNet CNN; nvcnn_hvd.py's command lines work as written.");
+  AddDataFlags(flags, config.data);
+  AddTrainFlags(flags, config);
+  const auto positional = flags.Parse(args);
+  if (flags.help_requested()) {
+    std::printf("%s", flags.Usage().c_str());
+    return 0;
+  }
+  if (!positional.empty()) throw UsageError("unexpected argument '" + positional[0] + "'");
+  Validate(flags, config);
+  std::string command_line = "kubecnn-trainer";
+  for (const auto& a : args) command_line += " " + a;
+  if (config.eval) {
+    engine::RunEvaluation(config);
+  } else {
+    engine::Train(config, command_line);
+  }
+  return 0;
+}
+
+}  // namespace kubecnn::cli

@@ -1,0 +1,89 @@
+// Evaluation loop and its JSON result.
+#include "trainer/engine/evaluate.h"
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+
+#include "trainer/checkpoint/checkpoint.h"
+#include "trainer/checkpoint/checkpoint_files.h"
+#include "trainer/data/device_batch.h"
+#include "trainer/engine/model_setup.h"
+#include "trainer/engine/train_loop.h"
+
+namespace kubecnn::engine {
+
+EvalCounts CountCorrect(models::Model& model, data::Loader& loader, const RunDevice& device) {
+  torch::NoGradGuard no_grad;
+  model.eval();
+  EvalCounts counts;
+  while (const data::BatchPtr batch = loader.Next()) {
+    const data::DeviceBatch input = data::ToDevice(*batch, device.device, torch::kFloat32, device.channels_last);
+    torch::Tensor logits;
+    {
+      AutocastScope autocast(device);
+      logits = model.Forward(input.images).logits;
+    }
+    const int64_t k = std::min<int64_t>(5, logits.size(1));
+    const torch::Tensor topk = std::get<1>(logits.topk(k, /*dim=*/1));
+    const torch::Tensor hit = topk.eq(input.labels.unsqueeze(1));
+    counts.top1 += hit.select(1, 0).sum().item<int64_t>();
+    counts.top5 += hit.any(1).sum().item<int64_t>();
+    counts.images += batch->size;
+  }
+  return counts;
+}
+
+EvalResult RunEvaluation(const TrainConfig& config_in) {
+  TrainConfig config = config_in;
+  if (config.data.data_dir.empty()) throw ConfigError("--eval needs --data_dir with validation-NNNNN-of-NNNNN shards");
+  EvalResult result;
+  result.checkpoint = config.checkpoint;
+  if (result.checkpoint.empty()) {
+    if (config.log_dir.empty()) throw ConfigError("--eval needs --log_dir holding checkpoints, or --checkpoint=FILE");
+    const auto newest = checkpoint::NewestCheckpoint(config.log_dir);
+    if (!newest) throw ConfigError("--eval: no checkpoint (model.ckpt-*.pt) in --log_dir=" + config.log_dir);
+    result.checkpoint = *newest;
+  }
+  const checkpoint::Checkpoint saved = checkpoint::LoadCheckpoint(result.checkpoint);
+  result.step = saved.step;
+  // The checkpoint says what it is: its model, classes and image size win over the defaults.
+  config.model = saved.config.model;
+  config.num_classes = saved.config.num_classes;
+  if (config.data.transform.output_size == 0)
+    config.data.transform.output_size = static_cast<int>(saved.config.image_size);
+  config.fp16 = config.bf16 = false;  // evaluate in fp32, as nvcnn did
+  const RunDevice device = ChooseRunDevice(config, config.data.rank);
+  std::shared_ptr<models::Model> model = BuildModel(config, device);
+  LoadModelState(*model, saved.model, result.checkpoint);
+
+  data::LoaderOptions options = config.data;
+  options.train = false;
+  options.split = "validation";
+  options.num_classes = config.num_classes;
+  if (device.device.is_cuda()) options.pixel_allocator = data::PinnedHostAllocator();
+  data::Loader loader(options);
+  const auto start = std::chrono::steady_clock::now();
+  result.counts = CountCorrect(*model, loader, device);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  char json[512];
+  std::snprintf(json, sizeof json,
+                "{\"top1\": %.6f, \"top5\": %.6f, \"images\": %lld, \"top1_correct\": %lld, \"top5_correct\": %lld, "
+                "\"step\": %lld, \"model\": \"%s\", \"checkpoint\": \"%s\"}",
+                result.counts.top1_ratio(), result.counts.top5_ratio(), static_cast<long long>(result.counts.images),
+                static_cast<long long>(result.counts.top1), static_cast<long long>(result.counts.top5),
+                static_cast<long long>(result.step), config.model.c_str(), result.checkpoint.c_str());
+  result.json = json;
+  std::printf("Evaluated %s at step %lld on %lld images in %.1f s: top-1 %.2f%%, top-5 %.2f%%\n",
+              result.checkpoint.c_str(), static_cast<long long>(result.step),
+              static_cast<long long>(result.counts.images), seconds, 100 * result.counts.top1_ratio(),
+              100 * result.counts.top5_ratio());
+  if (!config.log_dir.empty()) {
+    const std::string path = config.log_dir + "/eval-" + std::to_string(result.step) + ".json";
+    std::ofstream(path) << result.json << "\n";
+  }
+  return result;
+}
+
+}  // namespace kubecnn::engine

@@ -1,0 +1,48 @@
+// Device choice and the autocast scope.
+#include "trainer/engine/run_device.h"
+
+#include <ATen/autocast_mode.h>
+
+#include "trainer/common/log.h"
+
+namespace kubecnn::engine {
+
+RunDevice ChooseRunDevice(const TrainConfig& config, int local_rank) {
+  RunDevice run;
+  const Precision wanted = RequestedPrecision(config);
+  if (torch::cuda::is_available()) {
+    const int count = static_cast<int>(torch::cuda::device_count());
+    if (local_rank >= count) {
+      throw std::runtime_error("local rank " + std::to_string(local_rank) + " has no GPU: this node has " +
+                               std::to_string(count) + " (start at most as many ranks per node as GPUs)");
+    }
+    run.device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank));
+    run.precision = wanted;
+    run.channels_last = config.channels_last;
+    at::globalContext().setBenchmarkCuDNN(config.cudnn_benchmark);
+    return run;
+  }
+  if (wanted != Precision::kFp32) {
+    const char* flag = wanted == Precision::kFp16 ? "--fp16" : "--bf16";
+    LogWarning("device",
+               std::string(flag).append(" needs a CUDA GPU and this machine has none: running fp32 on the CPU"));
+  }
+  return run;  // CPU, fp32, NCHW: channels_last buys nothing in LibTorch's CPU convolutions
+}
+
+AutocastScope::AutocastScope(const RunDevice& device) {
+  if (device.device.is_cuda() && device.precision != Precision::kFp32) {
+    at::autocast::set_autocast_dtype(at::kCUDA, device.precision == Precision::kFp16 ? at::kHalf : at::kBFloat16);
+    at::autocast::set_autocast_enabled(at::kCUDA, true);
+    at::autocast::increment_nesting();
+    active_ = true;
+  }
+}
+
+AutocastScope::~AutocastScope() {
+  if (!active_) return;
+  at::autocast::set_autocast_enabled(at::kCUDA, false);
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+}
+
+}  // namespace kubecnn::engine
