@@ -27,6 +27,7 @@ struct Command {
 const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {
       {"train", "train (or --eval) a model; also what a command line starting with a flag does", RunTrain},
+      {"bench", "training images/s of any model on synthetic data", RunBench},
       {"make-shards", "convert an image folder or Fashion-MNIST into TFRecord shards", tools::RunMakeShards},
       {"inspect", "count, CRC-check and show the first records of TFRecord files", tools::RunInspect},
       {"index", "write .idx files so loaders need not scan shards", tools::RunIndexShards},

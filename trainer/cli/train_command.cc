@@ -70,32 +70,66 @@ void Validate(const FlagSet& flags, const engine::TrainConfig& c) {
   require(!flags.WasSet("checkpoint") || c.eval, "--checkpoint goes with --eval (training resumes from --log_dir)");
 }
 
-}  // namespace
-
-int RunTrain(const std::vector<std::string>& args) {
-  engine::TrainConfig config;
+// Parses the training flags; false when --help was answered.
+bool ParseTrainConfig(const std::vector<std::string>& args, const char* usage, engine::TrainConfig& config,
+                      std::string& command_line) {
   config.data.transform.output_size = 0;  // the model's size unless --image_size says otherwise
   config.data.batch_size = 64;            // nvcnn's default
   config.data.seed = 1234;
-  FlagSet flags(
-      "usage: kubecnn-trainer --model=NAME [--data_dir=DIR] [--log_dir=DIR] [--eval] [flags]\n"
-      "Trains (or with --eval evaluates) an ImageNet CNN; nvcnn_hvd.py's command lines work as written.");
+  FlagSet flags(usage);
   AddDataFlags(flags, config.data);
   AddTrainFlags(flags, config);
   const auto positional = flags.Parse(args);
   if (flags.help_requested()) {
     std::printf("%s", flags.Usage().c_str());
-    return 0;
+    return false;
   }
   if (!positional.empty()) throw UsageError("unexpected argument '" + positional[0] + "'");
   Validate(flags, config);
-  std::string command_line = "kubecnn-trainer";
+  command_line = "kubecnn-trainer";
   for (const auto& a : args) command_line += " " + a;
+  return true;
+}
+
+}  // namespace
+
+int RunTrain(const std::vector<std::string>& args) {
+  engine::TrainConfig config;
+  std::string command_line;
+  if (!ParseTrainConfig(args,
+                        "usage: kubecnn-trainer --model=NAME [--data_dir=DIR] [--log_dir=DIR] [--eval] [flags]\n"
+                        "Trains (or with --eval evaluates) an ImageNet CNN; nvcnn_hvd.py's command lines work as "
+                        "written.",
+                        config, command_line)) {
+    return 0;
+  }
   if (config.eval) {
     engine::RunEvaluation(config);
   } else {
     engine::Train(config, command_line);
   }
+  return 0;
+}
+
+int RunBench(const std::vector<std::string>& args) {
+  engine::TrainConfig config;
+  std::string command_line;
+  if (!ParseTrainConfig(args,
+                        "usage: kubecnn-trainer bench --model=NAME [--batch_size=N] [--num_batches=N] [--fp16] ...\n"
+                        "Training throughput on synthetic data (no files read or written).",
+                        config, command_line)) {
+    return 0;
+  }
+  if (!config.data.data_dir.empty() || !config.log_dir.empty() || config.eval) {
+    throw UsageError("bench runs on synthetic data and writes nothing: drop --data_dir, --log_dir and --eval");
+  }
+  const engine::TrainResult result = engine::Train(config, command_line);
+  std::printf("bench: %s, batch %lld, %s: %.1f images/s\n", config.model.c_str(),
+              static_cast<long long>(config.data.batch_size),
+              config.fp16   ? "fp16"
+              : config.bf16 ? "bf16"
+                            : "fp32",
+              result.throughput.mean);
   return 0;
 }
 

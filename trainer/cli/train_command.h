@@ -8,4 +8,7 @@ namespace kubecnn::cli {
 
 int RunTrain(const std::vector<std::string>& args);
 
+// `kubecnn-trainer bench --model=...`: training throughput on synthetic data, nothing written.
+int RunBench(const std::vector<std::string>& args);
+
 }  // namespace kubecnn::cli
