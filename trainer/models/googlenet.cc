@@ -62,6 +62,7 @@ GoogLeNet::GoogLeNet(const ModelSpec& spec) : Model(spec.name), transform_input_
   fc_ = register_module("fc", torch::nn::Linear(1024, spec.num_classes));
 
   // torchvision: truncated normal (std 0.01, bounds +-2) for conv and linear weights.
+  if (!spec.init_weights) return;
   torch::NoGradGuard no_grad;
   for (const auto& module : modules(/*include_self=*/false)) {
     if (auto* conv = module->as<torch::nn::Conv2d>()) {

@@ -133,6 +133,7 @@ Inception3::Inception3(const ModelSpec& spec) : Model(spec.name), transform_inpu
   // torchvision: truncated normal (std 0.1, bounds +-2) for every conv and linear weight, except
   // the aux head's fc (std 0.001). torchvision also tags AuxLogits.conv1 with stddev 0.01, but on
   // the BasicConv2d rather than its Conv2d, so that conv gets 0.1 there too; we do the same.
+  if (!spec.init_weights) return;
   torch::NoGradGuard no_grad;
   const torch::nn::Module* aux_fc = aux_logits_ ? aux_logits_->fc.get() : nullptr;
   for (const auto& module : modules(/*include_self=*/false)) {

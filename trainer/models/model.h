@@ -25,6 +25,9 @@ struct ModelSpec {
   // inception3 / googlenet: map ImageNet-normalised input to the [-1, 1] scale the weights ported
   // from TensorFlow expect (torchvision turns this on when it loads its pretrained weights).
   bool transform_input = false;
+  // false: skip torchvision's initialisation and keep LibTorch's per-layer defaults, as torchvision
+  // does (init_weights=False) when the weights are about to be overwritten by a load.
+  bool init_weights = true;
 };
 
 class Model : public torch::nn::Module {

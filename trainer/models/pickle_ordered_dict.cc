@@ -3,69 +3,27 @@
 
 #include <cstdint>
 #include <stdexcept>
+#include <string_view>
 #include <unordered_set>
 
 namespace kubecnn::models {
 namespace {
 
-// Opcodes of pickle protocols 0-2 (Lib/pickletools.py), plus the 3+ byte-string ones.
-enum Op : uint8_t {
-  kMark = '(',
-  kStop = '.',
-  kPop = '0',
-  kPopMark = '1',
-  kDup = '2',
-  kNone = 'N',
-  kNewTrue = 0x88,
-  kNewFalse = 0x89,
-  kEmptyTuple = ')',
-  kTuple = 't',
-  kTuple1 = 0x85,
-  kTuple2 = 0x86,
-  kTuple3 = 0x87,
-  kEmptyList = ']',
-  kAppend = 'a',
-  kAppends = 'e',
-  kList = 'l',
-  kEmptyDict = '}',
-  kDict = 'd',
-  kSetItem = 's',
-  kSetItems = 'u',
-  kReduce = 'R',
-  kBuild = 'b',
-  kNewObj = 0x81,
-  kBinPersId = 'Q',
-  kObj = 'o',
-  kBinInt1 = 'K',
-  kBinPut = 'q',
-  kBinGet = 'h',
-  kProto = 0x80,
-  kExt1 = 0x82,
-  kShortBinString = 'U',
-  kShortBinBytes = 'C',
-  kLong1 = 0x8a,
-  kBinInt2 = 'M',
-  kExt2 = 0x83,
-  kBinInt = 'J',
-  kLongBinPut = 'r',
-  kLongBinGet = 'j',
-  kExt4 = 0x84,
-  kBinUnicode = 'X',
-  kBinString = 'T',
-  kBinBytes = 'B',
-  kLong4 = 0x8b,
-  kBinFloat = 'G',
-  kGlobal = 'c',
-  kInst = 'i',
-  kInt = 'I',
-  kLong = 'L',
-  kString = 'S',
-  kUnicode = 'V',
-  kFloat = 'F',
-  kPut = 'p',
-  kGet = 'g',
-  kPersId = 'P',
-};
+// Opcodes the rewrite acts on or emits.
+constexpr uint8_t kGlobal = 'c', kBinPut = 'q', kLongBinPut = 'r', kBinGet = 'h', kLongBinGet = 'j', kEmptyTuple = ')',
+                  kReduce = 'R', kBuild = 'b', kStop = '.', kEmptyDict = '}', kTuple2 = 0x86;
+
+// Every opcode of protocols 0-2 (and protocol 3's byte strings), by the argument that follows it
+// (Lib/pickletools.py).
+constexpr std::string_view kNoArgument = "(.012N\x88\x89)t\x85\x86\x87]ael}dsuRb\x81Qo";
+constexpr std::string_view kOneByte = "Kqh\x80\x82";
+constexpr std::string_view kTwoBytes = "M\x83";
+constexpr std::string_view kFourBytes = "Jrj\x84";
+constexpr std::string_view kEightBytes = "G";
+constexpr std::string_view kByteLengthAndData = "UC\x8a";
+constexpr std::string_view kFourByteLengthAndData = "XTB\x8b";
+constexpr std::string_view kOneLine = "ILSVFpgP";
+constexpr std::string_view kTwoLines = "ci";
 
 class Reader {
  public:
@@ -103,67 +61,20 @@ class Reader {
 
 // Consumes the argument of `op` (already read).
 void SkipArgument(uint8_t op, Reader& in) {
-  switch (op) {
-    case kMark:
-    case kStop:
-    case kPop:
-    case kPopMark:
-    case kDup:
-    case kNone:
-    case kNewTrue:
-    case kNewFalse:
-    case kEmptyTuple:
-    case kTuple:
-    case kTuple1:
-    case kTuple2:
-    case kTuple3:
-    case kEmptyList:
-    case kAppend:
-    case kAppends:
-    case kList:
-    case kEmptyDict:
-    case kDict:
-    case kSetItem:
-    case kSetItems:
-    case kReduce:
-    case kBuild:
-    case kNewObj:
-    case kBinPersId:
-    case kObj: return;
-    case kBinInt1:
-    case kBinPut:
-    case kBinGet:
-    case kProto:
-    case kExt1: in.Take(1); return;
-    case kShortBinString:
-    case kShortBinBytes:
-    case kLong1: in.Take(in.Byte()); return;
-    case kBinInt2:
-    case kExt2: in.Take(2); return;
-    case kBinInt:
-    case kLongBinPut:
-    case kLongBinGet:
-    case kExt4: in.Take(4); return;
-    case kBinUnicode:
-    case kBinString:
-    case kBinBytes:
-    case kLong4: in.Take(in.LittleEndian(4)); return;
-    case kBinFloat: in.Take(8); return;
-    case kGlobal:
-    case kInst:
-      in.Line();
-      in.Line();
-      return;
-    case kInt:
-    case kLong:
-    case kString:
-    case kUnicode:
-    case kFloat:
-    case kPut:
-    case kGet:
-    case kPersId: in.Line(); return;
+  auto is = [op](std::string_view set) { return set.find(static_cast<char>(op)) != std::string_view::npos; };
+  if (is(kNoArgument)) return;
+  if (is(kOneByte) || is(kTwoBytes) || is(kFourBytes) || is(kEightBytes)) {
+    in.Take(is(kOneByte) ? 1 : is(kTwoBytes) ? 2 : is(kFourBytes) ? 4 : 8);
+  } else if (is(kByteLengthAndData)) {
+    in.Take(in.Byte());
+  } else if (is(kFourByteLengthAndData)) {
+    in.Take(in.LittleEndian(4));
+  } else if (is(kOneLine) || is(kTwoLines)) {
+    in.Line();
+    if (is(kTwoLines)) in.Line();
+  } else {
+    in.Fail("opcode " + std::to_string(op) + " unknown (not protocol 2)");
   }
-  in.Fail("opcode " + std::to_string(op) + " unknown (not protocol 2)");
 }
 
 }  // namespace

@@ -61,6 +61,7 @@ ResNet::ResNet(const ResNetConfig& config, const ModelSpec& spec) : Model(spec.n
   const int64_t expansion = config.block == ResidualBlock::kBasic ? 1 : BottleneckImpl::kExpansion;
   fc_ = register_module("fc", torch::nn::Linear(512 * expansion, spec.num_classes));
 
+  if (!spec.init_weights) return;
   torch::NoGradGuard no_grad;
   for (const auto& module : modules(/*include_self=*/false)) {
     if (auto* conv = module->as<torch::nn::Conv2d>()) {

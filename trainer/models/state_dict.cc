@@ -234,7 +234,7 @@ LoadReport LoadStateDict(Model& model, const NamedTensors& tensors, const LoadOp
       msg << " the classifier's shape differs (another num_classes?): skip_classifier keeps the model's own "
              "classifier for fine-tuning;";
     }
-    msg << " check that the file was saved from torchvision's " << model.name() << " (torchvision names may differ)";
+    msg << " was it saved from another architecture?";
     throw std::runtime_error(msg.str());
   }
   torch::NoGradGuard no_grad;

@@ -16,6 +16,7 @@ TinyNet::TinyNet(const ModelSpec& spec, bool batch_norm) : Model(spec.name) {
   register_module("features", features_);
   fc_ = register_module("fc", torch::nn::Linear(in_channels, spec.num_classes));
 
+  if (!spec.init_weights) return;
   torch::NoGradGuard no_grad;
   for (const auto& module : modules(/*include_self=*/false)) {
     if (auto* conv = module->as<torch::nn::Conv2d>()) {

@@ -41,6 +41,7 @@ Vgg::Vgg(const VggConfig& config, const ModelSpec& spec) : Model(spec.name) {
                             torch::nn::Linear(4096, 4096), torch::nn::ReLU(torch::nn::ReLUOptions().inplace(true)),
                             torch::nn::Dropout(0.5), torch::nn::Linear(4096, spec.num_classes)));
 
+  if (!spec.init_weights) return;
   torch::NoGradGuard no_grad;
   for (const auto& module : modules(/*include_self=*/false)) {
     if (auto* conv = module->as<torch::nn::Conv2d>()) {
