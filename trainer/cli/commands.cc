@@ -8,6 +8,7 @@
 #include "trainer/checkpoint/checkpoint.h"
 #include "trainer/cli/bench_input.h"
 #include "trainer/cli/flags.h"
+#include "trainer/cli/infer_command.h"
 #include "trainer/cli/train_command.h"
 #include "trainer/data/data_error.h"
 #include "trainer/engine/train_loop.h"
@@ -28,6 +29,7 @@ const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {
       {"train", "train (or --eval) a model; also what a command line starting with a flag does", RunTrain},
       {"bench", "training images/s of any model on synthetic data", RunBench},
+      {"infer", "top-5 classes of JPEG files with a checkpoint, with latency", RunInfer},
       {"make-shards", "convert an image folder or Fashion-MNIST into TFRecord shards", tools::RunMakeShards},
       {"inspect", "count, CRC-check and show the first records of TFRecord files", tools::RunInspect},
       {"index", "write .idx files so loaders need not scan shards", tools::RunIndexShards},
