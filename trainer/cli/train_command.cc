@@ -6,6 +6,7 @@
 #include "trainer/cli/data_flags.h"
 #include "trainer/engine/evaluate.h"
 #include "trainer/engine/train_loop.h"
+#include "trainer/models/model_registry.h"
 
 namespace kubecnn::cli {
 namespace {
@@ -79,9 +80,19 @@ bool ParseTrainConfig(const std::vector<std::string>& args, const char* usage, e
   FlagSet flags(usage);
   AddDataFlags(flags, config.data);
   AddTrainFlags(flags, config);
+  bool list_models = false;
+  flags.Add("list_models", &list_models, "print the models with their input size and exit");
   const auto positional = flags.Parse(args);
   if (flags.help_requested()) {
     std::printf("%s", flags.Usage().c_str());
+    return false;
+  }
+  if (list_models) {
+    std::printf("%-18s %-6s %-10s %s\n", "model", "input", "aux heads", "torchvision");
+    for (const models::ModelInfo& m : models::ListModels()) {
+      std::printf("%-18s %-6d %-10s %s\n", m.name.c_str(), m.default_image_size, m.has_aux_heads ? "yes" : "no",
+                  m.torchvision_name.empty() ? "-" : m.torchvision_name.c_str());
+    }
     return false;
   }
   if (!positional.empty()) throw UsageError("unexpected argument '" + positional[0] + "'");
