@@ -13,6 +13,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "trainer/common/errors.h"
+
 namespace kubecnn::checkpoint {
 
 inline constexpr uint32_t kFormatVersion = 1;
@@ -40,9 +42,9 @@ struct Checkpoint {
 };
 
 // Raised for unreadable, corrupt or incompatible checkpoints; the message says which and what to do.
-class CheckpointError : public std::runtime_error {
+class CheckpointError : public PermanentError {
  public:
-  using std::runtime_error::runtime_error;
+  using PermanentError::PermanentError;
 };
 
 // Writes "<path>.partial", fsyncs, renames over `path`, fsyncs the directory.

@@ -5,13 +5,11 @@
 #include <exception>
 #include <functional>
 
-#include "trainer/checkpoint/checkpoint.h"
 #include "trainer/cli/bench_input.h"
 #include "trainer/cli/flags.h"
 #include "trainer/cli/infer_command.h"
 #include "trainer/cli/train_command.h"
-#include "trainer/data/data_error.h"
-#include "trainer/engine/train_loop.h"
+#include "trainer/common/errors.h"
 #include "trainer/tools/index_shards.h"
 #include "trainer/tools/inspect.h"
 #include "trainer/tools/make_shards.h"
@@ -61,14 +59,9 @@ int RunCommandLine(const std::vector<std::string>& args) {
     } catch (const UsageError& e) {
       std::fprintf(stderr, "kubecnn-trainer %s: %s (see kubecnn-trainer %s --help)\n", c.name, e.what(), c.name);
       return 2;
-    } catch (const engine::ConfigError& e) {
-      std::fprintf(stderr, "kubecnn-trainer %s: %s\n", c.name, e.what());
-      return 2;
-    } catch (const checkpoint::CheckpointError& e) {
-      std::fprintf(stderr, "kubecnn-trainer %s: %s\n", c.name, e.what());
-      return 2;
-    } catch (const data::DataError& e) {
-      // Missing or bad data is not fixed by restarting: exit 2, which the operator does not retry.
+    } catch (const PermanentError& e) {
+      // Bad configuration, data or checkpoint (ConfigError, DataError, CheckpointError): a restart
+      // fails the same way, so exit 2, which the operator does not retry.
       std::fprintf(stderr, "kubecnn-trainer %s: %s\n", c.name, e.what());
       return 2;
     } catch (const std::exception& e) {

@@ -127,16 +127,17 @@ int RunBench(const std::vector<std::string>& args) {
   std::string command_line;
   if (!ParseTrainConfig(args,
                         "usage: kubecnn-trainer bench --model=NAME [--batch_size=N] [--num_batches=N] [--fp16] ...\n"
-                        "Training throughput on synthetic data (no files read or written).",
+                        "Training throughput on synthetic data, or on the shards in --data_dir; writes no files.",
                         config, command_line)) {
     return 0;
   }
-  if (!config.data.data_dir.empty() || !config.log_dir.empty() || config.eval) {
-    throw UsageError("bench runs on synthetic data and writes nothing: drop --data_dir, --log_dir and --eval");
+  if (!config.log_dir.empty() || config.eval) {
+    throw UsageError("bench measures training throughput and writes nothing: drop --log_dir and --eval");
   }
   const engine::TrainResult result = engine::Train(config, command_line);
-  std::printf("bench: %s, batch %lld, %s: %.1f images/s\n", config.model.c_str(),
+  std::printf("bench: %s, batch %lld, %s, %s: %.1f images/s\n", config.model.c_str(),
               static_cast<long long>(config.data.batch_size),
+              config.data.data_dir.empty() ? "synthetic data" : config.data.data_dir.c_str(),
               config.fp16   ? "fp16"
               : config.bf16 ? "bf16"
                             : "fp32",

@@ -4,13 +4,15 @@
 #include <stdexcept>
 #include <string>
 
+#include "trainer/common/errors.h"
+
 namespace kubecnn::data {
 
 // Thrown for bad data or storage problems (unreadable shard, CRC mismatch, missing feature).
 // The message names the file and position and ends with a hint in parentheses.
-class DataError : public std::runtime_error {
+class DataError : public PermanentError {
  public:
-  using std::runtime_error::runtime_error;
+  using PermanentError::PermanentError;
 };
 
 }  // namespace kubecnn::data

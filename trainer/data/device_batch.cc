@@ -2,6 +2,34 @@
 #include "trainer/data/device_batch.h"
 
 namespace kubecnn::data {
+namespace {
+
+// (x/255 - mean)/std == x * scale + shift, per channel, as [1, 3, 1, 1] tensors on the device.
+struct NormalizationTensors {
+  torch::Device device = torch::kCPU;
+  Normalization norm;
+  torch::Tensor scale, shift;
+};
+
+// Built once per thread and device rather than uploaded every step.
+const NormalizationTensors& NormalizationOn(const torch::Device& device, const Normalization& norm) {
+  thread_local NormalizationTensors cached;
+  if (cached.scale.defined() && cached.device == device && cached.norm.mean == norm.mean &&
+      cached.norm.std == norm.std) {
+    return cached;
+  }
+  std::array<float, 3> scale{}, shift{};
+  for (int c = 0; c < 3; ++c) {
+    scale[c] = 1.0f / (255.0f * norm.std[c]);
+    shift[c] = -norm.mean[c] / norm.std[c];
+  }
+  const auto options = torch::TensorOptions().dtype(torch::kFloat32);
+  cached = {device, norm, torch::tensor({scale[0], scale[1], scale[2]}, options).view({1, 3, 1, 1}).to(device),
+            torch::tensor({shift[0], shift[1], shift[2]}, options).view({1, 3, 1, 1}).to(device)};
+  return cached;
+}
+
+}  // namespace
 
 HostAllocator PinnedHostAllocator() {
   if (!torch::cuda::is_available()) return HeapAllocate;
@@ -29,16 +57,8 @@ DeviceBatch ToDevice(const Batch& batch, const torch::Device& device, torch::Sca
   torch::Tensor nchw = nhwc.to(device, /*non_blocking=*/false, /*copy=*/true).permute({0, 3, 1, 2});
   if (!channels_last) nchw = nchw.contiguous();
 
-  // (x/255 - mean)/std == x * scale + shift, per channel.
-  std::array<float, 3> scale{}, shift{};
-  for (int c = 0; c < 3; ++c) {
-    scale[c] = 1.0f / (255.0f * norm.std[c]);
-    shift[c] = -norm.mean[c] / norm.std[c];
-  }
-  const auto options = torch::TensorOptions().dtype(torch::kFloat32);
-  torch::Tensor scale_t = torch::tensor({scale[0], scale[1], scale[2]}, options).view({1, 3, 1, 1}).to(device);
-  torch::Tensor shift_t = torch::tensor({shift[0], shift[1], shift[2]}, options).view({1, 3, 1, 1}).to(device);
-  torch::Tensor normalized = torch::addcmul(shift_t, nchw.to(torch::kFloat32), scale_t);
+  const NormalizationTensors& affine = NormalizationOn(device, norm);
+  torch::Tensor normalized = torch::addcmul(affine.shift, nchw.to(torch::kFloat32), affine.scale);
   const auto format = channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
   out.images = normalized.to(dtype).contiguous(format);
   return out;

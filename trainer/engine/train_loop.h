@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "trainer/common/errors.h"
 #include "trainer/engine/train_config.h"
 #include "trainer/metrics/throughput.h"
 
@@ -13,9 +14,9 @@ namespace kubecnn::engine {
 
 // A configuration the run cannot proceed with (bad flag combination, incompatible checkpoint):
 // the CLI exits with code 2, which the operator does not retry.
-class ConfigError : public std::runtime_error {
+class ConfigError : public PermanentError {
  public:
-  using std::runtime_error::runtime_error;
+  using PermanentError::PermanentError;
 };
 
 struct TrainResult {

@@ -183,6 +183,29 @@ TEST(Sgd, ParametersWithoutGradientAreLeftAlone) {
   EXPECT_FALSE(params[0].tensor.grad().defined());
 }
 
+TEST(Sgd, AParameterWhoseGradientAppearsLaterStartsItsMomentumThenAndGradientsStayUntouched) {
+  // Step 1 updates only "a"; from step 2 on "b" has a gradient too, so the group mixes a running
+  // buffer with a starting one. torch::optim::SGD is the reference.
+  std::vector<NamedParameter> ours = {Param("a", Vec({1, 2, 3})), Param("b", Vec({-1, 0.5}))};
+  std::vector<torch::Tensor> theirs = {Vec({1, 2, 3}).set_requires_grad(true), Vec({-1, 0.5}).set_requires_grad(true)};
+  Sgd sgd(ours, Plain(0.9, true, 1e-2));
+  torch::optim::SGD reference(theirs, torch::optim::SGDOptions(0.1).momentum(0.9).nesterov(true).weight_decay(1e-2));
+  for (int step = 0; step < 4; ++step) {
+    for (size_t i = 0; i < ours.size(); ++i) {
+      if (i == 1 && step == 0) continue;
+      const torch::Tensor g = ours[i].tensor.detach() * 0.5 + 0.25 * (step + 1);
+      ours[i].tensor.mutable_grad() = g.clone();
+      theirs[i].mutable_grad() = g.clone();
+    }
+    const torch::Tensor grad_before = ours[0].tensor.grad().clone();
+    sgd.Step(0.1);
+    reference.step();
+    ExpectTensorNear(ours[0].tensor.grad(), grad_before, 0);
+    for (size_t i = 0; i < ours.size(); ++i) ExpectTensorNear(ours[i].tensor.detach(), theirs[i].detach(), 1e-6);
+  }
+  EXPECT_EQ(sgd.StateDict().size(), 2u);
+}
+
 TEST(Sgd, StateDictResumesTheSameTrajectory) {
   const auto make = [] {
     return std::vector<NamedParameter>{Param("conv.weight", torch::arange(6.0f).reshape({2, 3})),

@@ -1,0 +1,74 @@
+// The kubecnn-trainer binary as users run it: exit codes (0 done, 2 bad input, 1 internal) and
+// that every refusal says what was wrong on stderr.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <string>
+
+#include "tests/support/test_files.h"
+
+namespace {
+
+struct Outcome {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+Outcome RunTrainer(const std::string& args) {
+  const std::string command = std::string(KUBECNN_BINARY_DIR) + "/trainer/kubecnn-trainer " + args + " 2>&1";
+  Outcome out;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return out;
+  std::array<char, 4096> chunk;
+  while (size_t n = fread(chunk.data(), 1, chunk.size(), pipe)) out.output.append(chunk.data(), n);
+  const int status = pclose(pipe);
+  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return out;
+}
+
+void ExpectRefused(const Outcome& o, const std::string& says) {
+  EXPECT_EQ(o.exit_code, 2) << o.output;
+  EXPECT_NE(o.output.find(says), std::string::npos) << "expected \"" << says << "\" in:\n" << o.output;
+}
+
+TEST(TrainerBinary, UnknownFlagExitsTwoNamingTheFlag) {
+  ExpectRefused(RunTrainer("--model=tiny --bogus_flag=3"), "--bogus_flag");
+}
+
+TEST(TrainerBinary, BadValueExitsTwoNamingTheFlagAndValue) {
+  ExpectRefused(RunTrainer("--model=tiny --batch_size=many"), "--batch_size");
+}
+
+TEST(TrainerBinary, UnknownModelExitsTwoAndListsTheKnownOnes) {
+  ExpectRefused(RunTrainer("--model=resnet51 --num_batches=1"), "resnet50");
+}
+
+TEST(TrainerBinary, MissingDataDirectoryExitsTwoNamingIt) {
+  kubecnn::testing::ScratchDir dir;
+  ExpectRefused(RunTrainer("--model=tiny --data_dir=" + dir / "nowhere" + " --num_epochs=1"), dir / "nowhere");
+}
+
+TEST(TrainerBinary, EvalWithoutDataExitsTwoSayingWhatItNeeds) {
+  kubecnn::testing::ScratchDir dir;
+  ExpectRefused(RunTrainer("--model=tiny --eval --log_dir=" + dir.path()), "--eval needs --data_dir");
+}
+
+TEST(TrainerBinary, Fp16OnCpuTrainsInFp32WithAWarning) {
+  const Outcome o = RunTrainer("bench --model=tiny --image_size=32 --batch_size=8 --num_batches=3 --fp16");
+  EXPECT_EQ(o.exit_code, 0) << o.output;
+  EXPECT_NE(o.output.find("fp32"), std::string::npos) << o.output;
+}
+
+TEST(TrainerBinary, ListModelsPrintsTheCatalogue) {
+  const Outcome o = RunTrainer("--list_models");
+  EXPECT_EQ(o.exit_code, 0) << o.output;
+  for (const char* name : {"resnet50", "inception3", "vgg16_bn", "alexnet", "resnext101_32x8d"}) {
+    EXPECT_NE(o.output.find(name), std::string::npos) << name << " missing from:\n" << o.output;
+  }
+}
+
+TEST(TrainerBinary, UnknownSubcommandLikeWordExitsTwo) { ExpectRefused(RunTrainer("trian --model=tiny"), "trian"); }
+
+}  // namespace
