@@ -116,10 +116,15 @@ void SaveCheckpoint(const std::string& path, const Checkpoint& c) {
   FsyncDirectory(path);
 }
 
-Checkpoint LoadCheckpoint(const std::string& path) {
+std::string ReadCheckpointFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw CheckpointError("opening checkpoint " + path + ": " + std::strerror(errno));
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+Checkpoint LoadCheckpoint(const std::string& path) { return ParseCheckpoint(ReadCheckpointFile(path), path); }
+
+Checkpoint ParseCheckpoint(const std::string& bytes, const std::string& path) {
   const auto fail = [&](const std::string& what) { return CheckpointError("checkpoint " + path + ": " + what); };
   if (bytes.size() < kHeaderBytes || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) {
     throw fail("not a kubecnn checkpoint (no KUBECNN-CKPT header); for torchvision weights use --init_checkpoint");

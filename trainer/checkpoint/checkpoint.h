@@ -51,6 +51,9 @@ class CheckpointError : public PermanentError {
 void SaveCheckpoint(const std::string& path, const Checkpoint& checkpoint);
 // Reads and checks magic, version, length and CRC. Tensors come back on the CPU.
 Checkpoint LoadCheckpoint(const std::string& path);
+// The same in two halves: rank 0 reads the file, every rank parses the bytes it broadcast.
+std::string ReadCheckpointFile(const std::string& path);
+Checkpoint ParseCheckpoint(const std::string& bytes, const std::string& path);
 
 // Empty when `saved` can be resumed under `current`, else what differs, e.g.
 // "it was saved by model resnet50, this run is resnet18".

@@ -1,6 +1,7 @@
 // Flags of training and evaluation (nvcnn_hvd.py's names first), their checks, and the run.
 #include "trainer/cli/train_command.h"
 
+#include <chrono>
 #include <cstdio>
 
 #include "trainer/cli/data_flags.h"
@@ -11,7 +12,13 @@
 namespace kubecnn::cli {
 namespace {
 
-void AddTrainFlags(FlagSet& f, engine::TrainConfig& c) {
+// Flags whose values are converted into the config after parsing.
+struct CommFlags {
+  double fusion_threshold_mb = 64;
+  int64_t collective_timeout_seconds = 300;
+};
+
+void AddTrainFlags(FlagSet& f, engine::TrainConfig& c, CommFlags& comm) {
   f.Add("model", &c.model,
         "network: resnet18/34/50/101/152, resnext50_32x4d, resnext101_32x8d, inception3, googlenet, vgg11..19[_bn], "
         "alexnet, tiny");
@@ -47,11 +54,16 @@ void AddTrainFlags(FlagSet& f, engine::TrainConfig& c) {
   f.Add("keep_checkpoints", &c.keep_checkpoints, "checkpoints kept in --log_dir (0: all)");
   f.Add("display_every", &c.display_every, "steps between log lines and TensorBoard scalars");
   f.Add("metrics_port", &c.metrics_port, "Prometheus /metrics port (+ local rank); 0: off");
+  f.Add("fusion_threshold_mb", &comm.fusion_threshold_mb,
+        "gradients fused into all-reduce buckets of up to this many MiB (Horovod's default 64; 0: one per tensor)");
+  f.Add("fp16_allreduce", &c.gradient_sync.compress_fp16, "send gradients as float16 (half the bytes)");
+  f.Add("collective_timeout", &comm.collective_timeout_seconds,
+        "seconds any collective may wait for the other ranks before the job stops (a rank died or hung)");
   f.Add("eval", &c.eval, "evaluate top-1/top-5 of the newest checkpoint in --log_dir on the validation split");
   f.Add("checkpoint", &c.checkpoint, "with --eval: this checkpoint file instead of the newest");
 }
 
-void Validate(const FlagSet& flags, const engine::TrainConfig& c) {
+void Validate(const FlagSet& flags, const engine::TrainConfig& c, const CommFlags& comm) {
   const auto require = [](bool ok, const std::string& message) {
     if (!ok) throw UsageError(message);
   };
@@ -68,6 +80,8 @@ void Validate(const FlagSet& flags, const engine::TrainConfig& c) {
   require(c.display_every >= 1, "--display_every must be at least 1");
   require(c.save_interval >= 0, "--save_interval must not be negative");
   require(c.metrics_port >= 0 && c.metrics_port < 65536, "--metrics_port must be a port number");
+  require(comm.fusion_threshold_mb >= 0, "--fusion_threshold_mb must not be negative");
+  require(comm.collective_timeout_seconds >= 1, "--collective_timeout must be at least 1 second");
   require(!flags.WasSet("checkpoint") || c.eval, "--checkpoint goes with --eval (training resumes from --log_dir)");
 }
 
@@ -79,7 +93,8 @@ bool ParseTrainConfig(const std::vector<std::string>& args, const char* usage, e
   config.data.seed = 1234;
   FlagSet flags(usage);
   AddDataFlags(flags, config.data);
-  AddTrainFlags(flags, config);
+  CommFlags comm;
+  AddTrainFlags(flags, config, comm);
   bool list_models = false;
   flags.Add("list_models", &list_models, "print the models with their input size and exit");
   const auto positional = flags.Parse(args);
@@ -96,7 +111,16 @@ bool ParseTrainConfig(const std::vector<std::string>& args, const char* usage, e
     return false;
   }
   if (!positional.empty()) throw UsageError("unexpected argument '" + positional[0] + "'");
-  Validate(flags, config);
+  Validate(flags, config, comm);
+  config.gradient_sync.fusion_threshold_bytes = static_cast<int64_t>(comm.fusion_threshold_mb * (1 << 20));
+  config.comm.timeout = std::chrono::seconds(comm.collective_timeout_seconds);
+  try {
+    config.placement = comm::PlacementFromProcessEnvironment();
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(std::string("rank placement: ") + e.what());
+  }
+  config.data.rank = config.placement.rank;
+  config.data.world = config.placement.world_size;
   command_line = "kubecnn-trainer";
   for (const auto& a : args) command_line += " " + a;
   return true;

@@ -9,6 +9,7 @@
 #include "trainer/checkpoint/checkpoint_files.h"
 #include "trainer/data/device_batch.h"
 #include "trainer/engine/model_setup.h"
+#include "trainer/engine/shared_checkpoint.h"
 #include "trainer/engine/train_loop.h"
 
 namespace kubecnn::engine {
@@ -37,15 +38,20 @@ EvalCounts CountCorrect(models::Model& model, data::Loader& loader, const RunDev
 EvalResult RunEvaluation(const TrainConfig& config_in) {
   TrainConfig config = config_in;
   if (config.data.data_dir.empty()) throw ConfigError("--eval needs --data_dir with validation-NNNNN-of-NNNNN shards");
-  EvalResult result;
-  result.checkpoint = config.checkpoint;
-  if (result.checkpoint.empty()) {
-    if (config.log_dir.empty()) throw ConfigError("--eval needs --log_dir holding checkpoints, or --checkpoint=FILE");
-    const auto newest = checkpoint::NewestCheckpoint(config.log_dir);
-    if (!newest) throw ConfigError("--eval: no checkpoint (model.ckpt-*.pt) in --log_dir=" + config.log_dir);
-    result.checkpoint = *newest;
+  if (config.checkpoint.empty() && config.log_dir.empty()) {
+    throw ConfigError("--eval needs --log_dir holding checkpoints, or --checkpoint=FILE");
   }
-  const checkpoint::Checkpoint saved = checkpoint::LoadCheckpoint(result.checkpoint);
+  const comm::Placement& placement = config.placement;
+  config.data.rank = placement.rank;
+  config.data.world = placement.world_size;
+  const RunDevice device = ChooseRunDevice(config, placement.local_rank);
+  std::unique_ptr<comm::Communicator> comm = comm::CreateCommunicator(placement, device.device, config.comm);
+  // Rank 0 reads the checkpoint; every rank evaluates its own part of the validation records.
+  auto shared = LoadCheckpointOnRank0(*comm, config.checkpoint, config.log_dir);
+  if (!shared) throw ConfigError("--eval: no checkpoint (model.ckpt-*.pt) in --log_dir=" + config.log_dir);
+  EvalResult result;
+  result.checkpoint = shared->path;
+  const checkpoint::Checkpoint& saved = shared->value;
   result.step = saved.step;
   // The checkpoint says what it is: its model, classes and image size win over the defaults.
   config.model = saved.config.model;
@@ -53,7 +59,6 @@ EvalResult RunEvaluation(const TrainConfig& config_in) {
   if (config.data.transform.output_size == 0)
     config.data.transform.output_size = static_cast<int>(saved.config.image_size);
   config.fp16 = config.bf16 = false;  // evaluate in fp32, as nvcnn did
-  const RunDevice device = ChooseRunDevice(config, config.data.rank);
   std::shared_ptr<models::Model> model = BuildModel(config, device);
   LoadModelState(*model, saved.model, result.checkpoint);
 
@@ -65,6 +70,16 @@ EvalResult RunEvaluation(const TrainConfig& config_in) {
   data::Loader loader(options);
   const auto start = std::chrono::steady_clock::now();
   result.counts = CountCorrect(*model, loader, device);
+  if (comm->world_size() > 1) {
+    torch::Tensor sums = torch::tensor({result.counts.top1, result.counts.top5, result.counts.images},
+                                       torch::TensorOptions().dtype(torch::kInt64))
+                             .to(comm->device());
+    comm->AllReduce(sums, comm::ReduceOp::kSum);
+    sums = sums.cpu();
+    result.counts.top1 = sums[0].item<int64_t>();
+    result.counts.top5 = sums[1].item<int64_t>();
+    result.counts.images = sums[2].item<int64_t>();
+  }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   char json[512];
@@ -75,6 +90,7 @@ EvalResult RunEvaluation(const TrainConfig& config_in) {
                 static_cast<long long>(result.counts.top1), static_cast<long long>(result.counts.top5),
                 static_cast<long long>(result.step), config.model.c_str(), result.checkpoint.c_str());
   result.json = json;
+  if (placement.rank != 0) return result;
   std::printf("Evaluated %s at step %lld on %lld images in %.1f s: top-1 %.2f%%, top-5 %.2f%%\n",
               result.checkpoint.c_str(), static_cast<long long>(result.step),
               static_cast<long long>(result.counts.images), seconds, 100 * result.counts.top1_ratio(),

@@ -4,6 +4,9 @@
 #include <cstdint>
 #include <string>
 
+#include "trainer/comm/communicator.h"
+#include "trainer/comm/gradient_sync.h"
+#include "trainer/comm/placement.h"
 #include "trainer/data/loader.h"
 
 namespace kubecnn::engine {
@@ -50,6 +53,11 @@ struct TrainConfig {
   int keep_checkpoints = 5;
   int64_t display_every = 1;
   int metrics_port = 0;  // 0: no endpoint (the operator's pods pass 9400)
+
+  // Ranks: where this process sits (data.rank/data.world mirror it) and how gradients travel.
+  comm::Placement placement;
+  comm::CommOptions comm;
+  comm::GradientSyncOptions gradient_sync;
 
   // Evaluation.
   bool eval = false;

@@ -7,11 +7,15 @@
 
 #include "trainer/checkpoint/checkpoint.h"
 #include "trainer/checkpoint/checkpoint_files.h"
+#include "trainer/comm/gradient_sync.h"
+#include "trainer/comm/module_broadcast.h"
 #include "trainer/common/log.h"
+#include "trainer/common/random.h"
 #include "trainer/data/device_batch.h"
 #include "trainer/data/loader.h"
 #include "trainer/engine/model_setup.h"
 #include "trainer/engine/run_device.h"
+#include "trainer/engine/shared_checkpoint.h"
 #include "trainer/metrics/data_metrics.h"
 #include "trainer/metrics/event_file.h"
 #include "trainer/metrics/metrics_server.h"
@@ -65,29 +69,37 @@ std::vector<torch::Tensor> Tensors(const std::vector<optim::NamedParameter>& par
 
 TrainResult Train(const TrainConfig& config_in, const std::string& command_line) {
   TrainConfig config = config_in;
-  const RunDevice device = ChooseRunDevice(config, config.data.rank);
+  const comm::Placement& placement = config.placement;
+  config.data.rank = placement.rank;
+  config.data.world = placement.world_size;
+  const bool chief = placement.rank == 0;  // logs, writes checkpoints and TensorBoard files
+  const RunDevice device = ChooseRunDevice(config, placement.local_rank);
+  std::unique_ptr<comm::Communicator> comm = comm::CreateCommunicator(placement, device.device, config.comm);
   if (config.data.transform.output_size == 0) config.data.transform.output_size = ModelImageSize(config.model);
   torch::manual_seed(config.data.seed);
   std::shared_ptr<models::Model> model = BuildModel(config, device);
 
-  // Resume from the newest checkpoint, refusing one this run could not continue.
+  // Resume from the newest checkpoint (read by rank 0, broadcast), refusing one this run could not
+  // continue; a fresh start takes rank 0's initial weights everywhere.
   const checkpoint::RunConfig run_config{config.model, config.num_classes, config.data.transform.output_size,
                                          config.data.world, config.data.batch_size};
   checkpoint::Checkpoint resume;
   bool resumed = false;
-  if (!config.log_dir.empty()) {
-    if (auto newest = checkpoint::NewestCheckpoint(config.log_dir)) {
-      resume = checkpoint::LoadCheckpoint(*newest);
-      const std::string why = checkpoint::Incompatibility(resume.config, run_config);
-      if (!why.empty()) {
-        throw ConfigError("cannot resume from " + *newest + ": " + why +
-                          " (use another --log_dir, or the flags of the run that wrote it)");
-      }
-      LoadModelState(*model, resume.model, *newest);
-      resumed = true;
-      LogInfo("train", "resuming from " + *newest + " at step " + std::to_string(resume.step));
+  if (auto shared = LoadCheckpointOnRank0(*comm, "", config.log_dir)) {
+    resume = std::move(shared->value);
+    const std::string why = checkpoint::Incompatibility(resume.config, run_config);
+    if (!why.empty()) {
+      throw ConfigError("cannot resume from " + shared->path + ": " + why +
+                        " (use another --log_dir, or the flags of the run that wrote it)");
     }
+    LoadModelState(*model, resume.model, shared->path);
+    resumed = true;
+    if (chief) LogInfo("train", "resuming from " + shared->path + " at step " + std::to_string(resume.step));
+  } else {
+    comm::BroadcastModule(*comm, *model, 0);
   }
+  // Same weights everywhere, but each rank its own dropout masks from here on.
+  if (placement.rank > 0) torch::manual_seed(DeriveSeed(config.data.seed, static_cast<uint64_t>(placement.rank)));
 
   data::LoaderOptions data_options = config.data;
   data_options.train = true;
@@ -134,35 +146,45 @@ TrainResult Train(const TrainConfig& config_in, const std::string& command_line)
     sgd.LoadStateDict(resume.optimizer);
     scaler.Restore({resume.scalars.at("loss_scale"), static_cast<int64_t>(resume.scalars.at("loss_scale_good_steps")),
                     static_cast<int64_t>(resume.scalars.at("skipped_steps"))});
-    if (resume.rng_state.defined()) {
+    if (resume.rng_state.defined() && chief) {
       at::Generator generator = at::detail::getDefaultCPUGenerator();  // a handle to the global one
       generator.set_state(resume.rng_state);
     }
   }
   const std::vector<torch::Tensor> params = Tensors(sgd.parameters());
+  std::unique_ptr<comm::GradientAllReducer> gradient_sync;
+  if (comm->world_size() > 1) {
+    gradient_sync = std::make_unique<comm::GradientAllReducer>(*comm, params, config.gradient_sync);
+    if (chief) {
+      LogInfo("train", "averaging gradients over " + std::to_string(comm->world_size()) + " ranks with " +
+                           comm->name() + " in " + std::to_string(gradient_sync->num_buckets()) + " buckets");
+    }
+  }
 
   metrics::TrainingMetrics train_metrics(config.data.rank);
   std::unique_ptr<metrics::MetricsServer> metrics_server;
   if (config.metrics_port > 0) {
-    metrics_server =
-        std::make_unique<metrics::MetricsServer>("0.0.0.0:" + std::to_string(config.metrics_port + config.data.rank));
+    metrics_server = std::make_unique<metrics::MetricsServer>(
+        "0.0.0.0:" + std::to_string(config.metrics_port + placement.local_rank));
     metrics_server->Register(train_metrics.registry());
     metrics_server->Register(metrics::MakeDataMetrics(loader, config.data.rank));
   }
   std::unique_ptr<metrics::EventWriter> events;
-  if (!config.log_dir.empty()) events = std::make_unique<metrics::EventWriter>(config.log_dir);
+  if (!config.log_dir.empty() && chief) events = std::make_unique<metrics::EventWriter>(config.log_dir);
 
-  std::printf("Model:      %s (%lld parameters, %dx%d input)\n", config.model.c_str(),
-              static_cast<long long>(CountModelParameters(*model)), config.data.transform.output_size,
-              config.data.transform.output_size);
-  std::printf("Batch size: %lld per rank, %lld total\nData:       %s\nSteps:      %lld (from %lld)\nDevice:     %s\n",
-              static_cast<long long>(config.data.batch_size), static_cast<long long>(global_batch),
-              loader.synthetic()
-                  ? "synthetic"
-                  : (config.data.data_dir + " (" + std::to_string(loader.total_records()) + " records)").c_str(),
-              static_cast<long long>(total_steps), static_cast<long long>(resume.step), device.device.str().c_str());
-  std::printf("%s\n", metrics::StepLogHeader().c_str());
-  std::fflush(stdout);
+  if (chief) {
+    std::printf("Model:      %s (%lld parameters, %dx%d input)\n", config.model.c_str(),
+                static_cast<long long>(CountModelParameters(*model)), config.data.transform.output_size,
+                config.data.transform.output_size);
+    std::printf("Batch size: %lld per rank, %lld total\nData:       %s\nSteps:      %lld (from %lld)\nDevice:     %s\n",
+                static_cast<long long>(config.data.batch_size), static_cast<long long>(global_batch),
+                loader.synthetic()
+                    ? "synthetic"
+                    : (config.data.data_dir + " (" + std::to_string(loader.total_records()) + " records)").c_str(),
+                static_cast<long long>(total_steps), static_cast<long long>(resume.step), device.device.str().c_str());
+    std::printf("%s\n", metrics::StepLogHeader().c_str());
+    std::fflush(stdout);
+  }
 
   TrainResult result;
   result.first_step = resume.step;
@@ -173,7 +195,7 @@ TrainResult Train(const TrainConfig& config_in, const std::string& command_line)
   int64_t images_since_display = 0;
 
   const auto save = [&](int64_t step_done) {
-    if (config.log_dir.empty()) return;
+    if (config.log_dir.empty() || !chief) return;
     const auto start = Clock::now();
     checkpoint::Checkpoint c;
     c.config = run_config;
@@ -214,6 +236,17 @@ TrainResult Train(const TrainConfig& config_in, const std::string& command_line)
       }
     }
     (scaler.scale() == 1.0 ? loss : loss * scaler.scale()).backward();
+    double allreduce_seconds = 0, exposed_seconds = 0;
+    if (gradient_sync) {
+      try {
+        gradient_sync->Finish();
+      } catch (const comm::CommError& e) {
+        std::fprintf(stderr, "kubecnn-trainer: step %lld: %s\n", static_cast<long long>(step + 1), e.what());
+        comm->AbortJob(1);
+      }
+      allreduce_seconds = gradient_sync->last_step().allreduce_seconds;
+      exposed_seconds = gradient_sync->last_step().exposed_seconds;
+    }
     const bool non_finite = optim::UnscaleGradients(optim::GradientsOf(params), 1.0 / scaler.scale());
     if (scaler.Update(non_finite)) {
       sgd.Step(lr);
@@ -235,7 +268,9 @@ TrainResult Train(const TrainConfig& config_in, const std::string& command_line)
     const int64_t epoch = loader.synthetic() ? 0 : (step * global_batch) / loader.total_records();
     metrics::StepFigures figures{elapsed, batch->size, 0, loss_value, lr, scaler.scale(), step + 1, epoch};
     const bool last = step + 1 == total_steps;
-    if (step == resume.step || (step + 1) % config.display_every == 0 || last) {
+    figures.allreduce_seconds = allreduce_seconds;
+    figures.exposed_allreduce_seconds = exposed_seconds;
+    if (chief && (step == resume.step || (step + 1) % config.display_every == 0 || last)) {
       const double interval = Seconds(last_display, Clock::now());
       figures.images_per_second = images_since_display * config.data.world / std::max(interval, 1e-9);
       last_display = Clock::now();
@@ -263,8 +298,10 @@ TrainResult Train(const TrainConfig& config_in, const std::string& command_line)
   constexpr int64_t kBurnIn = 20;  // nvcnn's nstep_burnin
   result.throughput =
       metrics::SummarizeThroughput(step_seconds, global_batch, std::min<int64_t>(kBurnIn, result.steps / 2));
-  std::printf("%s\n%s\n%s\n", std::string(64, '-').c_str(),
-              metrics::FormatThroughput(result.throughput, kBurnIn).c_str(), std::string(64, '-').c_str());
+  if (chief) {
+    std::printf("%s\n%s\n%s\n", std::string(64, '-').c_str(),
+                metrics::FormatThroughput(result.throughput, kBurnIn).c_str(), std::string(64, '-').c_str());
+  }
   return result;
 }
 

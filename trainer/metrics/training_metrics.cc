@@ -36,6 +36,13 @@ TrainingMetrics::TrainingMetrics(int rank) : registry_(std::make_shared<promethe
   step_ = gauge("kubecnn_train_step", "Optimizer steps taken");
   epoch_ = gauge("kubecnn_train_epoch", "Epoch being trained (0-based)");
   skipped_steps_ = counter("kubecnn_train_skipped_steps_total", "Steps skipped because gradients were not finite");
+  allreduce_seconds_ = &prometheus::BuildHistogram()
+                            .Name("kubecnn_train_allreduce_seconds")
+                            .Help("Time per step spent all-reducing gradients (overlapping backward)")
+                            .Register(r)
+                            .Add(labels, ExponentialBuckets(0.0005, 2, 16));
+  exposed_allreduce_seconds_ = counter("kubecnn_train_allreduce_exposed_seconds_total",
+                                       "Time the training thread waited for gradient all-reduces after backward");
   checkpoint_save_seconds_ = &prometheus::BuildHistogram()
                                   .Name("kubecnn_checkpoint_save_seconds")
                                   .Help("Time to write one checkpoint")
@@ -54,6 +61,10 @@ void TrainingMetrics::RecordStep(const StepFigures& f) {
   loss_scale_->Set(f.loss_scale);
   step_->Set(static_cast<double>(f.step));
   epoch_->Set(static_cast<double>(f.epoch));
+  if (f.allreduce_seconds > 0) {
+    allreduce_seconds_->Observe(f.allreduce_seconds);
+    exposed_allreduce_seconds_->Increment(f.exposed_allreduce_seconds);
+  }
 }
 
 void TrainingMetrics::RecordSkippedStep() { skipped_steps_->Increment(); }

@@ -20,6 +20,8 @@ struct StepFigures {
   double loss_scale = 1;
   int64_t step = 0;
   int64_t epoch = 0;
+  double allreduce_seconds = 0;          // gradient all-reduces of this step (0 on one rank)
+  double exposed_allreduce_seconds = 0;  // the part backward did not hide
 };
 
 class TrainingMetrics {
@@ -44,6 +46,8 @@ class TrainingMetrics {
   prometheus::Gauge* step_;
   prometheus::Gauge* epoch_;
   prometheus::Counter* skipped_steps_;
+  prometheus::Histogram* allreduce_seconds_;
+  prometheus::Counter* exposed_allreduce_seconds_;
   prometheus::Histogram* checkpoint_save_seconds_;
   prometheus::Gauge* eval_top1_;
   prometheus::Gauge* eval_top5_;
