@@ -48,6 +48,7 @@ GradientAllReducer::GradientAllReducer(Communicator& comm, const std::vector<tor
       const size_t i = order[k];
       b.members.push_back(i);
       b.offsets.push_back(numel);
+      b.had_gradient.push_back(false);
       numel += params_[i].numel();
       bucket_of_[i] = buckets_.size();
     }
@@ -77,6 +78,7 @@ void GradientAllReducer::Pack(Bucket& bucket) {
   for (size_t k = 0; k < bucket.members.size(); ++k) {
     const torch::Tensor& p = params_[bucket.members[k]];
     torch::Tensor slot = bucket.flat.narrow(0, bucket.offsets[k], p.numel());
+    bucket.had_gradient[k] = p.grad().defined();
     if (p.grad().defined()) {
       slot.copy_(p.grad().reshape({-1}));
     } else {
@@ -162,11 +164,11 @@ void GradientAllReducer::Finish() {
     for (size_t k = 0; k < bucket.members.size(); ++k) {
       torch::Tensor p = params_[bucket.members[k]];
       const torch::Tensor averaged = bucket.flat.narrow(0, bucket.offsets[k], p.numel()).view(p.sizes());
-      if (p.grad().defined()) {
+      if (bucket.had_gradient[k]) {
         p.mutable_grad().copy_(averaged);
-      } else {
+      } else if (averaged.any().item<bool>()) {  // another rank had one
         p.mutable_grad() = averaged.to(p.scalar_type(), /*non_blocking=*/false, /*copy=*/true);
-      }
+      }  // no rank had a gradient: leave none, as one process would (the optimizer skips it)
     }
   }
   last_.exposed_seconds = std::chrono::duration<double>(Clock::now() - start).count();

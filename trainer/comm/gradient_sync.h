@@ -50,6 +50,7 @@ class GradientAllReducer {
   struct Bucket {
     std::vector<size_t> members;
     std::vector<int64_t> offsets;  // element offsets of the members in `flat`
+    std::vector<bool> had_gradient;  // this step, on this rank
     torch::Tensor flat;
     int pending = 0;  // gradients still to come this step
     bool packed = false;

@@ -1,0 +1,62 @@
+// HTTP to the API server over cpprestsdk: one-shot requests and line-by-line streamed responses,
+// with TLS set up from a RestConfig (CA bundle, client certificate, or no verification when the
+// kubeconfig says so). The only file that sees cpprestsdk.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "operator/kube/clock.h"
+#include "operator/kube/kubeconfig.h"
+
+namespace kubecnn::kube {
+
+struct HttpRequest {
+  std::string method;
+  std::string target;  // path?query, already encoded
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::string content_type;
+};
+
+struct HttpResponse {
+  int status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::string Header(const std::string& lower_name) const {
+    auto it = headers.find(lower_name);
+    return it == headers.end() ? "" : it->second;
+  }
+};
+
+class HttpTransport {
+ public:
+  // `timeout`: how long a request may wait for the server. Throws std::invalid_argument when the
+  // config's PEM material does not parse (naming config.source).
+  HttpTransport(const RestConfig& config, std::chrono::seconds timeout);
+  ~HttpTransport();
+  HttpTransport(const HttpTransport&) = delete;
+  HttpTransport& operator=(const HttpTransport&) = delete;
+
+  // Throws TransportError when no response arrives (refused, reset, TLS failure, timeout).
+  HttpResponse Send(const HttpRequest& request);
+
+  // For a 2xx answer, hands each line of the body to `on_line` as it arrives, until the body ends,
+  // on_line returns false or `stop` fires (the connection is then closed); the returned body is
+  // empty. Any other status returns the whole body without calling on_line. Throws TransportError
+  // when the connection fails, before or during the body.
+  HttpResponse Stream(const HttpRequest& request, const std::function<bool(std::string_view line)>& on_line,
+                      StopSignal* stop);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kubecnn::kube

@@ -1,0 +1,153 @@
+// WorkQueue's three sets (queue, dirty, processing) follow client-go's workqueue.Type; the delay
+// heap and its thread follow its delaying queue.
+#include "operator/kube/work_queue.h"
+
+#include "operator/kube/log.h"
+
+namespace kubecnn::kube {
+
+WorkQueue::WorkQueue(std::string name, std::unique_ptr<QueueRateLimiter> limiter, std::shared_ptr<Metrics> metrics)
+    : name_(std::move(name)),
+      limiter_(limiter ? std::move(limiter) : std::make_unique<ControllerRateLimiter>()),
+      metrics_(metrics ? std::move(metrics) : std::make_shared<Metrics>()) {
+  delay_thread_ = std::thread([this] { DelayLoop(); });
+}
+
+WorkQueue::~WorkQueue() {
+  ShutDown();
+  if (delay_thread_.joinable()) delay_thread_.join();
+}
+
+void WorkQueue::ReportDepth() { metrics_->SetQueueDepth(name_, static_cast<double>(queue_.size())); }
+
+void WorkQueue::AddLocked(const std::string& key) {
+  if (shutting_down_ || dirty_.count(key)) return;
+  dirty_.insert(key);
+  metrics_->CountQueueAdd(name_);
+  if (processing_.count(key)) return;  // Done will queue it
+  queue_.push_back(key);
+  ReportDepth();
+  ready_cv_.notify_one();
+}
+
+void WorkQueue::Add(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  AddLocked(key);
+}
+
+void WorkQueue::AddAfter(const std::string& key, Duration delay) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (shutting_down_) return;
+  if (delay <= Duration::zero()) {
+    AddLocked(key);
+    return;
+  }
+  delayed_.push({std::chrono::steady_clock::now() + delay, key});
+  delay_cv_.notify_one();
+}
+
+void WorkQueue::AddRateLimited(const std::string& key) {
+  metrics_->CountQueueRetry(name_);
+  AddAfter(key, limiter_->When(key, std::chrono::steady_clock::now()));
+}
+
+void WorkQueue::Forget(const std::string& key) { limiter_->Forget(key); }
+
+int WorkQueue::NumRequeues(const std::string& key) { return limiter_->NumRequeues(key); }
+
+std::optional<std::string> WorkQueue::Get() {
+  std::unique_lock<std::mutex> lock(mu_);
+  ready_cv_.wait(lock, [this] { return !queue_.empty() || shutting_down_; });
+  if (queue_.empty()) return std::nullopt;
+  std::string key = queue_.front();
+  queue_.pop_front();
+  processing_.insert(key);
+  dirty_.erase(key);
+  ReportDepth();
+  return key;
+}
+
+void WorkQueue::Done(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  processing_.erase(key);
+  if (dirty_.count(key)) {
+    queue_.push_back(key);
+    ReportDepth();
+    ready_cv_.notify_one();
+  }
+}
+
+void WorkQueue::ShutDown() {
+  std::lock_guard<std::mutex> lock(mu_);
+  shutting_down_ = true;
+  ready_cv_.notify_all();
+  delay_cv_.notify_all();
+}
+
+bool WorkQueue::ShuttingDown() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return shutting_down_;
+}
+
+size_t WorkQueue::Len() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queue_.size();
+}
+
+void WorkQueue::DelayLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!shutting_down_) {
+    if (delayed_.empty()) {
+      delay_cv_.wait(lock);
+      continue;
+    }
+    const SteadyTime due = delayed_.top().first;
+    if (std::chrono::steady_clock::now() < due) {
+      delay_cv_.wait_until(lock, due);
+      continue;
+    }
+    const std::string key = delayed_.top().second;
+    delayed_.pop();
+    AddLocked(key);
+  }
+}
+
+WorkerPool::WorkerPool(WorkQueue& queue, int workers, Reconcile reconcile, std::shared_ptr<Metrics> metrics,
+                       std::string name)
+    : queue_(queue),
+      reconcile_(std::move(reconcile)),
+      metrics_(metrics ? std::move(metrics) : std::make_shared<Metrics>()),
+      name_(std::move(name)) {
+  for (int i = 0; i < workers; ++i) threads_.emplace_back([this] { Work(); });
+}
+
+WorkerPool::~WorkerPool() {
+  queue_.ShutDown();
+  for (std::thread& t : threads_) t.join();
+}
+
+void WorkerPool::Work() {
+  while (std::optional<std::string> key = queue_.Get()) {
+    const SteadyTime start = std::chrono::steady_clock::now();
+    try {
+      const ReconcileResult result = reconcile_(*key);
+      if (result.requeue_after > Duration::zero()) {
+        queue_.Forget(*key);
+        queue_.AddAfter(*key, result.requeue_after);
+      } else if (result.requeue) {
+        queue_.AddRateLimited(*key);
+      } else {
+        queue_.Forget(*key);
+      }
+    } catch (const std::exception& e) {
+      LogWarning("workqueue " + name_, "reconciling " + *key + " failed (retry " +
+                                           std::to_string(queue_.NumRequeues(*key) + 1) +
+                                           " with back-off): " + e.what());
+      queue_.AddRateLimited(*key);
+    }
+    metrics_->ObserveWork(name_, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    queue_.Done(*key);
+  }
+}
+
+}  // namespace kubecnn::kube

@@ -1,0 +1,158 @@
+// Leader election: the pure decision table, and two electors with independent clients against one
+// API server (exactly one leads; a stopped leader hands over at once; a leader that cannot renew
+// stops before the standby takes over, within the lease duration).
+#include "operator/kube/leader_election.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "tests/support/fake_apiserver.h"
+
+namespace kubecnn::kube {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using testing::FakeApiServer;
+
+LeaderElectionConfig Config(const std::string& identity) {
+  LeaderElectionConfig c;
+  c.ns = "ops";
+  c.name = "kubecnn-operator";
+  c.identity = identity;
+  c.lease_duration = seconds(1);
+  c.renew_deadline = milliseconds(600);
+  c.retry_period = milliseconds(100);
+  return c;
+}
+
+TEST(LeaderDecision, FollowsTheLeaseRules) {
+  const LeaderElectionConfig config = Config("me");
+  const SteadyTime t0{seconds(100)};
+  const std::string now = "2026-01-01T00:00:00.000000Z";
+  LeaderDecision d = Decide(std::nullopt, t0, "me", t0, now, config);
+  EXPECT_EQ(d.action, LeaderAction::kCreate);
+  EXPECT_EQ(d.record.holder, "me");
+  EXPECT_EQ(d.record.lease_duration_seconds, 1);
+  EXPECT_EQ(d.record.acquire_time, now);
+
+  const LeaseRecord mine{"me", 1, "a", "b", 3};
+  d = Decide(mine, t0, "me", t0 + seconds(5), now, config);
+  EXPECT_EQ(d.action, LeaderAction::kRenew) << "our own lease is renewed, even if late";
+  EXPECT_EQ(d.record.renew_time, now);
+  EXPECT_EQ(d.record.acquire_time, "a");
+  EXPECT_EQ(d.record.transitions, 3);
+
+  const LeaseRecord theirs{"other", 15, "a", "b", 3};
+  EXPECT_EQ(Decide(theirs, t0, "me", t0 + seconds(14), now, config).action, LeaderAction::kWait)
+      << "their lease duration (15 s), not ours, decides while they hold it";
+  d = Decide(theirs, t0, "me", t0 + seconds(15), now, config);
+  EXPECT_EQ(d.action, LeaderAction::kAcquire);
+  EXPECT_EQ(d.record.holder, "me");
+  EXPECT_EQ(d.record.transitions, 4);
+  EXPECT_EQ(d.record.acquire_time, now);
+
+  const LeaseRecord released{"", 1, "a", "b", 4};
+  EXPECT_EQ(Decide(released, t0, "me", t0, now, config).action, LeaderAction::kAcquire)
+      << "a released lease is free at once";
+}
+
+TEST(LeaderDecision, ConfigMustOrderDurations) {
+  LeaderElectionConfig c = Config("me");
+  EXPECT_NO_THROW(ValidateLeaderElectionConfig(c));
+  c.renew_deadline = c.lease_duration;
+  EXPECT_THROW(ValidateLeaderElectionConfig(c), std::invalid_argument);
+  c = Config("");
+  EXPECT_THROW(ValidateLeaderElectionConfig(c), std::invalid_argument);
+}
+
+struct Candidate {
+  Candidate(FakeApiServer& server, const std::string& identity, const std::string& token) {
+    RestConfig rc;
+    rc.server = server.url();
+    rc.bearer_token = token;
+    rc.qps = 0;
+    rc.timeout = seconds(2);
+    client = std::make_unique<Client>(rc);
+    elector = std::make_unique<LeaderElector>(*client, Config(identity),
+                                              LeaderElector::Callbacks{[this] { reconciling = true; },
+                                                                       [this] {
+                                                                         reconciling = false;
+                                                                         stopped_at = std::chrono::steady_clock::now();
+                                                                       },
+                                                                       nullptr});
+    thread = std::thread([this] { elector->Run(stop); });
+  }
+  ~Candidate() {
+    stop.Stop();
+    thread.join();
+  }
+  std::unique_ptr<Client> client;
+  std::unique_ptr<LeaderElector> elector;
+  StopSignal stop;
+  std::thread thread;
+  std::atomic<bool> reconciling{false};
+  std::chrono::steady_clock::time_point stopped_at{};
+};
+
+template <typename Pred>
+bool WaitFor(Pred pred, milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  return true;
+}
+
+TEST(LeaderElection, ExactlyOneLeadsAndAStoppedLeaderHandsOverAtOnce) {
+  FakeApiServer server;
+  auto a = std::make_unique<Candidate>(server, "operator-a", "");
+  auto b = std::make_unique<Candidate>(server, "operator-b", "");
+  ASSERT_TRUE(WaitFor([&] { return a->reconciling || b->reconciling; }, seconds(5)));
+  for (int i = 0; i < 100; ++i) {  // a second of renewals and failed acquisitions
+    ASSERT_NE(a->reconciling.load(), b->reconciling.load()) << "sample " << i;
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  std::unique_ptr<Candidate>& leader = a->reconciling ? a : b;
+  std::unique_ptr<Candidate>& standby = a->reconciling ? b : a;
+  const nlohmann::json lease = standby->client->Get(resources::kLeases, "ops", "kubecnn-operator");
+  EXPECT_EQ(lease["spec"]["holderIdentity"], leader == a ? "operator-a" : "operator-b");
+  const auto stopped = std::chrono::steady_clock::now();
+  leader.reset();  // stop: releases the lease (as on SIGTERM)
+  ASSERT_TRUE(WaitFor([&] { return standby->reconciling.load(); }, seconds(1)))
+      << "the standby must take over within the lease duration";
+  EXPECT_LT(std::chrono::steady_clock::now() - stopped, milliseconds(500)) << "a released lease needs no expiry";
+  EXPECT_EQ(standby->client->Get(resources::kLeases, "ops", "kubecnn-operator")["spec"]["leaseTransitions"], 1);
+}
+
+TEST(LeaderElection, ALeaderThatCannotRenewStopsBeforeTheStandbyTakesOver) {
+  FakeApiServer server;
+  server.RequireBearerTokens({"token-a", "token-b"});
+  Candidate a(server, "operator-a", "token-a");
+  ASSERT_TRUE(WaitFor([&] { return a.reconciling.load(); }, seconds(5)));
+  Candidate b(server, "operator-b", "token-b");
+  std::this_thread::sleep_for(milliseconds(300));
+  ASSERT_FALSE(b.reconciling);
+  // Partition the leader from the API server: its requests now fail.
+  const auto cut = std::chrono::steady_clock::now();
+  server.RequireBearerTokens({"token-b"});
+  bool overlap = false;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        overlap = overlap || (a.reconciling && b.reconciling);
+        return b.reconciling.load();
+      },
+      seconds(3)));
+  const auto took_over = std::chrono::steady_clock::now();
+  EXPECT_FALSE(overlap) << "two leaders at once";
+  EXPECT_FALSE(a.reconciling);
+  EXPECT_LT(a.stopped_at - cut, milliseconds(600 + 250)) << "the leader stops within its renew deadline";
+  EXPECT_LT(a.stopped_at, took_over);
+  EXPECT_LT(took_over - cut, milliseconds(1000 + 100 + 400)) << "the standby takes over within the lease duration";
+}
+
+}  // namespace
+}  // namespace kubecnn::kube

@@ -1,0 +1,98 @@
+// FakeApiServer: an in-process kube-apiserver stand-in on a loopback port for the operator's tests.
+// It speaks the real REST paths and JSON for pods, services, configmaps, secrets, events,
+// namespaces, leases, podgroups (Volcano and scheduler-plugins) and trainingjobs, with the
+// semantics of ApiStore, and injects faults: dropped watches, 429/5xx with Retry-After, slow
+// responses, compacted history.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tests/support/apiserver_http.h"
+#include "tests/support/apiserver_store.h"
+#include "tests/support/test_pki.h"
+
+namespace kubecnn::testing {
+
+struct FakeApiServerOptions {
+  bool tls = false;  // serve HTTPS with a freshly generated CA (see pki())
+  std::chrono::milliseconds bookmark_interval{1000};
+  int default_watch_timeout_seconds = 60;  // when a watch names no timeoutSeconds
+};
+
+// How a watch from a compacted resourceVersion is refused. Real servers (watch cache) answer 200
+// and one ERROR event carrying a 410 Status; older paths answer HTTP 410.
+enum class GoneMode { kInStreamEvent, kHttpStatus };
+
+struct RecordedRequest {
+  std::string method;
+  std::string path;
+  std::map<std::string, std::string> query;
+  std::string authorization;
+  std::string content_type;
+  std::string client_cert_subject;
+  std::string body;
+  int status = 0;
+};
+
+class FakeApiServer {
+ public:
+  explicit FakeApiServer(FakeApiServerOptions options = {});
+  ~FakeApiServer();
+  FakeApiServer(const FakeApiServer&) = delete;
+  FakeApiServer& operator=(const FakeApiServer&) = delete;
+
+  int port() const { return http_->port(); }
+  std::string url() const;                     // http(s)://127.0.0.1:<port>
+  const TestPki& pki() const { return pki_; }  // meaningful with tls
+  ApiStore& store() { return store_; }         // direct access, bypassing HTTP and faults
+  // A kubeconfig for this server: certificate-authority-data when TLS, and `user_yaml` (lines of
+  // the user entry, e.g. "token: abc") as its only user.
+  std::string Kubeconfig(const std::string& user_yaml, const std::string& ns = "default") const;
+
+  // Authentication: when tokens are set, a request needs "Authorization: Bearer <one of them>" or
+  // a client certificate signed by pki().ca; otherwise 401.
+  void RequireBearerTokens(std::set<std::string> tokens);
+
+  // Faults.
+  void DropWatches();  // closes every open watch stream abruptly (no terminating chunk)
+  void FailNextRequests(int count, int code, int retry_after_seconds);  // retry_after < 0: no header
+  void SetResponseDelay(std::chrono::milliseconds delay);
+  void Compact() { store_.Compact(); }
+  void SetGoneMode(GoneMode mode) { gone_mode_ = mode; }
+
+  std::vector<RecordedRequest> Requests() const;
+  void ClearRequests();
+  int ActiveWatches() const { return active_watches_; }
+  int64_t WatchesServed() const { return watches_served_; }
+
+ private:
+  void Handle(const ServerRequest& request, ResponseWriter& writer);
+  int Dispatch(const ServerRequest& request, ResponseWriter& writer);
+  int ServeWatch(const ApiKind& kind, const std::string& ns, const ServerRequest& request, ResponseWriter& writer);
+
+  FakeApiServerOptions options_;
+  TestPki pki_;
+  ApiStore store_;
+  std::unique_ptr<HttpTestServer> http_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> drop_epoch_{0};
+  std::atomic<int> active_watches_{0};
+  std::atomic<int64_t> watches_served_{0};
+  std::atomic<GoneMode> gone_mode_{GoneMode::kInStreamEvent};
+  mutable std::mutex mu_;
+  std::set<std::string> tokens_;
+  int fail_count_ = 0;
+  int fail_code_ = 0;
+  int fail_retry_after_ = -1;
+  std::chrono::milliseconds delay_{0};
+  std::vector<RecordedRequest> requests_;
+};
+
+}  // namespace kubecnn::testing
