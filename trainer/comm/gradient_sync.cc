@@ -41,6 +41,7 @@ GradientAllReducer::GradientAllReducer(Communicator& comm, const std::vector<tor
     infos.push_back({p.numel() * static_cast<int64_t>(c10::elementSize(wire)), static_cast<int>(wire)});
   }
   bucket_of_.resize(params_.size());
+  slot_of_.resize(params_.size());
   for (const std::vector<size_t>& planned : PlanBuckets(infos, options_.fusion_threshold_bytes)) {
     Bucket b;
     int64_t numel = 0;
@@ -49,14 +50,18 @@ GradientAllReducer::GradientAllReducer(Communicator& comm, const std::vector<tor
       b.members.push_back(i);
       b.offsets.push_back(numel);
       b.had_gradient.push_back(false);
+      slot_of_[i] = b.members.size() - 1;
       numel += params_[i].numel();
       bucket_of_[i] = buckets_.size();
     }
     const auto dtype = static_cast<torch::ScalarType>(infos[planned.front()].dtype);
     b.flat = torch::zeros({numel}, torch::TensorOptions().dtype(dtype).device(comm_.device()));
     b.pending = static_cast<int>(b.members.size());
+    b.views = true;
+    for (size_t i : b.members) b.views = b.views && params_[i].scalar_type() == dtype;
     buckets_.push_back(std::move(b));
   }
+  ZeroGradients();
   for (size_t i = 0; i < params_.size(); ++i) {
     torch::autograd::impl::set_post_acc_grad_hooks(params_[i], std::make_unique<ReadyHook>(this, i));
   }
@@ -73,14 +78,32 @@ GradientAllReducer::~GradientAllReducer() {
   thread_.join();
 }
 
+void GradientAllReducer::ZeroGradients() {
+  torch::NoGradGuard no_grad;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (Bucket& bucket : buckets_) {
+    bucket.flat.zero_();
+    for (size_t k = 0; k < bucket.members.size(); ++k) {
+      torch::Tensor p = params_[bucket.members[k]];
+      if (bucket.views) {
+        p.mutable_grad() = bucket.flat.narrow(0, bucket.offsets[k], p.numel()).view(p.sizes());
+      } else {
+        p.mutable_grad().reset();
+      }
+      bucket.had_gradient[k] = false;
+    }
+  }
+}
+
 void GradientAllReducer::Pack(Bucket& bucket) {
   torch::NoGradGuard no_grad;
   for (size_t k = 0; k < bucket.members.size(); ++k) {
     const torch::Tensor& p = params_[bucket.members[k]];
     torch::Tensor slot = bucket.flat.narrow(0, bucket.offsets[k], p.numel());
-    bucket.had_gradient[k] = p.grad().defined();
-    if (p.grad().defined()) {
-      slot.copy_(p.grad().reshape({-1}));
+    const torch::Tensor& grad = p.grad();
+    if (grad.defined() && grad.data_ptr() == slot.data_ptr()) continue;  // a view: already in place
+    if (grad.defined()) {
+      slot.copy_(grad.reshape({-1}));
     } else {
       slot.zero_();  // no gradient this step: contribute zeros, as every rank does the same
     }
@@ -101,9 +124,28 @@ void GradientAllReducer::QueuePackedLocked() {
 void GradientAllReducer::OnGradient(size_t param) {
   Bucket& bucket = buckets_[bucket_of_[param]];
   std::lock_guard<std::mutex> lock(mu_);
+  bucket.had_gradient[slot_of_[param]] = true;
   if (--bucket.pending > 0) return;
   Pack(bucket);
   QueuePackedLocked();
+}
+
+// Writes the averages into .grad. Runs on the communication thread as soon as a bucket is reduced
+// (overlapping the next bucket's all-reduce): its gradients are final once it was packed.
+void GradientAllReducer::Unpack(const Bucket& bucket) {
+  torch::NoGradGuard no_grad;
+  for (size_t k = 0; k < bucket.members.size(); ++k) {
+    torch::Tensor p = params_[bucket.members[k]];
+    const torch::Tensor averaged = bucket.flat.narrow(0, bucket.offsets[k], p.numel()).view(p.sizes());
+    const bool in_place = p.grad().defined() && p.grad().data_ptr() == averaged.data_ptr();
+    if (!bucket.had_gradient[k] && !averaged.any().item<bool>()) {
+      p.mutable_grad().reset();  // no rank had a gradient: none, as one process would (the optimizer skips it)
+    } else if (!in_place && p.grad().defined()) {
+      p.mutable_grad().copy_(averaged);
+    } else if (!in_place) {  // another rank had one
+      p.mutable_grad() = averaged.to(p.scalar_type(), /*non_blocking=*/false, /*copy=*/true);
+    }
+  }
 }
 
 void GradientAllReducer::CommLoop() {
@@ -121,6 +163,7 @@ void GradientAllReducer::CommLoop() {
     std::exception_ptr error;
     try {
       comm_.AllReduce(bucket.flat, ReduceOp::kAverage, bucket.ready);
+      Unpack(bucket);
     } catch (...) {
       error = std::current_exception();
     }
@@ -154,23 +197,12 @@ void GradientAllReducer::Finish() {
     bucket.pending = static_cast<int>(bucket.members.size());
     bucket.packed = bucket.done = false;
     bucket.ready.reset();
+    bucket.had_gradient.assign(bucket.members.size(), false);
     last_.bytes += bucket.flat.numel() * static_cast<int64_t>(bucket.flat.element_size());
   }
   lock.unlock();
   if (error) std::rethrow_exception(error);
 
-  torch::NoGradGuard no_grad;
-  for (const Bucket& bucket : buckets_) {
-    for (size_t k = 0; k < bucket.members.size(); ++k) {
-      torch::Tensor p = params_[bucket.members[k]];
-      const torch::Tensor averaged = bucket.flat.narrow(0, bucket.offsets[k], p.numel()).view(p.sizes());
-      if (bucket.had_gradient[k]) {
-        p.mutable_grad().copy_(averaged);
-      } else if (averaged.any().item<bool>()) {  // another rank had one
-        p.mutable_grad() = averaged.to(p.scalar_type(), /*non_blocking=*/false, /*copy=*/true);
-      }  // no rank had a gradient: leave none, as one process would (the optimizer skips it)
-    }
-  }
   last_.exposed_seconds = std::chrono::duration<double>(Clock::now() - start).count();
 }
 

@@ -38,6 +38,11 @@ class GradientAllReducer {
   GradientAllReducer(const GradientAllReducer&) = delete;
   GradientAllReducer& operator=(const GradientAllReducer&) = delete;
 
+  // Call instead of the optimizer's ZeroGrad: zeroes the buckets and makes each .grad a view into
+  // its bucket, so backward accumulates straight into the buffer that travels (no packing copy,
+  // and the averages land in .grad in place). With --fp16_allreduce the gradients stay separate
+  // and are copied in and out. Gradients reset some other way still work, through a copy.
+  void ZeroGradients();
   // Call after backward: launches buckets whose gradients never came (zeros, so every rank sends
   // the same), waits for all, writes averaged gradients back. Rethrows a CommError.
   void Finish();
@@ -49,8 +54,9 @@ class GradientAllReducer {
  private:
   struct Bucket {
     std::vector<size_t> members;
-    std::vector<int64_t> offsets;  // element offsets of the members in `flat`
+    std::vector<int64_t> offsets;    // element offsets of the members in `flat`
     std::vector<bool> had_gradient;  // this step, on this rank
+    bool views = false;              // .grad of each member is a view into `flat` (same dtype)
     torch::Tensor flat;
     int pending = 0;  // gradients still to come this step
     bool packed = false;
@@ -59,6 +65,7 @@ class GradientAllReducer {
   };
 
   void Pack(Bucket& bucket);
+  void Unpack(const Bucket& bucket);
   void QueuePackedLocked();
   void CommLoop();
 
@@ -67,6 +74,7 @@ class GradientAllReducer {
   GradientSyncOptions options_;
   std::vector<Bucket> buckets_;
   std::vector<size_t> bucket_of_;  // parameter -> bucket
+  std::vector<size_t> slot_of_;    // parameter -> its index among the bucket's members
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -1,5 +1,7 @@
-// MPI collectives: non-blocking calls polled against a deadline, plus a side channel on which every
-// rank announces each collective it enters, so a timeout can say which ranks never arrived.
+// MPI collectives: blocking calls (OpenMPI's tuned algorithms; its non-blocking ones progress only
+// when polled and ran at half the speed) watched by a thread that stops the job past the deadline.
+// A side channel carries each rank's "entered collective N" and, while it waits, a beat a second,
+// so the watchdog can say which ranks never arrived and which arrived but went silent.
 #include "trainer/comm/mpi_communicator.h"
 
 #include <mpi.h>
@@ -15,6 +17,7 @@ namespace kubecnn::comm {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+constexpr auto kHeartbeat = std::chrono::seconds(1);
 
 // MPI has no 16-bit float sum; these ops add c10::Half / c10::BFloat16 in float.
 template <typename T>
@@ -40,9 +43,10 @@ class MpiSession {
     if (!initialized) {
       int provided = 0;
       MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided);
-      if (provided < MPI_THREAD_SERIALIZED) {
+      if (provided < MPI_THREAD_MULTIPLE) {
         throw CommError("this MPI library offers thread level " + std::to_string(provided) +
-                        "; kubecnn-trainer needs at least MPI_THREAD_SERIALIZED (use an OpenMPI built with threads)");
+                        "; kubecnn-trainer needs MPI_THREAD_MULTIPLE (its watchdog talks while a collective runs; "
+                        "use an OpenMPI built with thread support)");
       }
       owned_ = true;
     }
@@ -86,12 +90,19 @@ class MpiCommunicator final : public Communicator {
     MPI_Comm_rank(data_, &rank_);
     MPI_Comm_size(data_, &world_);
     latest_.assign(static_cast<size_t>(world_), 0);
+    last_heard_.assign(static_cast<size_t>(world_), Clock::now());
     inbox_.assign(static_cast<size_t>(world_), 0);
     receives_.assign(static_cast<size_t>(world_), MPI_REQUEST_NULL);
     for (int peer = 0; peer < world_; ++peer) PostReceive(peer);
+    watchdog_ = std::thread([this] { Watch(); });
   }
 
   ~MpiCommunicator() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    watchdog_.join();
     // Outstanding arrival messages are cancelled; a clean shutdown first agrees nobody sends more.
     for (MPI_Request& r : receives_) {
       if (r != MPI_REQUEST_NULL) {
@@ -115,22 +126,19 @@ class MpiCommunicator final : public Communicator {
     if (op == ReduceOp::kAverage && !tensor.is_floating_point()) {
       throw CommError("averaging an integer tensor over ranks would truncate; sum it instead");
     }
-    Run("all-reduce", [&](MPI_Request* request) {
-      return MPI_Iallreduce(MPI_IN_PLACE, tensor.data_ptr(), Count(tensor), t.type, t.sum, data_, request);
-    });
+    Run("all-reduce",
+        [&] { return MPI_Allreduce(MPI_IN_PLACE, tensor.data_ptr(), Count(tensor), t.type, t.sum, data_); });
     if (op == ReduceOp::kAverage) tensor.div_(world_);
   }
 
   void Broadcast(torch::Tensor& tensor, int root) override {
     Check(tensor, "broadcast");
     const Transfer t = TransferFor(tensor.scalar_type());
-    Run("broadcast", [&](MPI_Request* request) {
-      return MPI_Ibcast(tensor.data_ptr(), Count(tensor), t.type, root, data_, request);
-    });
+    Run("broadcast", [&] { return MPI_Bcast(tensor.data_ptr(), Count(tensor), t.type, root, data_); });
   }
 
   void Barrier() override {
-    Run("barrier", [&](MPI_Request* request) { return MPI_Ibarrier(data_, request); });
+    Run("barrier", [&] { return MPI_Barrier(data_); });
   }
 
   [[noreturn]] void AbortJob(int exit_code) override {
@@ -174,6 +182,7 @@ class MpiCommunicator final : public Communicator {
         MPI_Test(&receives_[peer], &done, MPI_STATUS_IGNORE);
         if (!done) break;
         latest_[peer] = std::max(latest_[peer], inbox_[peer]);
+        last_heard_[peer] = Clock::now();
         PostReceive(peer);
       }
     }
@@ -185,51 +194,76 @@ class MpiCommunicator final : public Communicator {
     }
   }
 
-  // Announces collective `seq` to every peer, starts it, and polls it against the deadline.
-  template <typename Start>
-  void Run(const char* what, Start start) {
-    const auto begin = Clock::now();
-    MPI_Request request = MPI_REQUEST_NULL;
-    int64_t seq = 0;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      seq = ++seq_;
-      for (int peer = 0; peer < world_; ++peer) {
-        if (peer == rank_) continue;
-        sends_.push_back({seq, MPI_REQUEST_NULL});
-        MPI_Isend(&sends_.back().seq, 1, MPI_INT64_T, peer, /*tag=*/0, arrivals_, &sends_.back().request);
-      }
-      if (start(&request) != MPI_SUCCESS) throw CommError(std::string("MPI ") + what + " could not start");
-    }
-    auto pause = std::chrono::microseconds(20);
-    while (true) {
-      int done = 0;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        MPI_Test(&request, &done, MPI_STATUS_IGNORE);
-        PollArrivalsLocked();
-      }
-      if (done) return;
-      if (Clock::now() - begin > options_.timeout) throw TimedOut(what, seq);
-      std::this_thread::sleep_for(pause);
-      pause = std::min(pause * 2, std::chrono::microseconds(1000));
+  // Under mu_: tells every peer that this rank is in collective `seq` (and alive).
+  void AnnounceLocked(int64_t seq) {
+    for (int peer = 0; peer < world_; ++peer) {
+      if (peer == rank_) continue;
+      sends_.push_back({seq, MPI_REQUEST_NULL});
+      MPI_Isend(&sends_.back().seq, 1, MPI_INT64_T, peer, /*tag=*/0, arrivals_, &sends_.back().request);
     }
   }
 
-  CommError TimedOut(const char* what, int64_t seq) {
-    std::string missing;
-    std::lock_guard<std::mutex> lock(mu_);
-    for (int peer = 0; peer < world_; ++peer) {
-      if (peer == rank_ || latest_[peer] >= seq) continue;
-      missing += (missing.empty() ? "" : ", ") + std::to_string(peer) + " (last at collective " +
-                 std::to_string(latest_[peer]) + ")";
+  // Announces collective `seq` to every peer and runs it; the watchdog keeps time meanwhile.
+  template <typename Collective>
+  void Run(const char* what, Collective collective) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      in_flight_ = {what, ++seq_, Clock::now(), Clock::now()};
+      AnnounceLocked(seq_);
     }
+    const int rc = collective();
+    std::lock_guard<std::mutex> lock(mu_);
+    in_flight_.what = nullptr;
+    if (rc != MPI_SUCCESS)
+      throw CommError(std::string("MPI ") + what + " failed with error code " + std::to_string(rc));
+  }
+
+  // The watchdog: drains the side channel, beats while a collective waits, and past the deadline
+  // prints who is missing and stops the job (a blocked collective cannot be cancelled).
+  void Watch() {
+    while (true) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      std::unique_lock<std::mutex> lock(mu_);
+      if (stop_) return;
+      PollArrivalsLocked();
+      if (in_flight_.what == nullptr) continue;
+      const auto now = Clock::now();
+      if (now - in_flight_.last_beat > kHeartbeat) {
+        AnnounceLocked(in_flight_.seq);
+        in_flight_.last_beat = now;
+      }
+      if (now - in_flight_.begin > options_.timeout) {
+        const std::string message = TimedOutLocked(in_flight_.what, in_flight_.seq, in_flight_.begin).what();
+        lock.unlock();
+        std::fprintf(stderr, "kubecnn-trainer: %s\n", message.c_str());
+        AbortJob(1);
+      }
+    }
+  }
+
+  CommError TimedOutLocked(const char* what, int64_t seq, Clock::time_point begin) {
+    std::string missing, silent;
+    const auto now = Clock::now();
+    for (int peer = 0; peer < world_; ++peer) {
+      if (peer == rank_) continue;
+      if (latest_[peer] < seq) {
+        missing += (missing.empty() ? "" : ", ") + std::to_string(peer) + " (last at collective " +
+                   std::to_string(latest_[peer]) + ")";
+      } else if (now - last_heard_[peer] > 3 * kHeartbeat && now - begin > 3 * kHeartbeat) {
+        const auto quiet = std::chrono::duration_cast<std::chrono::seconds>(now - last_heard_[peer]).count();
+        silent += (silent.empty() ? "" : ", ") + std::to_string(peer) + " (silent for " + std::to_string(quiet) + " s)";
+      }
+    }
+    std::string why;
+    if (!missing.empty()) why = "rank(s) " + missing + " never arrived (dead, hung, or on another code path)";
+    if (!silent.empty()) {
+      why += (why.empty() ? "" : "; ") + std::string("rank(s) ") + silent +
+             " arrived but stopped responding (hung or stopped)";
+    }
+    if (why.empty()) why = "every rank arrived and is alive, so the transport itself stalled (check the network)";
     return CommError("rank " + std::to_string(rank_) + ": MPI " + what + " #" + std::to_string(seq) +
                      " did not finish within --collective_timeout=" + std::to_string(options_.timeout.count()) +
-                     " s; " +
-                     (missing.empty() ? std::string("every rank arrived, so the transport itself stalled")
-                                      : "rank(s) " + missing + " never arrived (hung or dead)") +
-                     ". The job stops so that it can be restarted from its last checkpoint.");
+                     " s: " + why + ". The job stops so that it can be restarted from its last checkpoint.");
   }
 
   CommOptions options_;
@@ -237,9 +271,19 @@ class MpiCommunicator final : public Communicator {
   MPI_Comm arrivals_ = MPI_COMM_NULL;
   int rank_ = 0;
   int world_ = 1;
-  std::mutex mu_;
+  struct InFlight {
+    const char* what = nullptr;  // nullptr: no collective running
+    int64_t seq = 0;
+    Clock::time_point begin, last_beat;
+  };
+
+  std::mutex mu_;  // guards everything below and every call on the side channel
   int64_t seq_ = 0;
+  InFlight in_flight_;
+  bool stop_ = false;
+  std::thread watchdog_;
   std::vector<int64_t> latest_;  // newest collective each peer announced
+  std::vector<Clock::time_point> last_heard_;
   std::vector<int64_t> inbox_;
   std::vector<MPI_Request> receives_;
   std::deque<Send> sends_;  // deque: addresses stay valid while MPI reads them

@@ -3,6 +3,10 @@
 
 #include <ATen/autocast_mode.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <thread>
+
 #include "trainer/common/log.h"
 
 namespace kubecnn::engine {
@@ -21,6 +25,12 @@ RunDevice ChooseRunDevice(const TrainConfig& config, int local_rank) {
     run.channels_last = config.channels_last;
     at::globalContext().setBenchmarkCuDNN(config.cudnn_benchmark);
     return run;
+  }
+  // Ranks on one node share its cores: split them unless the user said otherwise (OMP_NUM_THREADS).
+  const int local_world = config.placement.local_world_size;
+  if (local_world > 1 && std::getenv("OMP_NUM_THREADS") == nullptr) {
+    const int cores = static_cast<int>(std::thread::hardware_concurrency());
+    torch::set_num_threads(std::max(1, cores / local_world));
   }
   if (wanted != Precision::kFp32) {
     const char* flag = wanted == Precision::kFp16 ? "--fp16" : "--bf16";

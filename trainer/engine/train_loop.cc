@@ -256,7 +256,11 @@ TrainResult Train(const TrainConfig& config_in, const std::string& command_line)
                               ": non-finite gradients, update skipped (loss scale now " +
                               std::to_string(scaler.scale()) + ")");
     }
-    sgd.ZeroGrad();
+    if (gradient_sync) {
+      gradient_sync->ZeroGradients();  // keeps .grad as views into the all-reduce buckets
+    } else {
+      sgd.ZeroGrad();
+    }
     const double loss_value = loss.item<double>();  // synchronises with the device
     const double elapsed = Seconds(start, Clock::now());
     data_position = batch->end_position;

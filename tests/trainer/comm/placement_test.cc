@@ -72,7 +72,9 @@ TEST(Placement, RefusalsNameTheVariable) {
       {{{"KUBECNN_RANK", "1"}, {"KUBECNN_WORLD_SIZE", "2"}}, "needs KUBECNN_MASTER_ADDR"},
       {{{"KUBECNN_RANK", "-1"}, {"KUBECNN_WORLD_SIZE", "2"}}, "KUBECNN_RANK=-1 is not an integer >= 0"},
       {{{"KUBECNN_RANK", "0"}, {"KUBECNN_WORLD_SIZE", "1"}, {"KUBECNN_MASTER_PORT", "70000"}}, "not a TCP port"},
-      {{{"KUBECNN_RANK", "0"}, {"KUBECNN_WORLD_SIZE", "1"}, {"KUBECNN_LOCAL_RANK", "1"},
+      {{{"KUBECNN_RANK", "0"},
+        {"KUBECNN_WORLD_SIZE", "1"},
+        {"KUBECNN_LOCAL_RANK", "1"},
         {"KUBECNN_LOCAL_WORLD_SIZE", "1"}},
        "local rank 1 is not below the local world size 1"},
   };
