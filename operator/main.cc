@@ -1,10 +1,11 @@
-// kubecnn-operator: connects to the API server, serves /healthz, /readyz and /metrics, and takes
-// part in leader election on a Lease. The TrainingJob controller that runs while leading is wired
-// in by operator/controller (issue 6); until then the leader only holds the lease.
+// kubecnn-operator: connects to the API server, serves /healthz, /readyz and /metrics, keeps the
+// TrainingJob controller's caches warm on every replica, and reconciles while it holds the
+// leader-election Lease.
 #include <prometheus/exposer.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <iostream>
@@ -13,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "operator/controller/controller.h"
 #include "operator/kube/client.h"
 #include "operator/kube/health_server.h"
 #include "operator/kube/leader_election.h"
@@ -33,6 +35,14 @@ const char* kUsage = R"(usage: kubecnn-operator [flags]
   --lease_duration=S --renew_deadline=S --retry_period=S   seconds (default 15, 10, 2)
   --health_port=PORT     /healthz and /readyz (default 8081)
   --metrics_port=PORT    Prometheus /metrics (default 8080)
+  --watch_namespace=NS   namespace of the TrainingJobs to run (default: all namespaces)
+  --concurrency=N        TrainingJobs reconciled in parallel (default 4)
+  --kube_api_qps=Q --kube_api_burst=B   client-side API rate limit (default 50, 100)
+  --gang_schedulers=LIST PodGroup kinds to watch: volcano, scheduler-plugins (comma-separated;
+                         default none: PodGroups are then read with GETs)
+  --restart_backoff=S    first back-off before a failed gang is re-created (default 10, doubling to 300)
+  --admission_backoff=S  first back-off after a gang did not fit in scheduleTimeoutSeconds (default 30)
+  --progress_period=S    how often rank 0's metrics are read into status.progress (default 15)
 )";
 
 struct Flags {
@@ -46,7 +56,15 @@ struct Flags {
                                                {"renew_deadline", "10"},
                                                {"retry_period", "2"},
                                                {"health_port", "8081"},
-                                               {"metrics_port", "8080"}};
+                                               {"metrics_port", "8080"},
+                                               {"watch_namespace", ""},
+                                               {"concurrency", "4"},
+                                               {"kube_api_qps", "50"},
+                                               {"kube_api_burst", "100"},
+                                               {"gang_schedulers", ""},
+                                               {"restart_backoff", "10"},
+                                               {"admission_backoff", "30"},
+                                               {"progress_period", "15"}};
 };
 
 // Returns false (after printing why) on an unknown flag or a malformed value.
@@ -80,6 +98,45 @@ std::chrono::milliseconds Seconds(const std::string& flag, const std::string& va
   }
 }
 
+int Integer(const std::string& flag, const std::string& value) {
+  try {
+    size_t used = 0;
+    const int n = std::stoi(value, &used);
+    if (used == value.size() && n >= 0) return n;
+  } catch (const std::exception&) {
+  }
+  throw std::invalid_argument("--" + flag + "=" + value + " is not a non-negative integer");
+}
+
+kubecnn::controller::ControllerOptions ControllerOptionsFrom(std::map<std::string, std::string>& f) {
+  kubecnn::controller::ControllerOptions o;
+  o.ns = f["watch_namespace"];
+  o.workers = std::max(1, Integer("concurrency", f["concurrency"]));
+  const auto secs = [&](const char* flag) {
+    return std::chrono::duration_cast<std::chrono::seconds>(Seconds(flag, f[flag]));
+  };
+  o.planner.restart_backoff = secs("restart_backoff");
+  o.planner.admission_backoff = secs("admission_backoff");
+  o.planner.progress_period = secs("progress_period");
+  std::string list = f["gang_schedulers"];
+  size_t start = 0;
+  while (start <= list.size() && !list.empty()) {
+    const size_t comma = list.find(',', start);
+    const std::string item = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (item == "volcano") {
+      o.watch_volcano_podgroups = true;
+    } else if (item == "scheduler-plugins") {
+      o.watch_scheduler_plugins_podgroups = true;
+    } else if (!item.empty()) {
+      throw std::invalid_argument("--gang_schedulers: unknown \"" + item +
+                                  "\" (use volcano and/or scheduler-plugins, comma-separated)");
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return o;
+}
+
 std::string DefaultIdentity() {
   char host[256] = "kubecnn-operator";
   ::gethostname(host, sizeof host - 1);
@@ -102,11 +159,17 @@ int main(int argc, char** argv) {
 
   try {
     kubecnn::kube::RestConfig rest = kubecnn::kube::LoadRestConfig(f["kubeconfig"], f["context"]);
+    rest.qps = std::stod(f["kube_api_qps"]);
+    rest.burst = Integer("kube_api_burst", f["kube_api_burst"]);
     LogInfo("operator", "API server " + rest.server + " (" + rest.source + ")");
     auto metrics = std::make_shared<kubecnn::kube::Metrics>();
     kubecnn::kube::Client client(rest, metrics);
     prometheus::Exposer exposer("0.0.0.0:" + f["metrics_port"]);
     exposer.RegisterCollectable(metrics->registry());
+    kubecnn::controller::Controller controller(client, ControllerOptionsFrom(f),
+                                               std::make_shared<kubecnn::controller::HttpProgressScraper>(),
+                                               *metrics->registry());
+    controller.StartInformers();
 
     std::atomic<bool> talked_to_api{false};
     kubecnn::kube::StopSignal stop;
@@ -117,7 +180,8 @@ int main(int argc, char** argv) {
           return std::pair<bool, std::string>{true, ""};
         },
         [&] {
-          return std::pair<bool, std::string>{talked_to_api.load(), "not yet connected to the API server"};
+          if (!talked_to_api) return std::pair<bool, std::string>{false, "not yet connected to the API server"};
+          return std::pair<bool, std::string>{controller.HasSynced(), "informer caches not synced yet"};
         });
     LogInfo("operator", "health on :" + std::to_string(health.port()) + ", metrics on :" + f["metrics_port"]);
 
@@ -138,8 +202,12 @@ int main(int argc, char** argv) {
       config.renew_deadline = Seconds("renew_deadline", f["renew_deadline"]);
       config.retry_period = Seconds("retry_period", f["retry_period"]);
       kubecnn::kube::LeaderElector elector(client, config,
-                                           {[&] { LogInfo("operator", config.identity + " is leading"); },
+                                           {[&] {
+                                              LogInfo("operator", config.identity + " is leading");
+                                              controller.StartWorkers();
+                                            },
                                             [&] {
+                                              controller.StopWorkers();  // at once: another replica may lead now
                                               if (!stop.stopped()) lost = true;
                                               LogInfo("operator", config.identity + " stopped leading");
                                             },
@@ -152,6 +220,7 @@ int main(int argc, char** argv) {
     } else {
       talked_to_api = true;
       LogInfo("operator", "leader election disabled; running until SIGTERM");
+      controller.StartWorkers();
       while (stop.SleepFor(std::chrono::hours(1))) {
       }
     }

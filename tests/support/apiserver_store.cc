@@ -155,7 +155,16 @@ nlohmann::json ApiStore::RenderManagedFields(size_t kind, const std::string& key
 
 nlohmann::json ApiStore::Create(const ApiKind& kind, const std::string& ns, nlohmann::json object) {
   std::lock_guard<std::mutex> lock(mu_);
-  return CreateLocked(kind, ns, std::move(object));
+  nlohmann::json created = CreateLocked(kind, ns, std::move(object));
+  // The garbage collector deletes an object whose every owner is gone (created after its owner was
+  // deleted, e.g. by a controller acting on a stale cache). The real one does so shortly after the
+  // create; here it happens at once, after the ADDED event.
+  const std::vector<std::string> owners = OwnerUids(created);
+  if (!owners.empty() &&
+      std::none_of(owners.begin(), owners.end(), [&](const std::string& uid) { return live_uids_.count(uid) > 0; })) {
+    DeleteLocked(Index(kind), Key(kind, ns, Str(created["metadata"], "name")), "Background");
+  }
+  return created;
 }
 
 nlohmann::json ApiStore::CreateLocked(const ApiKind& kind, const std::string& ns, nlohmann::json object,

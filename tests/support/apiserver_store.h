@@ -1,7 +1,7 @@
 // The storage semantics of the fake kube-apiserver: objects, one global resourceVersion, watch
 // history with compaction, snapshot-consistent paginated lists, status kept apart from spec,
 // merge patch, server-side apply, finalizers, and owner-reference cascading deletes (as the
-// garbage collector would do them, synchronously).
+// garbage collector would do them, synchronously), including objects created with only dead owners.
 #pragma once
 
 #include <chrono>

@@ -410,6 +410,20 @@ TEST_F(FakeApiServerTest, BackgroundDeletionCascadesToOwnedObjects) {
   EXPECT_TRUE(Names(kPods).empty());
 }
 
+TEST_F(FakeApiServerTest, ObjectCreatedWithOnlyDeletedOwnersIsCollected) {
+  const json job = Created(kJobs, Job("j", 1));
+  ASSERT_EQ(Delete(std::string(kJobs) + "/j").status, 200);
+  RawStream watch(port(), std::string(kConfigMaps) +
+                              "?watch=true&resourceVersion=" + job["metadata"]["resourceVersion"].get<std::string>());
+  Created(kConfigMaps, ConfigMap("late", job));  // the create itself succeeds, as on a real server
+  EXPECT_EQ(watch.NextEvent()["type"], "ADDED");
+  EXPECT_EQ(watch.NextEvent()["type"], "DELETED") << "the garbage collector removes it";
+  EXPECT_TRUE(Names(kConfigMaps).empty());
+  const json live = Created(kJobs, Job("k", 1));
+  Created(kConfigMaps, ConfigMap("kept", live));
+  EXPECT_EQ(Names(kConfigMaps), (std::set<std::string>{"kept"})) << "a live owner keeps its dependent";
+}
+
 TEST_F(FakeApiServerTest, OrphanDeletionLeavesDependentsWithoutTheOwnerReference) {
   const json job = Created(kJobs, Job("j", 1));
   Created(kConfigMaps, ConfigMap("owned", job));

@@ -1,0 +1,112 @@
+// Service, ConfigMap, Secret and PodGroup builders.
+#include "operator/controller/builders.h"
+
+#include <openssl/evp.h>
+
+#include "operator/controller/names.h"
+
+namespace kubecnn::controller {
+namespace {
+
+using nlohmann::json;
+
+std::string Base64(const std::string& in) {
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+}  // namespace
+
+json ChildMetadata(const api::TrainingJob& job, const std::string& name) {
+  return {{"name", name},
+          {"namespace", job.Namespace()},
+          {"labels", JobLabels(job)},
+          {"ownerReferences", json::array({ControllerReference(job)})}};
+}
+
+json HeadlessService(const api::TrainingJob& job) {
+  return {{"apiVersion", "v1"},
+          {"kind", "Service"},
+          {"metadata", ChildMetadata(job, ServiceName(job))},
+          {"spec",
+           {{"clusterIP", "None"},
+            {"publishNotReadyAddresses", true},
+            {"selector", {{kLabelJobName, job.Name()}, {kLabelRole, kRoleWorker}}},
+            {"ports", json::array({{{"name", "ssh"}, {"port", kSshPort}, {"targetPort", kSshPort}}})}}}};
+}
+
+std::string Hostfile(const api::TrainingJob& job) {
+  std::string out;
+  const int64_t slots = job.spec.slots_per_worker.value_or(1);
+  for (int64_t i = 0; i < job.spec.workers.value_or(1); ++i) {
+    out += WorkerHost(job, i) + " slots=" + std::to_string(slots) + "\n";
+  }
+  return out;
+}
+
+std::string SshdConfig() {
+  const std::string dir = kSshDir;
+  return "# sshd of a kubecnn worker: runs as the pod's non-root user; mpirun's only way in.\n"
+         "Port " +
+         std::to_string(kSshPort) +
+         "\n"
+         "HostKey " +
+         dir +
+         "/ssh-privatekey\n"
+         "AuthorizedKeysFile " +
+         dir +
+         "/authorized_keys\n"
+         "PidFile /tmp/kubecnn-sshd.pid\n"
+         "PubkeyAuthentication yes\n"
+         "PasswordAuthentication no\n"
+         "KbdInteractiveAuthentication no\n"
+         "UsePAM no\n"
+         // Secret volumes are root-owned and group-readable (fsGroup); the key files are still private to the pod.
+         "StrictModes no\n"
+         "PermitRootLogin no\n"
+         "X11Forwarding no\n"
+         "AllowTcpForwarding no\n";
+}
+
+json HostfileConfigMap(const api::TrainingJob& job) {
+  return {{"apiVersion", "v1"},
+          {"kind", "ConfigMap"},
+          {"metadata", ChildMetadata(job, ConfigMapName(job))},
+          {"data", {{"hostfile", Hostfile(job)}, {"sshd_config", SshdConfig()}}}};
+}
+
+json SshSecret(const api::TrainingJob& job, const SshKeyPair& keys) {
+  return {{"apiVersion", "v1"},
+          {"kind", "Secret"},
+          {"metadata", ChildMetadata(job, SecretName(job))},
+          {"type", "kubernetes.io/ssh-auth"},
+          {"data",
+           {{"ssh-privatekey", Base64(keys.private_key_pem)},
+            {"ssh-publickey", Base64(keys.public_key + "\n")},
+            {"authorized_keys", Base64(keys.public_key + "\n")}}}};
+}
+
+const kube::Resource& PodGroupResource(const std::string& gang) {
+  return gang == "Volcano" ? kube::resources::kVolcanoPodGroups : kube::resources::kSchedulerPluginsPodGroups;
+}
+
+json PodGroup(const api::TrainingJob& job) {
+  const std::string gang = job.spec.scheduling.gang.value_or("None");
+  const kube::Resource& resource = PodGroupResource(gang);
+  json spec = {{"minMember", job.spec.workers.value_or(1)}};
+  if (gang == "Volcano") {
+    if (job.spec.scheduling.queue) spec["queue"] = *job.spec.scheduling.queue;
+    if (job.spec.scheduling.priority_class_name) spec["priorityClassName"] = *job.spec.scheduling.priority_class_name;
+  } else {
+    spec["scheduleTimeoutSeconds"] = job.spec.scheduling.schedule_timeout_seconds.value_or(300);
+  }
+  return {{"apiVersion", resource.ApiVersion()},
+          {"kind", "PodGroup"},
+          {"metadata", ChildMetadata(job, PodGroupName(job))},
+          {"spec", spec}};
+}
+
+}  // namespace kubecnn::controller

@@ -1,0 +1,338 @@
+// The controller shell: informers and queue, Observed from caches, Plan carried out via the client.
+#include "operator/controller/controller.h"
+
+#include <algorithm>
+
+#include "operator/api/defaults.h"
+#include "operator/controller/builders.h"
+#include "operator/controller/conditions.h"
+#include "operator/controller/names.h"
+#include "operator/controller/pod_status.h"
+#include "operator/controller/ssh_keys.h"
+#include "operator/kube/api_error.h"
+#include "operator/kube/log.h"
+
+namespace kubecnn::controller {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kComponent = "controller";
+
+kube::InformerOptions ChildInformerOptions(const ControllerOptions& o) {
+  kube::InformerOptions io = o.informer;
+  io.reflector.ns = o.ns;
+  io.reflector.label_selector = kLabelJobName;  // only our children, not every pod of the cluster
+  return io;
+}
+
+std::string Kind(const kube::Resource& r) { return r.kind; }
+
+}  // namespace
+
+Controller::Controller(kube::Client& client, ControllerOptions options, std::shared_ptr<ProgressScraper> scraper,
+                       prometheus::Registry& registry)
+    : client_(client), options_(std::move(options)), scraper_(std::move(scraper)), metrics_(registry), events_(client) {
+  kube::InformerOptions job_options = options_.informer;
+  job_options.reflector.ns = options_.ns;
+  jobs_ = std::make_unique<kube::Informer>(client_, kube::resources::kTrainingJobs, job_options);
+  jobs_->AddHandlers({[this](const json& o) { Enqueue(kube::ObjectKey(o)); },
+                      [this](const json&, const json& o) { Enqueue(kube::ObjectKey(o)); },
+                      [this](const json& o) {
+                        const std::string key = kube::ObjectKey(o);
+                        metrics_.SetPhase(key, "");
+                        std::lock_guard<std::mutex> lock(state_mu_);
+                        stale_version_.erase(key);
+                        last_scrape_.erase(key);
+                      }});
+  const kube::InformerOptions child = ChildInformerOptions(options_);
+  const kube::ResourceEventHandlers owner_handlers = {[this](const json& o) { EnqueueOwner(o); },
+                                                      [this](const json&, const json& o) { EnqueueOwner(o); },
+                                                      [this](const json& o) { EnqueueOwner(o); }};
+  const auto make = [&](const kube::Resource& r) {
+    auto informer = std::make_unique<kube::Informer>(client_, r, child);
+    informer->AddHandlers(owner_handlers);
+    return informer;
+  };
+  pods_ = make(kube::resources::kPods);
+  services_ = make(kube::resources::kServices);
+  config_maps_ = make(kube::resources::kConfigMaps);
+  secrets_ = make(kube::resources::kSecrets);
+  if (options_.watch_volcano_podgroups) volcano_pod_groups_ = make(kube::resources::kVolcanoPodGroups);
+  if (options_.watch_scheduler_plugins_podgroups) {
+    scheduler_plugins_pod_groups_ = make(kube::resources::kSchedulerPluginsPodGroups);
+  }
+}
+
+Controller::~Controller() {
+  StopWorkers();
+  for (auto* informer :
+       {&jobs_, &pods_, &services_, &config_maps_, &secrets_, &volcano_pod_groups_, &scheduler_plugins_pod_groups_}) {
+    if (*informer) (*informer)->Stop();
+  }
+}
+
+void Controller::StartInformers() {
+  for (auto* informer :
+       {&jobs_, &pods_, &services_, &config_maps_, &secrets_, &volcano_pod_groups_, &scheduler_plugins_pod_groups_}) {
+    if (*informer) (*informer)->Start();
+  }
+}
+
+bool Controller::HasSynced() const {
+  for (auto* informer :
+       {&jobs_, &pods_, &services_, &config_maps_, &secrets_, &volcano_pod_groups_, &scheduler_plugins_pod_groups_}) {
+    if (*informer && !(*informer)->HasSynced()) return false;
+  }
+  return true;
+}
+
+bool Controller::WaitForSync(kube::Duration timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (auto* informer :
+       {&jobs_, &pods_, &services_, &config_maps_, &secrets_, &volcano_pod_groups_, &scheduler_plugins_pod_groups_}) {
+    if (*informer && !(*informer)->WaitForSync(deadline - std::chrono::steady_clock::now())) return false;
+  }
+  return true;
+}
+
+void Controller::StartWorkers() {
+  std::lock_guard<std::mutex> lock(queue_mu_);
+  if (pool_) return;
+  queue_ = std::make_unique<kube::WorkQueue>("trainingjobs", options_.rate_limiter ? options_.rate_limiter() : nullptr,
+                                             nullptr);
+  for (const std::string& key : jobs_->store().Keys()) queue_->Add(key);
+  pool_ = std::make_unique<kube::WorkerPool>(
+      *queue_, options_.workers, [this](const std::string& key) { return Reconcile(key); }, nullptr, "trainingjobs");
+  kube::LogInfo(kComponent, "reconciling TrainingJobs with " + std::to_string(options_.workers) + " workers");
+}
+
+void Controller::StopWorkers() {
+  std::unique_ptr<kube::WorkerPool> pool;
+  std::unique_ptr<kube::WorkQueue> queue;
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    pool = std::move(pool_);
+    queue = std::move(queue_);
+  }
+  if (queue) queue->ShutDown();  // workers finish their current pass and stop
+  pool.reset();
+}
+
+bool Controller::WorkersRunning() const {
+  std::lock_guard<std::mutex> lock(queue_mu_);
+  return pool_ != nullptr;
+}
+
+void Controller::Enqueue(const std::string& key) {
+  std::lock_guard<std::mutex> lock(queue_mu_);
+  if (queue_) queue_->Add(key);
+}
+
+void Controller::EnqueueOwner(const json& object) {
+  const auto [ns, name] = ControllingJob(object);
+  if (!name.empty()) Enqueue(kube::ObjectKey(ns, name));
+}
+
+void Controller::ObserveChild(const kube::Informer& informer, const std::string& kind, const api::TrainingJob& job,
+                              const std::string& name, json* owned, std::vector<json>* foreign) {
+  const kube::ObjectPtr object = informer.store().Get(kube::ObjectKey(job.Namespace(), name));
+  if (!object) return;
+  if (IsControlledBy(*object, job.Uid())) {
+    if (owned) *owned = *object;
+  } else {
+    json shown = *object;
+    shown["kind"] = kind;  // built-in lists leave kind out of their items
+    foreign->push_back(shown);
+  }
+}
+
+Observed Controller::Observe(const api::TrainingJob& job) {
+  Observed o;
+  for (const kube::ObjectPtr& pod : pods_->store().ByOwner(job.Uid())) {
+    if (IsControlledBy(*pod, job.Uid())) o.pods.push_back(*pod);
+  }
+  const api::TrainingJobSpec spec = api::WithDefaults(job.spec);
+  ObserveChild(*services_, "Service", job, ServiceName(job), &o.service, &o.foreign);
+  ObserveChild(*config_maps_, "ConfigMap", job, ConfigMapName(job), &o.config_map, &o.foreign);
+  ObserveChild(*secrets_, "Secret", job, SecretName(job), &o.secret, &o.foreign);
+  for (int64_t i = 0; i < spec.workers.value_or(1); ++i)
+    ObserveChild(*pods_, "Pod", job, WorkerName(job, i), nullptr, &o.foreign);
+  for (const char* stage : {kStageTrain, kStageEvaluate}) {
+    ObserveChild(*pods_, "Pod", job, LauncherName(job, stage), nullptr, &o.foreign);
+  }
+  const std::string gang = spec.scheduling.gang.value_or("None");
+  if (gang != "None") {
+    const kube::Informer* informer =
+        gang == "Volcano" ? volcano_pod_groups_.get() : scheduler_plugins_pod_groups_.get();
+    if (informer) {
+      ObserveChild(*informer, "PodGroup", job, PodGroupName(job), &o.pod_group, &o.foreign);
+    } else {
+      try {  // no informer for this kind: ask the API server
+        json pg = client_.Get(PodGroupResource(gang), job.Namespace(), PodGroupName(job));
+        if (IsControlledBy(pg, job.Uid())) {
+          o.pod_group = pg;
+        } else {
+          o.foreign.push_back(pg);
+        }
+      } catch (const std::exception& e) {
+        if (!kube::IsNotFound(e)) throw;
+      }
+    }
+  }
+  return o;
+}
+
+std::optional<api::Progress> Controller::ScrapeProgress(const std::string& key, const Observed& observed) {
+  if (!scraper_) return std::nullopt;
+  const json* launcher = nullptr;
+  const json* rank0 = nullptr;
+  for (const json& pod : observed.pods) {
+    const json labels = pod["metadata"].value("labels", json::object());
+    if (labels.value(kLabelRole, "") == kRoleLauncher && labels.value(kLabelStage, "") == kStageTrain) launcher = &pod;
+    if (labels.value(kLabelRole, "") == kRoleWorker && labels.value(kLabelIndex, "") == "0") rank0 = &pod;
+  }
+  if (!launcher || !rank0 || PodPhase(*launcher) != "Running") return std::nullopt;
+  const std::string ip = (*rank0)["status"].value("podIP", "");
+  if (ip.empty()) return std::nullopt;
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    auto it = last_scrape_.find(key);
+    if (it != last_scrape_.end() && now - it->second < options_.planner.progress_period) return std::nullopt;
+    last_scrape_[key] = now;
+  }
+  return scraper_->Scrape(ip, kMetricsBasePort);  // rank 0 is worker 0's first slot (hostfile order)
+}
+
+void Controller::RecordInvalidObject(const json& object, const std::string& error) {
+  api::TrainingJobStatus status;
+  try {
+    status = api::StatusFromJson(object.value("status", json::object()));
+  } catch (const std::exception&) {
+  }
+  const std::string message = "invalid spec: " + error;
+  const std::string now = kube::FormatTime(client_.clock().WallNow());
+  if (!SetCondition(status, condition::kInvalid, true, reason::kInvalidSpec, message, now) &&
+      status.phase == "Failed") {
+    return;
+  }
+  status.phase = "Failed";
+  events_.Record(object, "Warning", reason::kInvalidSpec, message);
+  json updated = object;
+  updated["status"] = api::StatusToJson(status);
+  client_.UpdateStatus(kube::resources::kTrainingJobs, updated);
+}
+
+std::string Controller::Apply(const api::TrainingJob& job, const json& job_object, const Plan& plan) {
+  std::string first_error;
+  const std::string ns = job.Namespace();
+  for (const Action& a : plan.actions) {
+    try {
+      switch (a.kind) {
+        case ActionKind::kCreate:
+        case ActionKind::kCreateSshSecret: {
+          const json object = a.kind == ActionKind::kCreate ? a.object : SshSecret(job, GenerateSshKeyPair());
+          try {
+            client_.Create(a.resource, ns, object);
+          } catch (const std::exception& e) {
+            if (!kube::IsAlreadyExists(e)) throw;
+            const json existing = client_.Get(a.resource, ns, a.name);
+            if (!IsControlledBy(existing, job.Uid())) {
+              const std::string message = Kind(a.resource) + " " + a.name +
+                                          " already exists and is not controlled by TrainingJob " + job.Name() +
+                                          "; delete or rename it (the job waits until then)";
+              events_.Record(job_object, "Warning", reason::kResourceNotOwned, message);
+              // Children come in dependency order (Service, hostfile, Secret, then pods): stop here.
+              return "TrainingJob " + ns + "/" + job.Name() + ": " + message;
+            }
+          }
+          break;
+        }
+        case ActionKind::kUpdate: client_.Update(a.resource, a.object); break;
+        case ActionKind::kDelete:
+        case ActionKind::kDeleteJob: {
+          kube::DeleteOptions options;
+          options.propagation_policy = "Background";
+          options.precondition_uid = a.uid;
+          try {
+            client_.Delete(a.resource, ns, a.name, options);
+          } catch (const std::exception& e) {
+            // Gone already, or a newer object of that name (the uid precondition): nothing to delete.
+            if (!kube::IsNotFound(e) && !kube::IsConflict(e)) throw;
+          }
+          break;
+        }
+      }
+    } catch (const std::exception& e) {
+      metrics_.CountError("apply");
+      const std::string what = "TrainingJob " + ns + "/" + job.Name() + ": " +
+                               (a.kind == ActionKind::kDelete ? "deleting " : "writing ") + Kind(a.resource) + " " +
+                               a.name + " (" + a.why + "): " + e.what();
+      kube::LogWarning(kComponent, what);
+      if (first_error.empty()) first_error = what;
+    }
+  }
+  return first_error;
+}
+
+kube::ReconcileResult Controller::Reconcile(const std::string& key) {
+  const auto started = std::chrono::steady_clock::now();
+  struct Timer {
+    ControllerMetrics& m;
+    std::chrono::steady_clock::time_point t;
+    ~Timer() { m.ObserveReconcile(std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count()); }
+  } timer{metrics_, started};
+
+  const kube::ObjectPtr cached = jobs_->store().Get(key);
+  if (!cached) return {};       // deleted: garbage collection removes the children
+  const json object = *cached;  // a copy: the cache is never mutated
+  const std::string version = kube::ResourceVersionOf(object);
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    auto it = stale_version_.find(key);
+    if (it != stale_version_.end() && it->second == version) {
+      return {false, std::chrono::milliseconds(100)};  // our last status write has not reached the cache yet
+    }
+  }
+  if (object["metadata"].contains("deletionTimestamp")) return {};
+  api::TrainingJob job;
+  try {
+    job = api::TrainingJobFromJson(object);
+  } catch (const std::invalid_argument& e) {
+    metrics_.CountError("decode");
+    RecordInvalidObject(object, e.what());
+    return {};
+  }
+  Observed observed = Observe(job);
+  observed.progress = ScrapeProgress(key, observed);
+  const Plan plan = controller::Reconcile(job, observed, client_.clock().WallNow(), options_.planner);
+  const std::string error = Apply(job, object, plan);
+  for (const EventRecord& e : plan.events) events_.Record(object, e.type, e.reason, e.message);
+  if (plan.gang_restarted) metrics_.CountGangRestart();
+  const bool deleted = std::any_of(plan.actions.begin(), plan.actions.end(),
+                                   [](const Action& a) { return a.kind == ActionKind::kDeleteJob; });
+  if (!deleted && plan.status != job.status) {
+    json updated = object;
+    updated["status"] = api::StatusToJson(plan.status);
+    try {
+      client_.UpdateStatus(kube::resources::kTrainingJobs, updated);  // conditional on resourceVersion
+    } catch (const std::exception& e) {
+      metrics_.CountError("status");
+      if (kube::IsNotFound(e)) return {};
+      throw std::runtime_error(
+          "TrainingJob " + key + ": writing status: " + e.what() +
+          (kube::IsConflict(e) ? " (the job changed meanwhile; retrying from the new version)" : ""));
+    }
+    std::lock_guard<std::mutex> lock(state_mu_);
+    stale_version_[key] = version;
+  }
+  metrics_.SetPhase(key, deleted ? "" : plan.status.phase);
+  if (!error.empty()) throw std::runtime_error(error + " (retrying with back-off)");
+  kube::ReconcileResult result;
+  if (plan.requeue_after)
+    result.requeue_after = std::max<kube::Duration>(*plan.requeue_after, std::chrono::milliseconds(1));
+  return result;
+}
+
+}  // namespace kubecnn::controller

@@ -1,0 +1,89 @@
+// The TrainingJob controller's I/O shell: informers on TrainingJobs and on the pods, Services,
+// ConfigMaps, Secrets (and PodGroups) they own, a work queue keyed by job, and a reconcile that
+// gathers Observed from the caches, asks the planner, and carries out its Plan through the API.
+// Caches run on every replica (a standby takes over warm); workers run only while leading.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "operator/controller/controller_metrics.h"
+#include "operator/controller/planner.h"
+#include "operator/controller/progress.h"
+#include "operator/kube/client.h"
+#include "operator/kube/events.h"
+#include "operator/kube/informer.h"
+#include "operator/kube/work_queue.h"
+
+namespace kubecnn::controller {
+
+struct ControllerOptions {
+  std::string ns;  // namespace to watch; "" = all
+  int workers = 4;
+  PlannerConfig planner;
+  bool watch_volcano_podgroups = false;  // only where those CRDs are installed
+  bool watch_scheduler_plugins_podgroups = false;
+  kube::InformerOptions informer;  // reflector settings for every informer (namespace is set here)
+  std::unique_ptr<kube::QueueRateLimiter> (*rate_limiter)() = nullptr;  // null: client-go's defaults
+};
+
+class Controller {
+ public:
+  // `scraper` reads rank 0's metrics (HttpProgressScraper in production); `registry` takes the metrics.
+  Controller(kube::Client& client, ControllerOptions options, std::shared_ptr<ProgressScraper> scraper,
+             prometheus::Registry& registry);
+  ~Controller();
+  Controller(const Controller&) = delete;
+  Controller& operator=(const Controller&) = delete;
+
+  void StartInformers();
+  bool HasSynced() const;
+  bool WaitForSync(kube::Duration timeout) const;
+  // Starts the workers (enqueueing every known job); StopWorkers stops them at once (lost lease).
+  void StartWorkers();
+  void StopWorkers();
+  bool WorkersRunning() const;
+
+  // One pass for "namespace/name" (what a worker runs; public for tests).
+  kube::ReconcileResult Reconcile(const std::string& key);
+
+  ControllerMetrics& metrics() { return metrics_; }
+
+ private:
+  void Enqueue(const std::string& key);
+  void EnqueueOwner(const nlohmann::json& object);
+  Observed Observe(const api::TrainingJob& job);
+  void ObserveChild(const kube::Informer& informer, const std::string& kind, const api::TrainingJob& job,
+                    const std::string& name, nlohmann::json* owned, std::vector<nlohmann::json>* foreign);
+  std::optional<api::Progress> ScrapeProgress(const std::string& key, const Observed& observed);
+  std::string Apply(const api::TrainingJob& job, const nlohmann::json& job_object, const Plan& plan);
+  void RecordInvalidObject(const nlohmann::json& object, const std::string& error);
+
+  kube::Client& client_;
+  ControllerOptions options_;
+  std::shared_ptr<ProgressScraper> scraper_;
+  ControllerMetrics metrics_;
+  kube::EventRecorder events_;
+  std::unique_ptr<kube::Informer> jobs_;
+  std::unique_ptr<kube::Informer> pods_;
+  std::unique_ptr<kube::Informer> services_;
+  std::unique_ptr<kube::Informer> config_maps_;
+  std::unique_ptr<kube::Informer> secrets_;
+  std::unique_ptr<kube::Informer> volcano_pod_groups_;
+  std::unique_ptr<kube::Informer> scheduler_plugins_pod_groups_;
+
+  mutable std::mutex queue_mu_;
+  std::unique_ptr<kube::WorkQueue> queue_;
+  std::unique_ptr<kube::WorkerPool> pool_;
+
+  std::mutex state_mu_;
+  // The resourceVersion a status write was based on: the cache still showing it is stale.
+  std::map<std::string, std::string> stale_version_;
+  std::map<std::string, std::chrono::steady_clock::time_point> last_scrape_;
+};
+
+}  // namespace kubecnn::controller

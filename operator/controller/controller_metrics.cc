@@ -1,0 +1,53 @@
+// Controller metric families.
+#include "operator/controller/controller_metrics.h"
+
+namespace kubecnn::controller {
+
+namespace {
+const char* const kPhases[] = {"Pending", "Scheduling", "Running", "Restarting", "Succeeded", "Failed", "Suspended"};
+}
+
+ControllerMetrics::ControllerMetrics(prometheus::Registry& registry)
+    : jobs_(prometheus::BuildGauge()
+                .Name("kubecnn_operator_trainingjobs")
+                .Help("TrainingJobs by status.phase, as last reconciled")
+                .Register(registry)),
+      reconcile_seconds_(prometheus::BuildHistogram()
+                             .Name("kubecnn_operator_reconcile_duration_seconds")
+                             .Help("Time of one TrainingJob reconcile pass, API calls included")
+                             .Register(registry)
+                             .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                                              0.25, 0.5, 1, 2.5, 5, 10})),
+      errors_(prometheus::BuildCounter()
+                  .Name("kubecnn_operator_reconcile_errors_total")
+                  .Help("Reconcile passes that failed, by stage (they are retried with back-off)")
+                  .Register(registry)),
+      gang_restarts_(prometheus::BuildCounter()
+                         .Name("kubecnn_operator_gang_restarts_total")
+                         .Help("Whole-gang restarts after a worker or launcher failed")
+                         .Register(registry)
+                         .Add({})) {
+  for (const char* phase : kPhases) jobs_.Add({{"phase", phase}}).Set(0);
+}
+
+void ControllerMetrics::ObserveReconcile(double seconds) { reconcile_seconds_.Observe(seconds); }
+void ControllerMetrics::CountError(const std::string& stage) { errors_.Add({{"stage", stage}}).Increment(); }
+void ControllerMetrics::CountGangRestart() { gang_restarts_.Increment(); }
+double ControllerMetrics::Errors(const std::string& stage) { return errors_.Add({{"stage", stage}}).Value(); }
+double ControllerMetrics::JobsInPhase(const std::string& phase) { return jobs_.Add({{"phase", phase}}).Value(); }
+
+void ControllerMetrics::SetPhase(const std::string& job_key, const std::string& phase) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = phases_.find(job_key);
+  const std::string old = it == phases_.end() ? "" : it->second;
+  if (old == phase) return;
+  if (!old.empty()) jobs_.Add({{"phase", old}}).Decrement();
+  if (phase.empty()) {
+    phases_.erase(job_key);
+  } else {
+    phases_[job_key] = phase;
+    jobs_.Add({{"phase", phase}}).Increment();
+  }
+}
+
+}  // namespace kubecnn::controller

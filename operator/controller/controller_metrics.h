@@ -1,0 +1,40 @@
+// The controller's Prometheus metrics, declared together: TrainingJobs by phase, reconcile
+// duration, reconcile errors and gang restarts (kubecnn_operator_<noun>_<unit>).
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <map>
+#include <mutex>
+#include <string>
+
+namespace kubecnn::controller {
+
+class ControllerMetrics {
+ public:
+  explicit ControllerMetrics(prometheus::Registry& registry);
+
+  void ObserveReconcile(double seconds);
+  void CountError(const std::string& stage);  // "apply", "status", "decode"
+  void CountGangRestart();
+  // Keeps the by-phase gauge equal to the phases of the jobs seen ("" when the job is gone).
+  void SetPhase(const std::string& job_key, const std::string& phase);
+
+  double GangRestarts() const { return gang_restarts_.Value(); }
+  double Errors(const std::string& stage);
+  double JobsInPhase(const std::string& phase);
+
+ private:
+  prometheus::Family<prometheus::Gauge>& jobs_;
+  prometheus::Histogram& reconcile_seconds_;
+  prometheus::Family<prometheus::Counter>& errors_;
+  prometheus::Counter& gang_restarts_;
+  std::mutex mu_;
+  std::map<std::string, std::string> phases_;
+};
+
+}  // namespace kubecnn::controller

@@ -1,0 +1,58 @@
+// Child names, labels and owner references.
+#include "operator/controller/names.h"
+
+namespace kubecnn::controller {
+
+std::string ServiceName(const api::TrainingJob& job) { return job.Name(); }
+std::string ConfigMapName(const api::TrainingJob& job) { return job.Name() + "-config"; }
+std::string SecretName(const api::TrainingJob& job) { return job.Name() + "-ssh"; }
+std::string PodGroupName(const api::TrainingJob& job) { return job.Name(); }
+std::string WorkerName(const api::TrainingJob& job, int64_t index) {
+  return job.Name() + "-worker-" + std::to_string(index);
+}
+std::string LauncherName(const api::TrainingJob& job, const std::string& stage) {
+  return job.Name() + (stage == kStageEvaluate ? "-eval" : "-launcher");
+}
+std::string WorkerHost(const api::TrainingJob& job, int64_t index) {
+  return WorkerName(job, index) + "." + ServiceName(job) + "." + job.Namespace() + ".svc";
+}
+
+nlohmann::json JobLabels(const api::TrainingJob& job) {
+  return {{"app.kubernetes.io/name", "kubecnn"},
+          {"app.kubernetes.io/managed-by", "kubecnn-operator"},
+          {kLabelJobName, job.Name()}};
+}
+
+nlohmann::json ControllerReference(const api::TrainingJob& job) {
+  return {{"apiVersion", api::kApiVersion},
+          {"kind", api::kKind},
+          {"name", job.Name()},
+          {"uid", job.Uid()},
+          {"controller", true},
+          {"blockOwnerDeletion", true}};
+}
+
+namespace {
+const nlohmann::json* ControllerRef(const nlohmann::json& object) {
+  if (!object.is_object() || !object.contains("metadata")) return nullptr;
+  const nlohmann::json& meta = object["metadata"];
+  if (!meta.contains("ownerReferences") || !meta["ownerReferences"].is_array()) return nullptr;
+  for (const nlohmann::json& ref : meta["ownerReferences"]) {
+    if (ref.is_object() && ref.value("controller", false)) return &ref;
+  }
+  return nullptr;
+}
+}  // namespace
+
+bool IsControlledBy(const nlohmann::json& object, const std::string& uid) {
+  const nlohmann::json* ref = ControllerRef(object);
+  return ref && ref->value("uid", "") == uid;
+}
+
+std::pair<std::string, std::string> ControllingJob(const nlohmann::json& object) {
+  const nlohmann::json* ref = ControllerRef(object);
+  if (!ref || ref->value("kind", "") != api::kKind || ref->value("apiVersion", "") != api::kApiVersion) return {};
+  return {object["metadata"].value("namespace", ""), ref->value("name", "")};
+}
+
+}  // namespace kubecnn::controller

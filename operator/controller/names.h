@@ -1,0 +1,49 @@
+// Names and labels of a TrainingJob's children. Every name derives from the job's, so a restarted
+// operator finds what an earlier one created, and worker hostnames are stable across gang restarts.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "operator/api/training_job.h"
+
+namespace kubecnn::controller {
+
+inline constexpr const char* kLabelJobName = "kubecnn.io/job-name";
+inline constexpr const char* kLabelRole = "kubecnn.io/role";  // worker | launcher
+inline constexpr const char* kLabelIndex = "kubecnn.io/replica-index";
+inline constexpr const char* kLabelAttempt = "kubecnn.io/attempt";  // gang attempt the pod belongs to
+inline constexpr const char* kLabelStage = "kubecnn.io/stage";      // Train | Evaluate (launchers)
+inline constexpr const char* kRoleWorker = "worker";
+inline constexpr const char* kRoleLauncher = "launcher";
+inline constexpr const char* kStageTrain = "Train";
+inline constexpr const char* kStageEvaluate = "Evaluate";
+
+inline constexpr int kSshPort = 2222;  // sshd runs as a non-root user, so not 22
+inline constexpr int kMetricsBasePort = 9400;
+inline constexpr int64_t kRunAsUser = 1000;
+inline constexpr const char* kHostfilePath = "/etc/kubecnn/hostfile";
+inline constexpr const char* kSshDir = "/etc/kubecnn/ssh";
+inline constexpr const char* kSshdConfigPath = "/etc/kubecnn/sshd_config";
+inline constexpr const char* kTerminationMessagePath = "/dev/termination-log";
+
+std::string ServiceName(const api::TrainingJob& job);  // headless Service; the pods' subdomain
+std::string ConfigMapName(const api::TrainingJob& job);
+std::string SecretName(const api::TrainingJob& job);
+std::string PodGroupName(const api::TrainingJob& job);
+std::string WorkerName(const api::TrainingJob& job, int64_t index);
+std::string LauncherName(const api::TrainingJob& job, const std::string& stage);  // -launcher / -eval
+// <worker>.<service>.<namespace>.svc: what the hostfile lists and the launcher resolves.
+std::string WorkerHost(const api::TrainingJob& job, int64_t index);
+
+// Labels every child carries (selector of the headless Service and of the operator's informers).
+nlohmann::json JobLabels(const api::TrainingJob& job);
+// The ownerReference that makes the job the controller of a child (garbage collection cascades).
+nlohmann::json ControllerReference(const api::TrainingJob& job);
+// Whether `object` is controlled by the job with `uid`.
+bool IsControlledBy(const nlohmann::json& object, const std::string& uid);
+// The (namespace, name) of the TrainingJob controlling `object`, or empty strings.
+std::pair<std::string, std::string> ControllingJob(const nlohmann::json& object);
+
+}  // namespace kubecnn::controller

@@ -1,0 +1,80 @@
+// The TrainingJob reconciler's pure core: given the job and the world as observed, the actions that
+// move the world toward the spec and the status that describes it. No I/O, no clock, no randomness:
+// the controller (controller.h) gathers Observed, calls Reconcile and carries out the Plan.
+#pragma once
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "operator/api/training_job.h"
+#include "operator/kube/clock.h"
+#include "operator/kube/resource.h"
+
+namespace kubecnn::controller {
+
+struct Observed {
+  std::vector<nlohmann::json> pods;  // pods the job controls
+  // Children found under their names and controlled by the job; null when absent.
+  nlohmann::json service;
+  nlohmann::json config_map;
+  nlohmann::json secret;
+  nlohmann::json pod_group;
+  // Objects under a child's name that the job does not control: the job refuses to touch them.
+  std::vector<nlohmann::json> foreign;
+  std::optional<api::Progress> progress;  // rank 0's metrics, when the launcher runs and answered
+};
+
+struct PlannerConfig {
+  // Back-off before a restarted gang's pods are created: base * 2^(restarts-1), capped.
+  std::chrono::seconds restart_backoff{10};
+  std::chrono::seconds restart_backoff_max{300};
+  // Back-off after all-or-nothing admission released a gang that did not fit.
+  std::chrono::seconds admission_backoff{30};
+  std::chrono::seconds admission_backoff_max{600};
+  // How often progress is refreshed while the launcher runs.
+  std::chrono::seconds progress_period{15};
+};
+
+enum class ActionKind {
+  kCreate,           // object: what to create (its kind says where)
+  kUpdate,           // object: the whole object, with the resourceVersion it is based on
+  kDelete,           // name (+ uid precondition)
+  kCreateSshSecret,  // the shell generates the key pair and creates SshSecret(job, keys)
+  kDeleteJob,        // ttlSecondsAfterFinished ran out
+};
+
+struct Action {
+  ActionKind kind = ActionKind::kCreate;
+  kube::Resource resource;
+  nlohmann::json object;
+  std::string name;
+  std::string uid;  // kDelete precondition: only this incarnation
+  std::string why;  // for the log
+};
+
+struct EventRecord {
+  std::string type;  // Normal | Warning
+  std::string reason;
+  std::string message;
+  bool operator==(const EventRecord&) const = default;
+};
+
+struct Plan {
+  std::vector<Action> actions;
+  api::TrainingJobStatus status;  // to write when it differs from the job's
+  std::vector<EventRecord> events;
+  std::optional<kube::Duration> requeue_after;  // come back then even if nothing changes
+  bool gang_restarted = false;                  // for the gang-restart counter
+};
+
+// Decides one pass. `job` is as stored (spec not yet defaulted); `now` is the wall clock.
+Plan Reconcile(const api::TrainingJob& job, const Observed& observed, kube::WallTime now,
+               const PlannerConfig& config = {});
+
+// base * 2^failures capped at max (0 when base is 0).
+std::chrono::seconds Backoff(std::chrono::seconds base, std::chrono::seconds max, int64_t failures);
+
+}  // namespace kubecnn::controller

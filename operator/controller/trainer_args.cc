@@ -1,0 +1,102 @@
+// argv of the launcher: mpirun and kubecnn-trainer flags from typed fields.
+#include "operator/controller/trainer_args.h"
+
+#include <nlohmann/json.hpp>
+
+#include "operator/controller/names.h"
+
+namespace kubecnn::controller {
+namespace {
+
+std::string Number(double v) {
+  nlohmann::json j = v;  // shortest round-trip form: 0.1 stays "0.1", 2 becomes "2.0"
+  return j.dump();
+}
+
+}  // namespace
+
+std::vector<std::string> TrainerArgs(const api::TrainingJobSpec& spec, const std::string& stage) {
+  const api::TrainerSpec& t = spec.trainer;
+  const bool eval = stage == kStageEvaluate;
+  std::vector<std::string> args;
+  const auto flag = [&](const char* name, const std::string& value) {
+    args.push_back("--" + std::string(name) + "=" + value);
+  };
+  flag("model", t.model);
+  const std::optional<std::string> data_dir = eval && spec.evaluation.data_dir ? spec.evaluation.data_dir : t.data_dir;
+  if (data_dir && !data_dir->empty()) flag("data_dir", *data_dir);
+  flag("log_dir", t.log_dir.value_or("/checkpoints"));
+  std::optional<int64_t> batch = eval && spec.evaluation.batch_size ? spec.evaluation.batch_size : t.batch_size;
+  if (batch) flag("batch_size", std::to_string(*batch));
+  if (t.num_classes) flag("num_classes", std::to_string(*t.num_classes));
+  if (t.precision == "fp16") args.push_back("--fp16");
+  if (t.precision == "bf16") args.push_back("--bf16");
+  if (t.num_data_threads) flag("num_data_threads", std::to_string(*t.num_data_threads));
+  flag("metrics_port", std::to_string(kMetricsBasePort));
+  if (eval) {
+    args.push_back("--eval");
+    if (spec.evaluation.checkpoint) flag("checkpoint", *spec.evaluation.checkpoint);
+  } else {
+    if (t.num_epochs) flag("num_epochs", std::to_string(*t.num_epochs));
+    if (t.num_batches) flag("num_batches", std::to_string(*t.num_batches));
+    if (t.learning_rate) flag("learning_rate", Number(*t.learning_rate));
+    if (t.lr_schedule) flag("lr_schedule", *t.lr_schedule);
+    if (t.optimizer) flag("optimizer", *t.optimizer);
+    if (t.momentum) flag("momentum", Number(*t.momentum));
+    if (t.nesterov) args.push_back(*t.nesterov ? "--nesterov" : "--nonesterov");
+    if (t.weight_decay) flag("weight_decay", Number(*t.weight_decay));
+    if (t.label_smoothing) flag("label_smoothing", Number(*t.label_smoothing));
+    if (t.larc && t.larc->mode) flag("larc_mode", *t.larc->mode);
+    if (t.larc && t.larc->eta) flag("larc_eta", Number(*t.larc->eta));
+    if (t.loss_scale) flag("loss_scale", *t.loss_scale);
+    if (t.display_every) flag("display_every", std::to_string(*t.display_every));
+    if (t.save_interval_seconds) flag("save_interval", std::to_string(*t.save_interval_seconds));
+  }
+  for (const std::string& extra : t.extra_args) args.push_back(extra);
+  return args;
+}
+
+std::vector<std::string> MpirunArgs(const api::TrainingJobSpec& spec, const std::string& stage) {
+  const int64_t ranks = spec.workers.value_or(1) * spec.slots_per_worker.value_or(1);
+  std::vector<std::string> args = {"mpirun", "--hostfile", kHostfilePath, "-np", std::to_string(ranks),
+                                   // one rank per slot, ranks of a worker adjacent (local rank = GPU)
+                                   "--map-by", "slot", "--bind-to", "none",
+                                   // a rank that exits non-zero ends the job at once (no hang)
+                                   "--mca", "orte_abort_on_non_zero_status", "1", "kubecnn-trainer"};
+  for (std::string& a : TrainerArgs(spec, stage)) args.push_back(std::move(a));
+  return args;
+}
+
+const std::string& LauncherScript() {
+  static const std::string script = R"SH(set -u
+wait_s="${KUBECNN_DNS_WAIT_SECONDS:-120}"
+deadline=$(( $(date +%s) + wait_s ))
+while read -r host _; do
+  [ -n "$host" ] || continue
+  until getent hosts "$host" >/dev/null 2>&1; do
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      echo "kubecnn-launcher: $host does not resolve after $wait_s s; check the job's headless Service" >&2
+      exit 3
+    fi
+    sleep 1
+  done
+done < "${KUBECNN_HOSTFILE:-/etc/kubecnn/hostfile}"
+"$@"
+rc=$?
+if [ "$rc" -eq 0 ] && [ "${KUBECNN_EVAL_RESULT:-0}" = 1 ]; then
+  result=$(ls -t "$KUBECNN_LOG_DIR"/eval-*.json 2>/dev/null | head -n 1)
+  if [ -n "$result" ]; then
+    cp "$result" "${KUBECNN_TERMINATION_LOG:-/dev/termination-log}"
+  else
+    echo "kubecnn-launcher: evaluation finished but wrote no eval-*.json in $KUBECNN_LOG_DIR" >&2
+    exit 1
+  fi
+fi
+exit "$rc"
+)SH";
+  return script;
+}
+
+std::vector<std::string> LauncherCommand() { return {"/bin/sh", "-c", LauncherScript(), "kubecnn-launcher"}; }
+
+}  // namespace kubecnn::controller

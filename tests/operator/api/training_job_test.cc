@@ -1,0 +1,162 @@
+// TrainingJob JSON: a full manifest survives a round trip field for field, type errors name the
+// field, defaulting fills what is absent and keeps what is given, and timestamps parse.
+#include "operator/api/training_job.h"
+
+#include <gtest/gtest.h>
+
+#include "operator/api/defaults.h"
+#include "operator/api/time_format.h"
+
+namespace kubecnn::api {
+namespace {
+
+using nlohmann::json;
+
+json FullSpec() {
+  return json::parse(R"({
+    "mode": "Train", "image": "kubecnn:1", "imagePullPolicy": "Always", "workers": 4, "slotsPerWorker": 8,
+    "resources": {"limits": {"nvidia.com/gpu": 8}},
+    "trainer": {"model": "resnet50", "dataDir": "/data/imagenet", "logDir": "/checkpoints/r50", "batchSize": 256,
+                "numEpochs": 90, "numBatches": 1000, "numClasses": 1000, "precision": "fp16", "learningRate": 2.0,
+                "lrSchedule": "poly:2", "optimizer": "sgd", "momentum": 0.9, "nesterov": true, "weightDecay": 0.0001,
+                "labelSmoothing": 0.1, "larc": {"mode": "clip", "eta": 0.003}, "lossScale": "128",
+                "displayEvery": 100, "saveIntervalSeconds": 3600, "numDataThreads": 8,
+                "extraArgs": ["--channels_last"]},
+    "volumes": {"data": {"persistentVolumeClaim": {"claimName": "imagenet"}},
+                "checkpoints": {"persistentVolumeClaim": {"claimName": "ckpt"}}},
+    "podTemplate": {"metadata": {"labels": {"team": "vision"}, "annotations": {"a": "b"}},
+                    "spec": {"nodeSelector": {"gpu": "h100"}}},
+    "runPolicy": {"backoffLimit": 5, "activeDeadlineSeconds": 86400, "ttlSecondsAfterFinished": 600,
+                  "cleanPodPolicy": "All", "suspend": false},
+    "scheduling": {"gang": "Volcano", "schedulerName": "volcano", "queue": "q", "priorityClassName": "high",
+                   "scheduleTimeoutSeconds": 120},
+    "evaluation": {"enabled": true, "batchSize": 100, "dataDir": "/data/val", "checkpoint": "/checkpoints/x.ckpt"}
+  })");
+}
+
+json FullStatus() {
+  return json::parse(R"({
+    "phase": "Running",
+    "conditions": [{"type": "Running", "status": "True", "reason": "LauncherRunning", "message": "m",
+                    "lastTransitionTime": "2026-01-01T00:00:00Z", "lastUpdateTime": "2026-01-01T00:00:01Z"}],
+    "observedGeneration": 3, "startTime": "2026-01-01T00:00:00Z", "completionTime": "2026-01-02T00:00:00Z",
+    "trainingCompletionTime": "2026-01-01T12:00:00Z", "attempt": 4, "restarts": 2, "admissionRetries": 1,
+    "retryAfter": "2026-01-01T00:01:00Z",
+    "workers": {"desired": 4, "scheduled": 4, "ready": 3, "failed": 1},
+    "progress": {"epoch": 3, "step": 1000, "totalSteps": 5000, "imagesPerSecond": 2800.5, "loss": 3.25,
+                 "learningRate": 0.4, "lastCheckpoint": "/checkpoints/c", "updatedAt": "2026-01-01T01:00:00Z"},
+    "evaluation": {"top1": 0.76, "top5": 0.93, "images": 50000, "step": 5000, "checkpoint": "c",
+                   "completedAt": "2026-01-02T00:00:00Z"}
+  })");
+}
+
+TEST(TrainingJobJson, FullSpecAndStatusRoundTripUnchanged) {
+  const json spec = FullSpec();
+  EXPECT_EQ(SpecToJson(SpecFromJson(spec)), spec);
+  const json status = FullStatus();
+  EXPECT_EQ(StatusToJson(StatusFromJson(status)), status);
+  const json object = {{"apiVersion", "kubecnn.io/v1alpha1"},
+                       {"kind", "TrainingJob"},
+                       {"metadata", {{"name", "r50"}, {"namespace", "ml"}, {"uid", "u1"}, {"generation", 3}}},
+                       {"spec", spec},
+                       {"status", status}};
+  const TrainingJob job = TrainingJobFromJson(object);
+  EXPECT_EQ(job.Name(), "r50");
+  EXPECT_EQ(job.Namespace(), "ml");
+  EXPECT_EQ(job.Uid(), "u1");
+  EXPECT_EQ(job.Generation(), 3);
+  EXPECT_EQ(ToJson(job), object);
+}
+
+TEST(TrainingJobJson, TypedValuesAreRead) {
+  const TrainingJobSpec s = SpecFromJson(FullSpec());
+  EXPECT_EQ(*s.workers, 4);
+  EXPECT_EQ(*s.slots_per_worker, 8);
+  EXPECT_EQ(s.trainer.model, "resnet50");
+  EXPECT_EQ(*s.trainer.precision, "fp16");
+  EXPECT_DOUBLE_EQ(*s.trainer.larc->eta, 0.003);
+  EXPECT_EQ(s.trainer.extra_args, std::vector<std::string>{"--channels_last"});
+  EXPECT_EQ(s.volumes.data["persistentVolumeClaim"]["claimName"], "imagenet");
+  EXPECT_EQ(*s.scheduling.gang, "Volcano");
+  EXPECT_TRUE(*s.evaluation.enabled);
+}
+
+TEST(TrainingJobJson, LossScaleTakesIntegerOrString) {
+  json spec = FullSpec();
+  spec["trainer"]["lossScale"] = 128;
+  EXPECT_EQ(*SpecFromJson(spec).trainer.loss_scale, "128");
+  spec["trainer"]["lossScale"] = "dynamic";
+  EXPECT_EQ(*SpecFromJson(spec).trainer.loss_scale, "dynamic");
+}
+
+TEST(TrainingJobJson, WrongTypesNameTheField) {
+  const auto message = [](json spec) {
+    try {
+      SpecFromJson(spec);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  json spec = FullSpec();
+  spec["trainer"]["batchSize"] = "256x";
+  EXPECT_NE(message(spec).find("spec.trainer.batchSize: expected an integer, got \"256x\""), std::string::npos)
+      << message(spec);
+  spec = FullSpec();
+  spec["workers"] = 2.5;
+  EXPECT_NE(message(spec).find("spec.workers: expected an integer"), std::string::npos) << message(spec);
+  spec = FullSpec();
+  spec["trainer"]["extraArgs"] = json::array({"--a", 3});
+  EXPECT_NE(message(spec).find("spec.trainer.extraArgs[1]: expected a string"), std::string::npos) << message(spec);
+  spec = FullSpec();
+  spec["runPolicy"] = "x";
+  EXPECT_NE(message(spec).find("spec.runPolicy: expected an object"), std::string::npos) << message(spec);
+  spec = FullSpec();
+  spec["workers"] = 4.0;  // YAML may hand over 4.0
+  EXPECT_EQ(message(spec), "no error");
+}
+
+TEST(TrainingJobDefaults, FillAbsentFieldsAndKeepGivenOnes) {
+  TrainingJobSpec bare;
+  bare.image = "i";
+  bare.trainer.model = "resnet50";
+  const TrainingJobSpec d = WithDefaults(bare);
+  EXPECT_EQ(*d.mode, "Train");
+  EXPECT_EQ(*d.image_pull_policy, "IfNotPresent");
+  EXPECT_EQ(*d.workers, 1);
+  EXPECT_EQ(*d.slots_per_worker, 1);
+  EXPECT_EQ(*d.trainer.log_dir, "/checkpoints");
+  EXPECT_FALSE(d.trainer.data_dir) << "no data volume: synthetic data, no --data_dir";
+  EXPECT_EQ(d.volumes.checkpoints, (json{{"emptyDir", json::object()}}));
+  EXPECT_EQ(*d.run_policy.backoff_limit, 3);
+  EXPECT_EQ(*d.run_policy.clean_pod_policy, "Running");
+  EXPECT_FALSE(*d.run_policy.suspend);
+  EXPECT_EQ(*d.scheduling.gang, "None");
+  EXPECT_FALSE(d.scheduling.scheduler_name) << "gang None keeps the cluster's default scheduler";
+  EXPECT_EQ(*d.scheduling.schedule_timeout_seconds, 300);
+  EXPECT_FALSE(*d.evaluation.enabled);
+
+  const TrainingJobSpec full = WithDefaults(SpecFromJson(FullSpec()));
+  EXPECT_EQ(SpecToJson(full), FullSpec()) << "a fully specified job is left as it is";
+
+  TrainingJobSpec with_data = bare;
+  with_data.volumes.data = {{"persistentVolumeClaim", {{"claimName", "d"}}}};
+  with_data.scheduling.gang = "SchedulerPlugins";
+  const TrainingJobSpec wd = WithDefaults(with_data);
+  EXPECT_EQ(*wd.trainer.data_dir, "/data");
+  EXPECT_EQ(*wd.scheduling.scheduler_name, "scheduler-plugins-scheduler");
+}
+
+TEST(TimeFormat, ParsesWhatTheApiServerWrites) {
+  const auto t = ParseTime("2026-05-01T12:00:00Z");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(FormatTime(*t), "2026-05-01T12:00:00Z");
+  EXPECT_EQ(*ParseTime("2026-05-01T14:00:00+02:00"), *t);
+  EXPECT_EQ(*ParseTime("2026-05-01T12:00:00.250000Z") - *t, std::chrono::milliseconds(250));
+  EXPECT_FALSE(ParseTime("2026-05-01 12:00:00"));
+  EXPECT_FALSE(ParseTime("2026-13-01T12:00:00Z"));
+  EXPECT_FALSE(ParseTime(""));
+}
+
+}  // namespace
+}  // namespace kubecnn::api

@@ -1,0 +1,156 @@
+// Validation: a good job passes; each broken field is reported under its own name with a message
+// that says what is allowed (table-tested), and several errors are all reported at once.
+#include "operator/api/validation.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "operator/api/defaults.h"
+
+namespace kubecnn::api {
+namespace {
+
+using nlohmann::json;
+
+TrainingJob GoodJob() {
+  TrainingJob job;
+  job.metadata = {{"name", "resnet50"}, {"namespace", "ml"}, {"uid", "u"}, {"generation", 1}};
+  job.spec.image = "kubecnn:1";
+  job.spec.workers = 4;
+  job.spec.slots_per_worker = 8;
+  job.spec.trainer.model = "resnet50";
+  job.spec.trainer.batch_size = 256;
+  job.spec.trainer.num_epochs = 90;
+  job.spec.volumes.data = {{"persistentVolumeClaim", {{"claimName", "imagenet"}}}};
+  job.spec = WithDefaults(job.spec);
+  return job;
+}
+
+TEST(Validation, GoodJobHasNoErrors) { EXPECT_EQ(Validate(GoodJob()), std::vector<FieldError>{}); }
+
+struct Case {
+  const char* name;
+  std::function<void(TrainingJob&)> mutate;
+  std::string field;
+  std::string fragment;  // part of the message
+};
+
+TEST(Validation, EachRuleNamesItsField) {
+  const std::vector<Case> cases = {
+      {"name too long", [](TrainingJob& j) { j.metadata["name"] = std::string(49, 'a'); }, "metadata.name",
+       "at most 48 characters"},
+      {"name starts with digit", [](TrainingJob& j) { j.metadata["name"] = "9lives"; }, "metadata.name",
+       "DNS-1035 label"},
+      {"mode", [](TrainingJob& j) { j.spec.mode = "Infer"; }, "spec.mode", "one of Evaluate, Train, got \"Infer\""},
+      {"image", [](TrainingJob& j) { j.spec.image = ""; }, "spec.image", "required"},
+      {"pull policy", [](TrainingJob& j) { j.spec.image_pull_policy = "Sometimes"; }, "spec.imagePullPolicy",
+       "one of Always, IfNotPresent, Never"},
+      {"workers", [](TrainingJob& j) { j.spec.workers = 0; }, "spec.workers", "at least 1, got 0"},
+      {"slots", [](TrainingJob& j) { j.spec.slots_per_worker = 129; }, "spec.slotsPerWorker", "at most 128, got 129"},
+      {"resources key",
+       [](TrainingJob& j) {
+         j.spec.resources = {{"limit", json::object()}};
+       },
+       "spec.resources.limit", "takes limits and requests"},
+      {"model", [](TrainingJob& j) { j.spec.trainer.model = ""; }, "spec.trainer.model", "required"},
+      {"model syntax", [](TrainingJob& j) { j.spec.trainer.model = "resnet50; rm -rf /"; }, "spec.trainer.model",
+       "must be a model name"},
+      {"batch", [](TrainingJob& j) { j.spec.trainer.batch_size = 0; }, "spec.trainer.batchSize", "at least 1"},
+      {"epochs without data",
+       [](TrainingJob& j) {
+         j.spec.trainer.data_dir.reset();
+         j.spec.volumes.data = nullptr;
+       },
+       "spec.trainer.numEpochs", "needs a dataset"},
+      {"relative data dir", [](TrainingJob& j) { j.spec.trainer.data_dir = "imagenet"; }, "spec.trainer.dataDir",
+       "absolute path"},
+      {"precision", [](TrainingJob& j) { j.spec.trainer.precision = "fp8"; }, "spec.trainer.precision",
+       "one of bf16, fp16, fp32"},
+      {"momentum", [](TrainingJob& j) { j.spec.trainer.momentum = 1.0; }, "spec.trainer.momentum", "below 1"},
+      {"larc mode",
+       [](TrainingJob& j) {
+         j.spec.trainer.larc = LarcSpec{"cut", 0.003};
+       },
+       "spec.trainer.larc.mode", "one of clip, scale"},
+      {"loss scale", [](TrainingJob& j) { j.spec.trainer.loss_scale = "big"; }, "spec.trainer.lossScale",
+       "\"dynamic\""},
+      {"extra arg syntax", [](TrainingJob& j) { j.spec.trainer.extra_args = {"-x"}; }, "spec.trainer.extraArgs[0]",
+       "--name or --name=value"},
+      {"extra arg reserved",
+       [](TrainingJob& j) {
+         j.spec.trainer.extra_args = {"--fp16", "--batch_size=3"};
+       },
+       "spec.trainer.extraArgs[0]", "set by spec.trainer.precision"},
+      {"extra arg negated reserved", [](TrainingJob& j) { j.spec.trainer.extra_args = {"--nonesterov"}; },
+       "spec.trainer.extraArgs[0]", "set by spec.trainer.nesterov"},
+      {"extra arg metrics port", [](TrainingJob& j) { j.spec.trainer.extra_args = {"--metrics_port=1"}; },
+       "spec.trainer.extraArgs[0]", "set by the operator"},
+      {"volume source", [](TrainingJob& j) { j.spec.volumes.data = json::object(); }, "spec.volumes.data",
+       "one core/v1 volume source"},
+      {"evaluate from emptyDir", [](TrainingJob& j) { j.spec.mode = "Evaluate"; }, "spec.volumes.checkpoints",
+       "not emptyDir"},
+      {"container without name",
+       [](TrainingJob& j) {
+         j.spec.pod_template.spec = {{"containers", json::array({json::object()})}};
+       },
+       "spec.podTemplate.spec.containers[0].name", "required"},
+      {"label not string",
+       [](TrainingJob& j) {
+         j.spec.pod_template.labels = {{"gpu", true}};
+       },
+       "spec.podTemplate.metadata.labels.gpu", "must be a string"},
+      {"backoff", [](TrainingJob& j) { j.spec.run_policy.backoff_limit = -1; }, "spec.runPolicy.backoffLimit",
+       "at least 0"},
+      {"deadline", [](TrainingJob& j) { j.spec.run_policy.active_deadline_seconds = 0; },
+       "spec.runPolicy.activeDeadlineSeconds", "at least 1"},
+      {"clean policy", [](TrainingJob& j) { j.spec.run_policy.clean_pod_policy = "Some"; },
+       "spec.runPolicy.cleanPodPolicy", "one of All, None, Running"},
+      {"gang", [](TrainingJob& j) { j.spec.scheduling.gang = "Kueue"; }, "spec.scheduling.gang",
+       "one of None, SchedulerPlugins, Volcano"},
+      {"queue without volcano", [](TrainingJob& j) { j.spec.scheduling.queue = "q"; }, "spec.scheduling.queue",
+       "needs spec.scheduling.gang: Volcano"},
+      {"schedule timeout", [](TrainingJob& j) { j.spec.scheduling.schedule_timeout_seconds = 0; },
+       "spec.scheduling.scheduleTimeoutSeconds", "at least 1"},
+      {"eval batch", [](TrainingJob& j) { j.spec.evaluation.batch_size = 0; }, "spec.evaluation.batchSize",
+       "at least 1"},
+      {"eval without data",
+       [](TrainingJob& j) {
+         j.spec.trainer.data_dir.reset();
+         j.spec.trainer.num_epochs.reset();
+         j.spec.evaluation.enabled = true;
+       },
+       "spec.evaluation.dataDir", "validation shards"},
+  };
+  for (const Case& c : cases) {
+    TrainingJob job = GoodJob();
+    c.mutate(job);
+    const std::vector<FieldError> errors = Validate(job);
+    ASSERT_FALSE(errors.empty()) << c.name << ": no error";
+    EXPECT_EQ(errors[0].field, c.field) << c.name << ": " << Describe(errors);
+    EXPECT_NE(errors[0].message.find(c.fragment), std::string::npos) << c.name << ": " << errors[0].message;
+  }
+}
+
+TEST(Validation, ReportsEveryErrorAtOnce) {
+  TrainingJob job = GoodJob();
+  job.spec.workers = 0;
+  job.spec.image = "";
+  job.spec.trainer.batch_size = -1;
+  const std::vector<FieldError> errors = Validate(job);
+  ASSERT_EQ(errors.size(), 3u) << Describe(errors);
+  const std::string text = Describe(errors);
+  EXPECT_NE(text.find("spec.image: required"), std::string::npos) << text;
+  EXPECT_NE(text.find("spec.workers: must be at least 1, got 0"), std::string::npos) << text;
+  EXPECT_NE(text.find("spec.trainer.batchSize: must be at least 1, got -1"), std::string::npos) << text;
+}
+
+TEST(Validation, ReservedFlagsCoverEveryTypedField) {
+  const std::vector<std::string>& flags = ReservedTrainerFlags();
+  for (const char* flag : {"model", "data_dir", "log_dir", "batch_size", "metrics_port", "eval", "fp16", "bf16"}) {
+    EXPECT_NE(std::find(flags.begin(), flags.end(), flag), flags.end()) << flag;
+  }
+}
+
+}  // namespace
+}  // namespace kubecnn::api

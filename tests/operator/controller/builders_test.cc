@@ -1,0 +1,278 @@
+// Builders: each child's content (Service, hostfile, Secret with a usable key pair, PodGroup, worker
+// and launcher pods with the podTemplate merged), the trainer's argv from typed fields, and the
+// launcher script run by a real /bin/sh (user input stays one argument; eval results are copied).
+#include "operator/controller/builders.h"
+
+#include <gtest/gtest.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "operator/api/defaults.h"
+#include "operator/controller/names.h"
+#include "operator/controller/pod_builders.h"
+#include "operator/controller/ssh_keys.h"
+#include "operator/controller/trainer_args.h"
+#include "tests/operator/controller/job_fixtures.h"
+
+namespace kubecnn::controller {
+namespace {
+
+using nlohmann::json;
+using testing::MakeJob;
+
+api::TrainingJob Defaulted(api::TrainingJob job) {
+  job.spec = api::WithDefaults(job.spec);
+  return job;
+}
+
+std::string Unbase64(const std::string& text) {
+  std::string out(text.size(), '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+  size_t len = static_cast<size_t>(n);
+  for (size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) --len;
+  out.resize(len);
+  return out;
+}
+
+const json* FindByName(const json& list, const std::string& name) {
+  for (const json& item : list) {
+    if (item.value("name", "") == name) return &item;
+  }
+  return nullptr;
+}
+
+TEST(Builders, HeadlessServicePublishesNotReadyWorkers) {
+  const api::TrainingJob job = Defaulted(MakeJob());
+  const json s = HeadlessService(job);
+  EXPECT_EQ(s["metadata"]["name"], "r50");
+  EXPECT_EQ(s["spec"]["clusterIP"], "None");
+  EXPECT_EQ(s["spec"]["publishNotReadyAddresses"], true);
+  EXPECT_EQ(s["spec"]["selector"], (json{{kLabelJobName, "r50"}, {kLabelRole, "worker"}}));
+  const json& owner = s["metadata"]["ownerReferences"][0];
+  EXPECT_EQ(owner["uid"], "job-uid");
+  EXPECT_EQ(owner["controller"], true);
+  EXPECT_EQ(owner["kind"], "TrainingJob");
+}
+
+TEST(Builders, HostfileListsEveryWorkerWithItsSlots) {
+  const api::TrainingJob job = Defaulted(MakeJob(3, 8));
+  EXPECT_EQ(Hostfile(job),
+            "r50-worker-0.r50.ml.svc slots=8\n"
+            "r50-worker-1.r50.ml.svc slots=8\n"
+            "r50-worker-2.r50.ml.svc slots=8\n");
+  const json cm = HostfileConfigMap(job);
+  EXPECT_EQ(cm["metadata"]["name"], "r50-config");
+  EXPECT_EQ(cm["data"]["hostfile"], Hostfile(job));
+  EXPECT_NE(cm["data"]["sshd_config"].get<std::string>().find("Port 2222"), std::string::npos);
+}
+
+TEST(Builders, SshSecretCarriesAWorkingKeyPair) {
+  const SshKeyPair keys = GenerateSshKeyPair();
+  EXPECT_NE(GenerateSshKeyPair().public_key, keys.public_key) << "a fresh key per job";
+  const json secret = SshSecret(Defaulted(MakeJob()), keys);
+  EXPECT_EQ(secret["type"], "kubernetes.io/ssh-auth");
+  const std::string pem = Unbase64(secret["data"]["ssh-privatekey"]);
+  EXPECT_EQ(pem, keys.private_key_pem);
+  EXPECT_EQ(Unbase64(secret["data"]["authorized_keys"]), keys.public_key + "\n");
+
+  // The private key parses, and the authorized_keys blob holds its public point (RFC 5656).
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  ASSERT_NE(key, nullptr) << pem;
+  unsigned char* point = nullptr;
+  const size_t point_len = EVP_PKEY_get1_encoded_public_key(key, &point);
+  const std::string blob = DecodeAuthorizedKeyBlob(keys.public_key);
+  ASSERT_GT(point_len, 0u);
+  EXPECT_EQ(blob.substr(blob.size() - point_len), std::string(reinterpret_cast<char*>(point), point_len));
+  EXPECT_EQ(blob.substr(4, 19), "ecdsa-sha2-nistp256");
+  EXPECT_EQ(keys.public_key.rfind("ecdsa-sha2-nistp256 AAAA", 0), 0u);
+  OPENSSL_free(point);
+  EVP_PKEY_free(key);
+}
+
+TEST(Builders, WorkerPodRunsSshdAsNonRootWithVolumesPortsAndResources) {
+  const api::TrainingJob job = Defaulted(MakeJob(4, 8));
+  const json pod = WorkerPod(job, 2, 5);
+  EXPECT_EQ(pod["metadata"]["name"], "r50-worker-2");
+  EXPECT_EQ(pod["metadata"]["labels"][kLabelIndex], "2");
+  EXPECT_EQ(pod["metadata"]["labels"][kLabelAttempt], "5");
+  EXPECT_EQ(pod["metadata"]["labels"][kLabelRole], "worker");
+  const json& spec = pod["spec"];
+  EXPECT_EQ(spec["hostname"], "r50-worker-2");
+  EXPECT_EQ(spec["subdomain"], "r50");
+  EXPECT_EQ(spec["restartPolicy"], "Never");
+  EXPECT_EQ(spec["securityContext"]["runAsNonRoot"], true);
+  EXPECT_EQ(spec["securityContext"]["runAsUser"], 1000);
+  const json& c = spec["containers"][0];
+  EXPECT_EQ(c["command"][0], "/usr/sbin/sshd");
+  EXPECT_EQ(c["resources"]["limits"]["nvidia.com/gpu"], 8);
+  EXPECT_EQ(c["readinessProbe"]["tcpSocket"]["port"], 2222);
+  ASSERT_EQ(c["ports"].size(), 9u) << "ssh + one metrics port per local rank";
+  EXPECT_EQ(c["ports"][1], (json{{"name", "metrics-0"}, {"containerPort", 9400}}));
+  EXPECT_EQ(c["ports"][8], (json{{"name", "metrics-7"}, {"containerPort", 9407}}));
+  ASSERT_TRUE(FindByName(spec["volumes"], "data"));
+  EXPECT_EQ((*FindByName(spec["volumes"], "data"))["persistentVolumeClaim"]["claimName"], "imagenet");
+  EXPECT_EQ((*FindByName(spec["volumes"], "checkpoints"))["persistentVolumeClaim"]["claimName"], "ckpt");
+  EXPECT_EQ((*FindByName(spec["volumes"], "ssh"))["secret"]["secretName"], "r50-ssh");
+  EXPECT_EQ((*FindByName(c["volumeMounts"], "data"))["mountPath"], "/data");
+  EXPECT_EQ((*FindByName(c["volumeMounts"], "checkpoints"))["mountPath"], "/checkpoints");
+  EXPECT_FALSE(spec.contains("schedulerName")) << "gang None: the default scheduler";
+}
+
+TEST(Builders, PodTemplateIsMergedIntoWorkersAndLaunchers) {
+  api::TrainingJob job = MakeJob();
+  job.spec.pod_template.labels = {{"team", "vision"}, {kLabelRole, "hijack"}};
+  job.spec.pod_template.annotations = {{"sidecar.istio.io/inject", "false"}};
+  job.spec.pod_template.spec = json::parse(R"({
+    "nodeSelector": {"gpu": "h100"}, "tolerations": [{"key": "gpu", "operator": "Exists"}],
+    "hostname": "evil", "securityContext": {"runAsUser": 2000},
+    "containers": [{"name": "worker", "env": [{"name": "NCCL_DEBUG", "value": "INFO"}]},
+                   {"name": "launcher", "env": [{"name": "LAUNCHER_ONLY", "value": "1"}]},
+                   {"name": "log-shipper", "image": "fluent-bit"}],
+    "volumes": [{"name": "extra", "emptyDir": {}}]})");
+  job = Defaulted(job);
+  const json worker = WorkerPod(job, 0, 0);
+  EXPECT_EQ(worker["metadata"]["labels"]["team"], "vision");
+  EXPECT_EQ(worker["metadata"]["labels"][kLabelRole], "worker") << "our labels win";
+  EXPECT_EQ(worker["metadata"]["annotations"]["sidecar.istio.io/inject"], "false");
+  EXPECT_EQ(worker["spec"]["nodeSelector"]["gpu"], "h100");
+  EXPECT_EQ(worker["spec"]["tolerations"][0]["key"], "gpu");
+  EXPECT_EQ(worker["spec"]["hostname"], "r50-worker-0") << "fields we set are not taken from the template";
+  EXPECT_EQ(worker["spec"]["securityContext"]["runAsUser"], 2000);
+  EXPECT_EQ(worker["spec"]["securityContext"]["runAsNonRoot"], true);
+  ASSERT_EQ(worker["spec"]["containers"].size(), 2u) << "worker + the sidecar, not the launcher's entry";
+  EXPECT_TRUE(FindByName(worker["spec"]["containers"][0]["env"], "NCCL_DEBUG"));
+  EXPECT_FALSE(FindByName(worker["spec"]["containers"][0]["env"], "LAUNCHER_ONLY"));
+  EXPECT_EQ(worker["spec"]["containers"][1]["name"], "log-shipper");
+  EXPECT_TRUE(FindByName(worker["spec"]["volumes"], "extra"));
+  const json launcher = LauncherPod(job, kStageTrain, 0);
+  EXPECT_TRUE(FindByName(launcher["spec"]["containers"][0]["env"], "LAUNCHER_ONLY"));
+  EXPECT_EQ(launcher["spec"]["nodeSelector"]["gpu"], "h100");
+}
+
+TEST(TrainerArgs, NvcnnRecipeBecomesItsCommandLine) {
+  api::TrainingJob job = MakeJob(4, 8);
+  api::TrainerSpec& t = job.spec.trainer;
+  t.data_dir = "/data/imagenet";
+  t.precision = "fp16";
+  t.larc = api::LarcSpec{"clip", 0.003};
+  t.loss_scale = "128";
+  t.save_interval_seconds = 3600;
+  t.display_every = 100;
+  t.learning_rate = 2.0;
+  t.extra_args = {"--channels_last"};
+  job = Defaulted(job);
+  const std::vector<std::string> expected = {"mpirun",
+                                             "--hostfile",
+                                             "/etc/kubecnn/hostfile",
+                                             "-np",
+                                             "32",
+                                             "--map-by",
+                                             "slot",
+                                             "--bind-to",
+                                             "none",
+                                             "--mca",
+                                             "orte_abort_on_non_zero_status",
+                                             "1",
+                                             "kubecnn-trainer",
+                                             "--model=resnet50",
+                                             "--data_dir=/data/imagenet",
+                                             "--log_dir=/checkpoints",
+                                             "--batch_size=256",
+                                             "--fp16",
+                                             "--metrics_port=9400",
+                                             "--num_epochs=90",
+                                             "--learning_rate=2.0",
+                                             "--larc_mode=clip",
+                                             "--larc_eta=0.003",
+                                             "--loss_scale=128",
+                                             "--display_every=100",
+                                             "--save_interval=3600",
+                                             "--channels_last"};
+  EXPECT_EQ(MpirunArgs(job.spec, kStageTrain), expected);
+  const json launcher = LauncherPod(job, kStageTrain, 0);
+  EXPECT_EQ(launcher["spec"]["containers"][0]["args"], json(expected));
+  EXPECT_EQ(launcher["spec"]["containers"][0]["command"], json(LauncherCommand()));
+  EXPECT_EQ(launcher["spec"]["containers"][0]["terminationMessagePath"], "/dev/termination-log");
+}
+
+TEST(TrainerArgs, EvaluationUsesEvalFlagsAndNoTrainingOnes) {
+  api::TrainingJob job = MakeJob(2, 1);
+  job.spec.evaluation.batch_size = 100;
+  job.spec.evaluation.checkpoint = "/checkpoints/model.ckpt";
+  job.spec.trainer.lr_schedule = "step:10,20";
+  job = Defaulted(job);
+  const std::vector<std::string> args = TrainerArgs(job.spec, kStageEvaluate);
+  EXPECT_EQ(args, (std::vector<std::string>{"--model=resnet50", "--data_dir=/data", "--log_dir=/checkpoints",
+                                            "--batch_size=100", "--metrics_port=9400", "--eval",
+                                            "--checkpoint=/checkpoints/model.ckpt"}));
+}
+
+// Runs the launcher script as the pod would, with `args` as "$@"; returns (exit code, stdout).
+std::pair<int, std::string> RunLauncherScript(const std::vector<std::string>& args,
+                                              const std::vector<std::string>& env) {
+  int out[2];
+  EXPECT_EQ(pipe(out), 0);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out[1], 1);
+    close(out[0]);
+    std::vector<std::string> argv = LauncherCommand();
+    for (const std::string& a : args) argv.push_back(a);
+    std::vector<char*> cargv, cenv;
+    for (std::string& a : argv) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    std::vector<std::string> e = env;
+    e.push_back("PATH=/usr/bin:/bin");
+    for (std::string& v : e) cenv.push_back(v.data());
+    cenv.push_back(nullptr);
+    execve("/bin/sh", cargv.data(), cenv.data());
+    _exit(127);
+  }
+  close(out[1]);
+  std::string text;
+  char buf[4096];
+  for (ssize_t n; (n = read(out[0], buf, sizeof buf)) > 0;) text.append(buf, static_cast<size_t>(n));
+  close(out[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
+}
+
+TEST(LauncherScript, PassesArgumentsVerbatimAndCopiesTheEvalResult) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("kubecnn-launcher-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "hostfile") << "localhost slots=1\n";
+  std::ofstream(dir / "eval-100.json") << R"({"top1": 0.5, "top5": 0.8})"
+                                       << "\n";
+  const std::vector<std::string> env = {"KUBECNN_HOSTFILE=" + (dir / "hostfile").string(),
+                                        "KUBECNN_LOG_DIR=" + dir.string(), "KUBECNN_EVAL_RESULT=1",
+                                        "KUBECNN_TERMINATION_LOG=" + (dir / "termination").string()};
+  const auto [rc, out] = RunLauncherScript({"printf", "[%s]", "--lr_schedule=x; touch /tmp/pwned $(id)"}, env);
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(out, "[--lr_schedule=x; touch /tmp/pwned $(id)]") << "user text stays one argument, never run";
+  std::ifstream term(dir / "termination");
+  std::string copied((std::istreambuf_iterator<char>(term)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(copied, "{\"top1\": 0.5, \"top5\": 0.8}\n");
+
+  const auto [fail_rc, fail_out] = RunLauncherScript({"sh", "-c", "exit 2"}, env);
+  EXPECT_EQ(fail_rc, 2) << "the trainer's exit code reaches the pod status";
+
+  std::ofstream(dir / "hostfile") << "no-such-host.invalid slots=1\n";
+  std::vector<std::string> quick = env;
+  quick.push_back("KUBECNN_DNS_WAIT_SECONDS=0");
+  EXPECT_EQ(RunLauncherScript({"true"}, quick).first, 3) << "an unresolvable worker stops the launcher";
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace kubecnn::controller

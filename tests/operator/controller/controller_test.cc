@@ -1,0 +1,455 @@
+// The controller against the fake API server, the test playing kubelet (writing pod status):
+// children created with the builders' content, launcher after ready workers, success and clean-up,
+// gang restart, backoffLimit, suspend/resume, cascading delete, invalid spec, a restarted operator
+// creating no duplicates, evaluation results, and two replicas of which only the leader acts.
+#include "operator/controller/controller.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "operator/api/defaults.h"
+#include "operator/controller/builders.h"
+#include "operator/controller/conditions.h"
+#include "operator/controller/names.h"
+#include "operator/controller/pod_builders.h"
+#include "operator/kube/leader_election.h"
+#include "tests/operator/controller/job_fixtures.h"
+#include "tests/support/fake_apiserver.h"
+
+namespace kubecnn::controller {
+namespace {
+
+using ::kubecnn::testing::FakeApiServer;
+using nlohmann::json;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+const ::kubecnn::testing::ApiKind& Kind(const std::string& group, const std::string& version,
+                                        const std::string& plural) {
+  return *::kubecnn::testing::FindKind(group, version, plural);
+}
+const auto& kPodKind = Kind("", "v1", "pods");
+const auto& kJobKind = Kind("kubecnn.io", "v1alpha1", "trainingjobs");
+
+class FakeScraper : public ProgressScraper {
+ public:
+  std::optional<api::Progress> Scrape(const std::string& host, int port) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    hosts_.push_back(host + ":" + std::to_string(port));
+    return progress_;
+  }
+  void Set(api::Progress p) {
+    std::lock_guard<std::mutex> lock(mu_);
+    progress_ = p;
+  }
+  std::vector<std::string> hosts() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return hosts_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::optional<api::Progress> progress_;
+  std::vector<std::string> hosts_;
+};
+
+ControllerOptions FastOptions() {
+  ControllerOptions o;
+  o.workers = 2;
+  o.planner.restart_backoff = seconds(0);
+  o.planner.admission_backoff = seconds(0);
+  o.planner.progress_period = seconds(1);
+  o.informer.reflector.min_watch_timeout = seconds(5);
+  o.informer.reflector.backoff = {milliseconds(10), milliseconds(200), 2.0, 0.5};
+  o.watch_volcano_podgroups = true;
+  o.watch_scheduler_plugins_podgroups = true;
+  return o;
+}
+
+std::unique_ptr<kube::Client> NewClient(const FakeApiServer& server) {
+  kube::RestConfig rc;
+  rc.server = server.url();
+  rc.qps = 0;
+  rc.timeout = seconds(5);
+  rc.source = "test";
+  return std::make_unique<kube::Client>(rc);
+}
+
+class ControllerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    client_ = NewClient(server_);
+    scraper_ = std::make_shared<FakeScraper>();
+  }
+  void TearDown() override { controller_.reset(); }
+
+  void StartController(ControllerOptions options = FastOptions()) {
+    controller_ = std::make_unique<Controller>(*client_, std::move(options), scraper_, registry_);
+    controller_->StartInformers();
+    ASSERT_TRUE(controller_->WaitForSync(seconds(5)));
+    controller_->StartWorkers();
+  }
+
+  json CreateJob(api::TrainingJob job) {
+    json object = api::ToJson(job);
+    object.erase("status");
+    object["metadata"].erase("uid");
+    object["metadata"].erase("generation");
+    return client_->Create(kube::resources::kTrainingJobs, "ml", object);
+  }
+
+  json Job(const std::string& name = "r50") { return server_.store().Get(kJobKind, "ml", name); }
+  api::TrainingJobStatus Status(const std::string& name = "r50") {
+    return api::StatusFromJson(Job(name).value("status", json::object()));
+  }
+
+  std::map<std::string, json> Pods() {
+    std::map<std::string, json> out;
+    const json list = server_.store().List(kPodKind, ::kubecnn::testing::MakeFilter("ml", "", ""), 0, "");
+    for (const json& pod : list["items"]) out[pod["metadata"]["name"]] = pod;
+    return out;
+  }
+
+  // Plays kubelet: rewrites the pod's status with `set` (one of the job_fixtures helpers).
+  void Kubelet(const std::string& name, const std::function<json(json)>& set) {
+    json pod = server_.store().Get(kPodKind, "ml", name);
+    pod = set(pod);
+    pod["metadata"].erase("resourceVersion");
+    server_.store().Update(kPodKind, "ml", name, pod, /*status_subresource=*/true);
+  }
+  void WorkersReady(int n) {
+    for (int i = 0; i < n; ++i) {
+      Kubelet("r50-worker-" + std::to_string(i),
+              [i](json p) { return testing::Ready(p, "10.0.0." + std::to_string(i + 1)); });
+    }
+  }
+
+  bool WaitFor(const std::function<bool()>& done, const std::string& what, seconds timeout = seconds(10)) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      try {
+        if (done()) return true;
+      } catch (const std::exception&) {
+      }
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+    ADD_FAILURE() << "timed out waiting for " << what << "; job status: " << Job().value("status", json()).dump();
+    return false;
+  }
+
+  bool WaitForWorkers(int n, const std::string& attempt = "0") {
+    return WaitFor(
+        [&] {
+          int found = 0;
+          for (const auto& [name, pod] : Pods()) {
+            found += name.find("-worker-") != std::string::npos &&
+                     pod["metadata"]["labels"][kLabelAttempt] == attempt &&
+                     !pod["metadata"].contains("deletionTimestamp");
+          }
+          return found == n && Pods().size() >= static_cast<size_t>(n);
+        },
+        std::to_string(n) + " workers of attempt " + attempt);
+  }
+
+  // Creates the job and drives it to a running launcher.
+  void RunToLauncher(api::TrainingJob job = testing::MakeJob()) {
+    CreateJob(job);
+    ASSERT_TRUE(WaitForWorkers(static_cast<int>(*job.spec.workers)));
+    WorkersReady(static_cast<int>(*job.spec.workers));
+    ASSERT_TRUE(WaitFor([&] { return Pods().count("r50-launcher") == 1; }, "the launcher"));
+    Kubelet("r50-launcher", [](json p) { return testing::Running(p); });
+    ASSERT_TRUE(WaitFor([&] { return Status().phase == "Running"; }, "phase Running"));
+  }
+
+  int Posts(const std::string& plural) {
+    int n = 0;
+    for (const auto& r : server_.Requests()) {
+      n += r.method == "POST" && r.path.size() >= plural.size() &&
+           r.path.compare(r.path.size() - plural.size(), plural.size(), plural) == 0;
+    }
+    return n;
+  }
+
+  FakeApiServer server_;
+  std::unique_ptr<kube::Client> client_;
+  std::shared_ptr<FakeScraper> scraper_;
+  prometheus::Registry registry_;
+  std::unique_ptr<Controller> controller_;
+};
+
+TEST_F(ControllerTest, CreateMakesEveryChildWithTheBuildersContent) {
+  StartController();
+  const json created = CreateJob(testing::MakeJob());
+  ASSERT_TRUE(WaitForWorkers(4));
+  ASSERT_TRUE(WaitFor([&] { return Status().phase == "Scheduling"; }, "status: workers not scheduled yet"));
+  api::TrainingJob job = api::TrainingJobFromJson(created);
+  job.spec = api::WithDefaults(job.spec);
+  const auto& services = Kind("", "v1", "services");
+  const auto& config_maps = Kind("", "v1", "configmaps");
+  const auto& secrets = Kind("", "v1", "secrets");
+  EXPECT_EQ(server_.store().Get(services, "ml", "r50")["spec"], HeadlessService(job)["spec"]);
+  EXPECT_EQ(server_.store().Get(config_maps, "ml", "r50-config")["data"], HostfileConfigMap(job)["data"]);
+  const json secret = server_.store().Get(secrets, "ml", "r50-ssh");
+  EXPECT_EQ(secret["type"], "kubernetes.io/ssh-auth");
+  EXPECT_TRUE(secret["data"].contains("ssh-privatekey"));
+  for (int i = 0; i < 4; ++i) {
+    const json pod = Pods()["r50-worker-" + std::to_string(i)];
+    EXPECT_EQ(pod["spec"], WorkerPod(job, i, 0)["spec"]) << i;
+    EXPECT_EQ(pod["metadata"]["ownerReferences"][0]["uid"], job.Uid());
+  }
+  EXPECT_EQ(Pods().count("r50-launcher"), 0u) << "no launcher before the workers are ready";
+  const api::TrainingJobStatus st = Status();
+  EXPECT_TRUE(IsTrue(st, condition::kCreated));
+  EXPECT_EQ(*st.observed_generation, 1);
+  EXPECT_EQ(st.workers.desired, 4);
+}
+
+TEST_F(ControllerTest, ReadyWorkersGetALauncherAndSuccessCleansUp) {
+  StartController();
+  scraper_->Set(api::Progress{2, 500, std::nullopt, 1234.5, 4.5, 0.1, std::nullopt, std::nullopt});
+  RunToLauncher();
+  EXPECT_EQ(Pods()["r50-launcher"]["spec"]["containers"][0]["args"][4], "32") << "-np workers*slots";
+  ASSERT_TRUE(WaitFor([&] { return Status().progress && Status().progress->step == 500; }, "progress"));
+  EXPECT_DOUBLE_EQ(*Status().progress->images_per_second, 1234.5);
+  EXPECT_EQ(scraper_->hosts().at(0), "10.0.0.1:9400") << "rank 0: worker 0, local rank 0";
+  Kubelet("r50-launcher", [](json p) { return testing::Succeeded(p); });
+  ASSERT_TRUE(WaitFor([&] { return Status().phase == "Succeeded"; }, "Succeeded"));
+  ASSERT_TRUE(WaitFor([&] { return Pods().size() == 1; }, "running workers deleted"));
+  EXPECT_EQ(Pods().begin()->first, "r50-launcher") << "the finished launcher stays for its logs";
+  EXPECT_TRUE(Status().completion_time);
+  EXPECT_TRUE(WaitFor([&] { return controller_->metrics().JobsInPhase("Succeeded") == 1; }, "phase metric"));
+}
+
+TEST_F(ControllerTest, WorkerFailureRestartsTheWholeGang) {
+  StartController();
+  RunToLauncher();
+  std::map<std::string, std::string> old_uids;
+  for (const auto& [name, pod] : Pods()) old_uids[name] = pod["metadata"]["uid"];
+  Kubelet("r50-worker-1", [](json p) { return testing::Failed(p, 137, "OOMKilled"); });
+  ASSERT_TRUE(WaitFor([&] { return Status().restarts == 1; }, "restarts=1"));
+  EXPECT_TRUE(IsTrue(Status(), condition::kRestarting));
+  ASSERT_TRUE(WaitForWorkers(4, "1"));
+  for (const auto& [name, pod] : Pods()) EXPECT_NE(pod["metadata"]["uid"], old_uids[name]) << name << " is new";
+  EXPECT_EQ(Pods().count("r50-launcher"), 0u);
+  EXPECT_EQ(Status().phase, "Restarting");
+  WorkersReady(4);
+  ASSERT_TRUE(WaitFor([&] { return Pods().count("r50-launcher") == 1; }, "new launcher"));
+  EXPECT_EQ(Pods()["r50-launcher"]["metadata"]["labels"][kLabelAttempt], "1");
+  Kubelet("r50-launcher", [](json p) { return testing::Running(p); });
+  ASSERT_TRUE(WaitFor([&] { return Status().phase == "Running"; }, "running again"));
+  EXPECT_EQ(controller_->metrics().GangRestarts(), 1);
+}
+
+TEST_F(ControllerTest, BackoffLimitExhaustedFailsTheJob) {
+  StartController();
+  api::TrainingJob job = testing::MakeJob(2, 1);
+  job.spec.run_policy.backoff_limit = 0;
+  RunToLauncher(job);
+  Kubelet("r50-worker-0", [](json p) { return testing::Evicted(p); });
+  ASSERT_TRUE(WaitFor([&] { return Status().phase == "Failed"; }, "Failed"));
+  EXPECT_EQ(FindCondition(Status(), condition::kFailed)->reason, reason::kBackoffLimitExceeded);
+  ASSERT_TRUE(WaitFor([&] { return Pods().size() == 1; }, "clean-up of running pods"));
+  EXPECT_EQ(Pods().count("r50-worker-0"), 1u) << "the failed pod stays (cleanPodPolicy Running)";
+}
+
+TEST_F(ControllerTest, SuspendRemovesPodsAndResumeBringsThemBack) {
+  StartController();
+  RunToLauncher();
+  client_->MergePatch(kube::resources::kTrainingJobs, "ml", "r50", {{"spec", {{"runPolicy", {{"suspend", true}}}}}});
+  ASSERT_TRUE(WaitFor([&] { return Status().phase == "Suspended" && Pods().empty(); }, "suspended, no pods"));
+  client_->MergePatch(kube::resources::kTrainingJobs, "ml", "r50", {{"spec", {{"runPolicy", {{"suspend", false}}}}}});
+  ASSERT_TRUE(WaitForWorkers(4, "1"));
+  EXPECT_EQ(FindCondition(Status(), condition::kSuspended)->reason, reason::kJobResumed);
+  EXPECT_EQ(Status().restarts, 0);
+}
+
+TEST_F(ControllerTest, DeletingTheJobCascadesAndNothingIsRecreated) {
+  StartController();
+  CreateJob(testing::MakeJob());
+  ASSERT_TRUE(WaitForWorkers(4));
+  client_->Delete(kube::resources::kTrainingJobs, "ml", "r50", {"Background", "", ""});
+  ASSERT_TRUE(WaitFor([&] { return Pods().empty(); }, "pods gone"));
+  std::this_thread::sleep_for(milliseconds(500));
+  EXPECT_TRUE(Pods().empty()) << "the controller must not re-create children of a deleted job";
+  EXPECT_EQ(server_.store().Count(Kind("", "v1", "services")), 0u);
+  EXPECT_EQ(server_.store().Count(Kind("", "v1", "secrets")), 0u);
+}
+
+TEST_F(ControllerTest, InvalidSpecGetsConditionAndEventAndNoPods) {
+  StartController();
+  api::TrainingJob job = testing::MakeJob();
+  job.spec.workers = 0;
+  CreateJob(job);
+  ASSERT_TRUE(WaitFor([&] { return IsTrue(Status(), condition::kInvalid); }, "Invalid"));
+  EXPECT_NE(FindCondition(Status(), condition::kInvalid)->message.find("spec.workers: must be at least 1"),
+            std::string::npos);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const json events =
+            server_.store().List(Kind("", "v1", "events"), ::kubecnn::testing::MakeFilter("ml", "", ""), 0, "");
+        for (const json& e : events["items"]) {
+          if (e["reason"] == reason::kInvalidSpec && e["involvedObject"]["name"] == "r50") return true;
+        }
+        return false;
+      },
+      "an InvalidSpec event"));
+  EXPECT_TRUE(Pods().empty());
+  EXPECT_EQ(server_.store().Count(Kind("", "v1", "services")), 0u);
+}
+
+TEST_F(ControllerTest, MalformedObjectIsReportedInvalid) {
+  StartController();
+  json object = api::ToJson(testing::MakeJob());
+  object.erase("status");
+  object["metadata"].erase("uid");
+  object["spec"]["workers"] = "four";  // what a CRD without our schema would let through
+  client_->Create(kube::resources::kTrainingJobs, "ml", object);
+  ASSERT_TRUE(WaitFor([&] { return IsTrue(Status(), condition::kInvalid); }, "Invalid"));
+  EXPECT_NE(FindCondition(Status(), condition::kInvalid)->message.find("spec.workers: expected an integer"),
+            std::string::npos);
+  EXPECT_EQ(Status().phase, "Failed");
+  EXPECT_TRUE(Pods().empty());
+}
+
+TEST_F(ControllerTest, ForeignObjectOfAChildsNameStopsTheJob) {
+  StartController();
+  client_->Create(kube::resources::kServices, "ml",
+                  {{"metadata", {{"name", "r50"}}}, {"spec", {{"ports", {{{"port", 80}}}}}}});
+  CreateJob(testing::MakeJob());
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const json events =
+            server_.store().List(Kind("", "v1", "events"), ::kubecnn::testing::MakeFilter("ml", "", ""), 0, "");
+        for (const json& e : events["items"]) {
+          if (e["reason"] == reason::kResourceNotOwned) {
+            return e["message"].get<std::string>().find("Service r50 already exists") != std::string::npos;
+          }
+        }
+        return false;
+      },
+      "a ResourceNotOwned event"));
+  EXPECT_TRUE(Pods().empty()) << "no pods behind a Service the job does not control";
+  EXPECT_FALSE(server_.store().Get(Kind("", "v1", "services"), "ml", "r50")["metadata"].contains("ownerReferences"))
+      << "the foreign Service is left alone";
+}
+
+TEST_F(ControllerTest, RestartedOperatorCreatesNoDuplicates) {
+  StartController();
+  RunToLauncher();
+  std::map<std::string, std::string> uids;
+  for (const auto& [name, pod] : Pods()) uids[name] = pod["metadata"]["uid"];
+  controller_.reset();
+  server_.ClearRequests();
+  prometheus::Registry fresh;
+  controller_ = std::make_unique<Controller>(*client_, FastOptions(), scraper_, fresh);
+  controller_->StartInformers();
+  ASSERT_TRUE(controller_->WaitForSync(seconds(5)));
+  controller_->StartWorkers();
+  std::this_thread::sleep_for(milliseconds(1500));  // several passes, one progress period
+  EXPECT_EQ(Posts("/pods") + Posts("/services") + Posts("/configmaps") + Posts("/secrets"), 0);
+  for (const auto& [name, pod] : Pods()) EXPECT_EQ(pod["metadata"]["uid"], uids[name]) << name;
+  EXPECT_EQ(Status().phase, "Running");
+  EXPECT_EQ(Status().restarts, 0);
+}
+
+TEST_F(ControllerTest, EvaluationResultReachesStatus) {
+  StartController();
+  api::TrainingJob job = testing::MakeJob(2, 1);
+  job.spec.evaluation.enabled = true;
+  RunToLauncher(job);
+  Kubelet("r50-launcher", [](json p) { return testing::Succeeded(p); });
+  ASSERT_TRUE(WaitFor([&] { return Pods().count("r50-eval") == 1; }, "the evaluation launcher"));
+  Kubelet("r50-eval",
+          [](json p) { return testing::Succeeded(p, R"({"top1": 0.761, "top5": 0.93, "images": 50000})"); });
+  ASSERT_TRUE(WaitFor([&] { return Status().phase == "Succeeded"; }, "Succeeded"));
+  ASSERT_TRUE(Status().evaluation);
+  EXPECT_DOUBLE_EQ(*Status().evaluation->top1, 0.761);
+  EXPECT_EQ(*Status().evaluation->images, 50000);
+}
+
+TEST_F(ControllerTest, VolcanoGangGetsAPodGroup) {
+  StartController();
+  api::TrainingJob job = testing::MakeJob(3, 2);
+  job.spec.scheduling.gang = "Volcano";
+  job.spec.scheduling.queue = "training";
+  CreateJob(job);
+  ASSERT_TRUE(WaitForWorkers(3));
+  const json pg = server_.store().Get(Kind("scheduling.volcano.sh", "v1beta1", "podgroups"), "ml", "r50");
+  EXPECT_EQ(pg["spec"]["minMember"], 3);
+  EXPECT_EQ(pg["spec"]["queue"], "training");
+  EXPECT_EQ(Pods()["r50-worker-0"]["metadata"]["annotations"]["scheduling.k8s.io/group-name"], "r50");
+}
+
+TEST(ControllerLeader, TwoReplicasOnlyTheLeaderActsAndTheStandbyTakesOver) {
+  FakeApiServer server;
+  struct Replica {
+    std::unique_ptr<kube::Client> client;
+    prometheus::Registry registry;
+    std::unique_ptr<Controller> controller;
+    std::unique_ptr<kube::LeaderElector> elector;
+    kube::StopSignal stop;
+    std::thread thread;
+  };
+  Replica replicas[2];
+  for (int i = 0; i < 2; ++i) {
+    Replica& r = replicas[i];
+    r.client = NewClient(server);
+    r.controller = std::make_unique<Controller>(*r.client, FastOptions(), nullptr, r.registry);
+    r.controller->StartInformers();
+    ASSERT_TRUE(r.controller->WaitForSync(seconds(5)));
+    kube::LeaderElectionConfig config;
+    config.ns = "ml";
+    config.identity = "replica-" + std::to_string(i);
+    config.lease_duration = seconds(1);
+    config.renew_deadline = milliseconds(600);
+    config.retry_period = milliseconds(100);
+    Controller* c = r.controller.get();
+    r.elector = std::make_unique<kube::LeaderElector>(
+        *r.client, config, kube::LeaderElector::Callbacks{[c] { c->StartWorkers(); }, [c] { c->StopWorkers(); }, {}});
+    r.thread = std::thread([&r] { r.elector->Run(r.stop); });
+    if (i == 0) {
+      const auto deadline = std::chrono::steady_clock::now() + seconds(5);
+      while (!r.elector->IsLeader() && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(milliseconds(10));
+      ASSERT_TRUE(r.elector->IsLeader());
+    }
+  }
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_TRUE(replicas[0].controller->WorkersRunning());
+  EXPECT_FALSE(replicas[1].controller->WorkersRunning()) << "the standby keeps caches but does not reconcile";
+
+  json job = api::ToJson(testing::MakeJob(2, 1));
+  job.erase("status");
+  job["metadata"].erase("uid");
+  replicas[0].client->Create(kube::resources::kTrainingJobs, "ml", job);
+  const auto& pods = *::kubecnn::testing::FindKind("", "v1", "pods");
+  const auto count_pods = [&] { return server.store().Count(pods); };
+  auto deadline = std::chrono::steady_clock::now() + seconds(10);
+  while (count_pods() < 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(milliseconds(20));
+  ASSERT_EQ(count_pods(), 2u);
+
+  replicas[0].stop.Stop();  // SIGTERM: releases the lease
+  replicas[0].thread.join();
+  EXPECT_FALSE(replicas[0].controller->WorkersRunning());
+  deadline = std::chrono::steady_clock::now() + seconds(3);
+  while (!replicas[1].controller->WorkersRunning() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  ASSERT_TRUE(replicas[1].controller->WorkersRunning()) << "the standby took over";
+  for (int i = 0; i < 2; ++i) {
+    json pod = server.store().Get(pods, "ml", "r50-worker-" + std::to_string(i));
+    pod = testing::Ready(pod);
+    pod["metadata"].erase("resourceVersion");
+    server.store().Update(pods, "ml", pod["metadata"]["name"], pod, true);
+  }
+  deadline = std::chrono::steady_clock::now() + seconds(10);
+  while (count_pods() < 3 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(milliseconds(20));
+  EXPECT_EQ(count_pods(), 3u) << "the new leader created the launcher, and no duplicate workers";
+  replicas[1].stop.Stop();
+  replicas[1].thread.join();
+}
+
+}  // namespace
+}  // namespace kubecnn::controller

@@ -1,0 +1,103 @@
+// Two real kubecnn-operator processes (the built binary) against one fake API server: exactly one
+// holds the Lease; SIGTERM to the leader releases it and the other takes over within the lease
+// duration; the stopped process exits 0.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/support/fake_apiserver.h"
+#include "tests/support/test_files.h"
+
+namespace kubecnn::kube {
+namespace {
+
+using std::chrono::milliseconds;
+using testing::FakeApiServer;
+
+const char* kOperator = KUBECNN_BINARY_DIR "/operator/kubecnn-operator";
+constexpr int kLeaseSeconds = 2;
+
+pid_t StartOperator(const std::string& kubeconfig, const std::string& identity, const std::string& log) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    FILE* out = std::freopen(log.c_str(), "w", stderr);
+    (void)out;
+    const std::vector<std::string> args = {kOperator,
+                                           "--kubeconfig=" + kubeconfig,
+                                           "--namespace=ops",
+                                           "--identity=" + identity,
+                                           "--lease_duration=" + std::to_string(kLeaseSeconds),
+                                           "--renew_deadline=1.5",
+                                           "--retry_period=0.2",
+                                           "--health_port=0",
+                                           "--metrics_port=0",
+                                           "--kube_api_qps=0"};
+    std::vector<char*> argv;
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(kOperator, argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+std::string Holder(FakeApiServer& server) {
+  try {
+    const auto& leases = *testing::FindKind("coordination.k8s.io", "v1", "leases");
+    return server.store().Get(leases, "ops", "kubecnn-operator")["spec"].value("holderIdentity", "");
+  } catch (const std::exception&) {
+    return "";
+  }
+}
+
+std::string WaitForHolder(FakeApiServer& server, const std::string& not_this, milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const std::string h = Holder(server);
+    if (!h.empty() && h != not_this) return h;
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  return "";
+}
+
+TEST(OperatorProcesses, ExactlyOneLeadsAndTheOtherTakesOverAfterSigterm) {
+  ASSERT_EQ(access(kOperator, X_OK), 0) << kOperator << " is not built (ninja kubecnn-operator)";
+  FakeApiServer server;
+  testing::ScratchDir dir;
+  testing::WriteFile(dir / "kubeconfig", server.Kubeconfig("token: operator"));
+  const pid_t a = StartOperator(dir / "kubeconfig", "replica-a", dir / "a.log");
+  const pid_t b = StartOperator(dir / "kubeconfig", "replica-b", dir / "b.log");
+  const std::string leader = WaitForHolder(server, "", milliseconds(10000));
+  ASSERT_TRUE(leader == "replica-a" || leader == "replica-b")
+      << "no leader; logs:\n"
+      << testing::ReadFile(dir / "a.log") << testing::ReadFile(dir / "b.log");
+  // Over several renewals the lease never changes hands while the leader lives.
+  for (int i = 0; i < 10; ++i) {
+    std::this_thread::sleep_for(milliseconds(100));
+    EXPECT_EQ(Holder(server), leader);
+  }
+  const pid_t leader_pid = leader == "replica-a" ? a : b;
+  const pid_t standby_pid = leader == "replica-a" ? b : a;
+  const auto stopped = std::chrono::steady_clock::now();
+  ASSERT_EQ(kill(leader_pid, SIGTERM), 0);
+  const std::string next = WaitForHolder(server, leader, milliseconds(kLeaseSeconds * 1000 + 1000));
+  const auto took = std::chrono::steady_clock::now() - stopped;
+  EXPECT_EQ(next, leader == "replica-a" ? "replica-b" : "replica-a");
+  EXPECT_LT(took, std::chrono::seconds(kLeaseSeconds)) << "the standby takes over within the lease duration";
+  int status = 0;
+  ASSERT_EQ(waitpid(leader_pid, &status, 0), leader_pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "a SIGTERM'd leader exits cleanly";
+  kill(standby_pid, SIGTERM);
+  ASSERT_EQ(waitpid(standby_pid, &status, 0), standby_pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << testing::ReadFile(dir / (leader == "replica-a" ? "b.log" : "a.log"));
+}
+
+}  // namespace
+}  // namespace kubecnn::kube
