@@ -1,9 +1,15 @@
 // Fusion bucket planning (pure).
 #include "trainer/comm/bucket_plan.h"
 
+#include <algorithm>
+
 namespace kubecnn::comm {
 
-std::vector<std::vector<size_t>> PlanBuckets(const std::vector<GradientInfo>& gradients, int64_t threshold_bytes) {
+std::vector<std::vector<size_t>> PlanBuckets(const std::vector<GradientInfo>& gradients, int64_t threshold_bytes,
+                                             int min_buckets) {
+  int64_t total = 0;
+  for (const GradientInfo& g : gradients) total += g.bytes;
+  if (min_buckets > 1) threshold_bytes = std::min(threshold_bytes, (total + min_buckets - 1) / min_buckets);
   std::vector<std::vector<size_t>> buckets;
   int64_t filled = 0;
   for (size_t i = 0; i < gradients.size(); ++i) {

@@ -42,7 +42,7 @@ GradientAllReducer::GradientAllReducer(Communicator& comm, const std::vector<tor
   }
   bucket_of_.resize(params_.size());
   slot_of_.resize(params_.size());
-  for (const std::vector<size_t>& planned : PlanBuckets(infos, options_.fusion_threshold_bytes)) {
+  for (const std::vector<size_t>& planned : PlanBuckets(infos, options_.fusion_threshold_bytes, options_.min_buckets)) {
     Bucket b;
     int64_t numel = 0;
     for (size_t k : planned) {

@@ -19,6 +19,9 @@ namespace kubecnn::comm {
 struct GradientSyncOptions {
   int64_t fusion_threshold_bytes = int64_t{64} << 20;  // --fusion_threshold_mb (Horovod's default 64)
   bool compress_fp16 = false;                          // --fp16_allreduce: half the bytes on the wire
+  // Buckets get no larger than 1/min_buckets of the model's gradients, so that all but the last
+  // can be reduced while backward still runs (see PlanBuckets).
+  int min_buckets = 4;
 };
 
 struct GradientSyncStats {

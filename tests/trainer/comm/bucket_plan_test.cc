@@ -40,5 +40,18 @@ TEST(BucketPlan, Resnet50At64MiBNeedsTwoBuckets) {
   EXPECT_TRUE(PlanBuckets({}, 100).empty());
 }
 
+TEST(BucketPlan, MinBucketsLowersTheCapToAShareOfAllGradients) {
+  // 100 bytes in all, four buckets wanted: the cap drops from 1000 to 25.
+  EXPECT_EQ(PlanBuckets(Floats({10, 10, 10, 10, 10, 10, 10, 10, 10, 10}), 1000, 4),
+            (Buckets{{0, 1}, {2, 3}, {4, 5}, {6, 7}, {8, 9}}));
+  // A smaller threshold still wins.
+  EXPECT_EQ(PlanBuckets(Floats({10, 10, 10, 10}), 10, 2), (Buckets{{0}, {1}, {2}, {3}}));
+  // ResNet-18's 44.6 MiB under Horovod's 64 MiB threshold: four full buckets and a remainder
+  // instead of a single one that could start only after backward.
+  std::vector<GradientInfo> g(62, {int64_t{11'689'512} * 4 / 62, 6});
+  EXPECT_EQ(PlanBuckets(g, int64_t{64} << 20).size(), 1u);
+  EXPECT_EQ(PlanBuckets(g, int64_t{64} << 20, 4).size(), 5u);
+}
+
 }  // namespace
 }  // namespace kubecnn::comm
