@@ -1,22 +1,14 @@
 // Service, ConfigMap, Secret and PodGroup builders.
 #include "operator/controller/builders.h"
 
-#include <openssl/evp.h>
-
 #include "operator/controller/names.h"
+#include "operator/kube/base64.h"
 
 namespace kubecnn::controller {
 namespace {
 
+using kube::Base64Encode;
 using nlohmann::json;
-
-std::string Base64(const std::string& in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
 
 }  // namespace
 
@@ -84,9 +76,9 @@ json SshSecret(const api::TrainingJob& job, const SshKeyPair& keys) {
           {"metadata", ChildMetadata(job, SecretName(job))},
           {"type", "kubernetes.io/ssh-auth"},
           {"data",
-           {{"ssh-privatekey", Base64(keys.private_key_pem)},
-            {"ssh-publickey", Base64(keys.public_key + "\n")},
-            {"authorized_keys", Base64(keys.public_key + "\n")}}}};
+           {{"ssh-privatekey", Base64Encode(keys.private_key_pem)},
+            {"ssh-publickey", Base64Encode(keys.public_key + "\n")},
+            {"authorized_keys", Base64Encode(keys.public_key + "\n")}}}};
 }
 
 const kube::Resource& PodGroupResource(const std::string& gang) {

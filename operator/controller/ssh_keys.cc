@@ -9,6 +9,8 @@
 #include <memory>
 #include <stdexcept>
 
+#include "operator/kube/base64.h"
+
 namespace kubecnn::controller {
 namespace {
 
@@ -26,14 +28,6 @@ void PutString(std::string& out, const std::string& s) {
   out += static_cast<char>(n >> 8);
   out += static_cast<char>(n);
   out += s;
-}
-
-std::string Base64(const std::string& in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
 }
 
 }  // namespace
@@ -58,7 +52,7 @@ SshKeyPair GenerateSshKeyPair(const std::string& comment) {
   PutString(blob, "nistp256");
   PutString(blob, std::string(reinterpret_cast<char*>(point), point_len));
   OPENSSL_free(point);
-  pair.public_key = "ecdsa-sha2-nistp256 " + Base64(blob) + " " + comment;
+  pair.public_key = "ecdsa-sha2-nistp256 " + kube::Base64Encode(blob) + " " + comment;
   return pair;
 }
 
@@ -67,16 +61,7 @@ std::string DecodeAuthorizedKeyBlob(const std::string& public_key) {
   if (a == std::string::npos) return "";
   size_t b = public_key.find(' ', a + 1);
   if (b == std::string::npos) b = public_key.size();
-  const std::string text = public_key.substr(a + 1, b - a - 1);
-  if (text.empty() || text.size() % 4 != 0) return "";
-  std::string out(text.size(), '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
-  if (n < 0) return "";
-  size_t len = static_cast<size_t>(n);
-  for (size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) --len;
-  out.resize(len);
-  return out;
+  return kube::Base64Decode(public_key.substr(a + 1, b - a - 1)).value_or("");
 }
 
 }  // namespace kubecnn::controller

@@ -6,9 +6,11 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
+#include "operator/kube/base64.h"
 #include "operator/kube/yaml_json.h"
 
 namespace kubecnn::kube {
@@ -38,12 +40,12 @@ std::string DataOrFile(const nlohmann::json& entry, const std::string& field, co
                        const FileReader& read_file) {
   const std::string data = Str(entry, (field + "-data").c_str());
   if (!data.empty()) {
-    const std::string decoded = Base64Decode(data);
-    if (decoded.empty()) {
+    const std::optional<std::string> decoded = Base64Decode(data);
+    if (!decoded || decoded->empty()) {
       throw std::invalid_argument("kubeconfig " + kubeconfig_path + ": " + field +
                                   "-data is not valid base64 (it must be the base64 of a PEM block)");
     }
-    return decoded;
+    return *decoded;
   }
   const std::string file = Str(entry, field.c_str());
   return file.empty() ? "" : read_file(Resolve(file, kubeconfig_path));
@@ -55,25 +57,6 @@ std::string Trim(std::string s) {
 }
 
 }  // namespace
-
-std::string Base64Decode(const std::string& text) {
-  static const std::string kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : text) {
-    if (c == '=' || c == '\n' || c == '\r' || c == ' ') continue;
-    const size_t v = kAlphabet.find(c);
-    if (v == std::string::npos) return "";
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
-  }
-  return out;
-}
 
 std::string ReadWholeFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -75,6 +75,4 @@ class TokenSource {
   std::chrono::steady_clock::time_point read_at_{};
 };
 
-std::string Base64Decode(const std::string& text);
-
 }  // namespace kubecnn::kube

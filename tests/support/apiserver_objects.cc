@@ -2,13 +2,14 @@
 // follow k8s.io/apimachinery/pkg/api/errors so clients see what a real server would send.
 #include "tests/support/apiserver_objects.h"
 
-#include <openssl/evp.h>
-
 #include <chrono>
 #include <ctime>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <regex>
+
+#include "operator/kube/base64.h"
 
 namespace kubecnn::testing {
 namespace {
@@ -65,23 +66,10 @@ void CheckName(const ApiKind& kind, const std::string& name, std::vector<Cause>*
   }
 }
 
-std::string Base64(const std::string& in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
 bool Unbase64(const std::string& in, std::string* out) {
-  if (in.empty() || in.size() % 4 != 0) return false;
-  std::string buf(in.size(), '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(buf.data()),
-                                reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  if (n < 0) return false;
-  size_t len = static_cast<size_t>(n);
-  for (size_t i = in.size(); i > 0 && in[i - 1] == '='; --i) --len;  // DecodeBlock counts padding
-  *out = buf.substr(0, len);
+  std::optional<std::string> decoded = kube::Base64Decode(in);
+  if (!decoded || in.empty()) return false;
+  *out = std::move(*decoded);
   return true;
 }
 
@@ -275,7 +263,7 @@ nlohmann::json FieldsV1(const std::set<std::string>& fields) {
 }
 
 std::string EncodeContinue(int64_t rv, const std::string& start_key) {
-  return Base64(nlohmann::json{{"v", "meta.k8s.io/v1"}, {"rv", rv}, {"start", start_key}}.dump());
+  return kube::Base64Encode(nlohmann::json{{"v", "meta.k8s.io/v1"}, {"rv", rv}, {"start", start_key}}.dump());
 }
 
 void DecodeContinue(const std::string& token, int64_t* rv, std::string* start_key) {
@@ -292,7 +280,7 @@ void DecodeContinue(const std::string& token, int64_t* rv, std::string* start_ke
   *start_key = parsed["start"].get<std::string>();
 }
 
-std::string Base64Encode(const std::string& bytes) { return Base64(bytes); }
+std::string Base64Encode(const std::string& bytes) { return kube::Base64Encode(bytes); }
 
 std::string NowRfc3339() {
   const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());

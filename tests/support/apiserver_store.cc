@@ -319,17 +319,30 @@ nlohmann::json ApiStore::Update(const ApiKind& kind, const std::string& ns, cons
   std::lock_guard<std::mutex> lock(mu_);
   const nlohmann::json old = Existing(kind, ns, name);
   CheckBodyIdentity(kind, ns, name, object);
-  const std::string rv = Str(object.value("metadata", nlohmann::json::object()), "resourceVersion");
+  CheckResourceVersion(kind, name, old, object);
+  return WriteLocked(kind, ns, name, old, std::move(object), status_subresource);
+}
+
+// Optimistic concurrency: a body that names a resourceVersion must name the current one.
+void ApiStore::CheckResourceVersion(const ApiKind& kind, const std::string& name, const nlohmann::json& old,
+                                    const nlohmann::json& body) {
+  const std::string rv = Str(body.value("metadata", nlohmann::json::object()), "resourceVersion");
   if (!rv.empty() && rv != Str(old["metadata"], "resourceVersion")) {
     throw Conflict(kind, name,
                    "the object has been modified; please apply your changes to the latest version and try again");
   }
+}
+
+// Stores `desired` over `old`: through the status subresource only status changes, otherwise
+// everything but the fields the server owns.
+nlohmann::json ApiStore::WriteLocked(const ApiKind& kind, const std::string& ns, const std::string& name,
+                                     const nlohmann::json& old, nlohmann::json desired, bool status_subresource) {
   nlohmann::json updated;
   if (status_subresource) {
     updated = old;
-    CopyField(object, updated, "status");
+    CopyField(desired, updated, "status");
   } else {
-    updated = std::move(object);
+    updated = std::move(desired);
     ProtectSystemFields(kind, old, updated);
   }
   return ReplaceLocked(kind, Key(kind, ns, name), std::move(updated));
@@ -340,21 +353,8 @@ nlohmann::json ApiStore::MergePatch(const ApiKind& kind, const std::string& ns, 
   std::lock_guard<std::mutex> lock(mu_);
   const nlohmann::json old = Existing(kind, ns, name);
   if (!patch.is_object()) throw BadRequest("a merge patch must be a JSON object, got: " + patch.dump());
-  const std::string rv = Str(patch.value("metadata", nlohmann::json::object()), "resourceVersion");
-  if (!rv.empty() && rv != Str(old["metadata"], "resourceVersion")) {
-    throw Conflict(kind, name,
-                   "the object has been modified; please apply your changes to the latest version and try again");
-  }
-  nlohmann::json merged = kube::ApplyMergePatch(old, patch);
-  nlohmann::json updated;
-  if (status_subresource) {
-    updated = old;
-    CopyField(merged, updated, "status");
-  } else {
-    updated = std::move(merged);
-    ProtectSystemFields(kind, old, updated);
-  }
-  return ReplaceLocked(kind, Key(kind, ns, name), std::move(updated));
+  CheckResourceVersion(kind, name, old, patch);
+  return WriteLocked(kind, ns, name, old, kube::ApplyMergePatch(old, patch), status_subresource);
 }
 
 nlohmann::json ApiStore::Apply(const ApiKind& kind, const std::string& ns, const std::string& name,

@@ -88,6 +88,10 @@ class ApiStore {
   nlohmann::json CreateLocked(const ApiKind& kind, const std::string& ns, nlohmann::json object,
                               const std::string& manager = "", const std::set<std::string>& fields = {});
   nlohmann::json ReplaceLocked(const ApiKind& kind, const std::string& key, nlohmann::json updated);
+  static void CheckResourceVersion(const ApiKind& kind, const std::string& name, const nlohmann::json& old,
+                                   const nlohmann::json& body);
+  nlohmann::json WriteLocked(const ApiKind& kind, const std::string& ns, const std::string& name,
+                             const nlohmann::json& old, nlohmann::json desired, bool status_subresource);
   nlohmann::json DeleteLocked(size_t kind, const std::string& key, const std::string& propagation);
   void DeleteDependents(const std::string& owner_uid, const std::string& owner_ns, const std::string& propagation);
   void UpdateOwnerIndex(size_t kind, const std::string& key, const nlohmann::json& before, const nlohmann::json& after);

@@ -18,6 +18,7 @@
 #include "operator/controller/pod_builders.h"
 #include "operator/controller/ssh_keys.h"
 #include "operator/controller/trainer_args.h"
+#include "operator/kube/base64.h"
 #include "tests/operator/controller/job_fixtures.h"
 
 namespace kubecnn::controller {
@@ -31,15 +32,7 @@ api::TrainingJob Defaulted(api::TrainingJob job) {
   return job;
 }
 
-std::string Unbase64(const std::string& text) {
-  std::string out(text.size(), '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
-  size_t len = static_cast<size_t>(n);
-  for (size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) --len;
-  out.resize(len);
-  return out;
-}
+std::string Unbase64(const std::string& text) { return kube::Base64Decode(text).value_or("<not base64>"); }
 
 const json* FindByName(const json& list, const std::string& name) {
   for (const json& item : list) {
