@@ -108,6 +108,16 @@ int Integer(const std::string& flag, const std::string& value) {
   throw std::invalid_argument("--" + flag + "=" + value + " is not a non-negative integer");
 }
 
+double PositiveNumber(const std::string& flag, const std::string& value) {
+  try {
+    size_t used = 0;
+    const double x = std::stod(value, &used);
+    if (used == value.size() && x > 0) return x;
+  } catch (const std::exception&) {
+  }
+  throw std::invalid_argument("--" + flag + "=" + value + " is not a positive number");
+}
+
 kubecnn::controller::ControllerOptions ControllerOptionsFrom(std::map<std::string, std::string>& f) {
   kubecnn::controller::ControllerOptions o;
   o.ns = f["watch_namespace"];
@@ -159,7 +169,7 @@ int main(int argc, char** argv) {
 
   try {
     kubecnn::kube::RestConfig rest = kubecnn::kube::LoadRestConfig(f["kubeconfig"], f["context"]);
-    rest.qps = std::stod(f["kube_api_qps"]);
+    rest.qps = PositiveNumber("kube_api_qps", f["kube_api_qps"]);
     rest.burst = Integer("kube_api_burst", f["kube_api_burst"]);
     LogInfo("operator", "API server " + rest.server + " (" + rest.source + ")");
     auto metrics = std::make_shared<kubecnn::kube::Metrics>();

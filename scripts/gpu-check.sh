@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# On a lent GPU machine (CUDA, PyTorch and NCCL, no registry): unpacks the .debs that
+# scripts/gpu-prepare.sh fetched into a private prefix, builds kubecnn-trainer against that
+# machine's LibTorch, and measures ResNet-50 training throughput on synthetic data beside PyTorch
+# eager AMP (bench/resnet50_amp_reference.py) in the same run. Logs go to $OUT when it is set.
+#
+# Environment: GPU_STEPS (default 120), GPU_BATCH (256), PRECISIONS ("fp16 bf16").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${OUT:-/tmp/kubecnn-gpu}
+mkdir -p "$out"
+prefix=/tmp/kubecnn-deps
+python=${PYTHON:-$(command -v python3)}
+steps=${GPU_STEPS:-120}
+batch=${GPU_BATCH:-256}
+
+ls .deps/*.deb >/dev/null 2>&1 || { echo "gpu-check: no .deps/*.deb (run scripts/gpu-prepare.sh here and carry .deps)" >&2; exit 2; }
+rm -rf "$prefix" && mkdir -p "$prefix"
+for deb in .deps/*.deb; do dpkg -x "$deb" "$prefix"; done
+lib="$prefix/usr/lib/x86_64-linux-gnu"
+# The .pc and CMake files say /usr: point pkg-config at the prefix, and let CMake search it first.
+export PATH="$prefix/usr/bin:$PATH"
+export LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export PKG_CONFIG_PATH="$lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$prefix" PKG_CONFIG_LIBDIR="$lib/pkgconfig"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
+"$python" -c 'import torch;print("torch", torch.__version__, "cuda", torch.version.cuda)' | tee -a "$out/gpu.txt"
+
+build=build-gpu
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DKUBECNN_PYTHON="$python" \
+  -DKUBECNN_BUILD_OPERATOR=OFF -DKUBECNN_BUILD_TESTS=OFF -DKUBECNN_BUILD_BENCH=OFF \
+  -DCMAKE_PREFIX_PATH="$prefix/usr;$lib/cmake" -DProtobuf_PROTOC_EXECUTABLE="$prefix/usr/bin/protoc" \
+  -DProtobuf_INCLUDE_DIR="$prefix/usr/include" -DProtobuf_LIBRARY="$lib/libprotobuf.so" \
+  -DCMAKE_CUDA_ARCHITECTURES=90 >"$out/configure.log" 2>&1 || { tail -40 "$out/configure.log"; exit 1; }
+grep "kubecnn: LibTorch" "$out/configure.log"
+cmake --build "$build" --target kubecnn-trainer -j "$(nproc)" >"$out/build.log" 2>&1 || { grep -m20 -B2 -A8 "error" "$out/build.log"; exit 1; }
+trainer="$build/trainer/kubecnn-trainer"
+
+summary="$out/summary.txt"
+: >"$summary"
+for precision in ${PRECISIONS:-fp16 bf16}; do
+  "$trainer" bench --model=resnet50 --batch_size="$batch" --num_batches="$steps" "--$precision" --channels_last \
+    --cudnn_benchmark 2>&1 | tee "$out/kubecnn-$precision.log" | grep -E "^bench:" | tee -a "$summary"
+  PYTHONUNBUFFERED=1 "$python" bench/resnet50_amp_reference.py --batch_size="$batch" --steps="$steps" \
+    --precision="$precision" 2>&1 | tee "$out/pytorch-$precision.log" | grep "^RESULT" | tee -a "$summary"
+done
+cat "$summary"
