@@ -37,7 +37,7 @@ const char* kUsage = R"(usage: kubecnn-operator [flags]
   --metrics_port=PORT    Prometheus /metrics (default 8080)
   --watch_namespace=NS   namespace of the TrainingJobs to run (default: all namespaces)
   --concurrency=N        TrainingJobs reconciled in parallel (default 4)
-  --kube_api_qps=Q --kube_api_burst=B   client-side API rate limit (default 50, 100)
+  --kube_api_qps=Q --kube_api_burst=B   client-side API rate limit (default 50, 100; qps 0: none)
   --gang_schedulers=LIST PodGroup kinds to watch: volcano, scheduler-plugins (comma-separated;
                          default none: PodGroups are then read with GETs)
   --restart_backoff=S    first back-off before a failed gang is re-created (default 10, doubling to 300)
@@ -108,14 +108,14 @@ int Integer(const std::string& flag, const std::string& value) {
   throw std::invalid_argument("--" + flag + "=" + value + " is not a non-negative integer");
 }
 
-double PositiveNumber(const std::string& flag, const std::string& value) {
+double NonNegativeNumber(const std::string& flag, const std::string& value) {
   try {
     size_t used = 0;
     const double x = std::stod(value, &used);
-    if (used == value.size() && x > 0) return x;
+    if (used == value.size() && x >= 0) return x;
   } catch (const std::exception&) {
   }
-  throw std::invalid_argument("--" + flag + "=" + value + " is not a positive number");
+  throw std::invalid_argument("--" + flag + "=" + value + " is not a non-negative number (0 turns the limit off)");
 }
 
 kubecnn::controller::ControllerOptions ControllerOptionsFrom(std::map<std::string, std::string>& f) {
@@ -169,7 +169,7 @@ int main(int argc, char** argv) {
 
   try {
     kubecnn::kube::RestConfig rest = kubecnn::kube::LoadRestConfig(f["kubeconfig"], f["context"]);
-    rest.qps = PositiveNumber("kube_api_qps", f["kube_api_qps"]);
+    rest.qps = NonNegativeNumber("kube_api_qps", f["kube_api_qps"]);
     rest.burst = Integer("kube_api_burst", f["kube_api_burst"]);
     LogInfo("operator", "API server " + rest.server + " (" + rest.source + ")");
     auto metrics = std::make_shared<kubecnn::kube::Metrics>();
