@@ -2,7 +2,8 @@
 # On a lent GPU machine (CUDA, PyTorch and NCCL, no registry): unpacks the .debs that
 # scripts/gpu-prepare.sh fetched into a private prefix, builds kubecnn-trainer against that
 # machine's LibTorch, and measures ResNet-50 training throughput on synthetic data beside PyTorch
-# eager AMP (bench/resnet50_amp_reference.py) in the same run. Logs go to $OUT when it is set.
+# eager AMP (bench/resnet50_amp_reference.py) in the same run, and the step with and without the
+# NCCL communicator on one GPU (--force_gradient_sync). Logs go to $OUT when it is set.
 #
 # Environment: GPU_STEPS (default 120), GPU_BATCH (256), PRECISIONS ("fp16 bf16").
 set -euo pipefail
@@ -42,5 +43,11 @@ for precision in ${PRECISIONS:-fp16 bf16}; do
     --cudnn_benchmark 2>&1 | tee "$out/kubecnn-$precision.log" | grep -E "^bench:" | tee -a "$summary"
   PYTHONUNBUFFERED=1 "$python" bench/resnet50_amp_reference.py --batch_size="$batch" --steps="$steps" \
     --precision="$precision" 2>&1 | tee "$out/pytorch-$precision.log" | grep "^RESULT" | tee -a "$summary"
+done
+# Issue 4's check: one rank, step time with and without the NCCL communicator (fp16 ResNet-50).
+for sync in "" --force_gradient_sync; do
+  "$trainer" bench --model=resnet50 --batch_size="$batch" --num_batches="$steps" --fp16 --channels_last $sync 2>&1 |
+    tee "$out/kubecnn-sync${sync:+-forced}.log" | grep -E "^bench:|averaging" | sed "s/^/[${sync:-no sync}] /" |
+    tee -a "$summary"
 done
 cat "$summary"

@@ -2,6 +2,7 @@
 // watch streaming (one JSON event per line over chunked transfer, bookmarks, timeouts).
 #include "tests/support/fake_apiserver.h"
 
+#include <functional>
 #include <sstream>
 #include <thread>
 
@@ -18,6 +19,28 @@ int SendJson(ResponseWriter& writer, int code, const nlohmann::json& body, Respo
   writer.Send(code, headers, body.dump());
   return code;
 }
+
+// Forwards to `inner`, telling `on_status` the status code just before it is sent.
+class RecordingWriter final : public ResponseWriter {
+ public:
+  RecordingWriter(ResponseWriter& inner, std::function<void(int)> on_status)
+      : inner_(inner), on_status_(std::move(on_status)) {}
+  bool Send(int status, const Headers& headers, std::string_view body) override {
+    on_status_(status);
+    return inner_.Send(status, headers, body);
+  }
+  bool StartChunked(int status, const Headers& headers) override {
+    on_status_(status);
+    return inner_.StartChunked(status, headers);
+  }
+  bool WriteChunk(std::string_view data) override { return inner_.WriteChunk(data); }
+  bool EndChunked() override { return inner_.EndChunked(); }
+  void Abort() override { inner_.Abort(); }
+
+ private:
+  ResponseWriter& inner_;
+  std::function<void(int)> on_status_;
+};
 
 std::vector<std::string> Split(const std::string& path) {
   std::vector<std::string> out;
@@ -154,9 +177,15 @@ void FakeApiServer::Handle(const ServerRequest& request, ResponseWriter& writer)
     delay = delay_;
   }
   if (delay.count() > 0) std::this_thread::sleep_for(delay);
-  const int status = Dispatch(request, writer);
+  // The status is recorded before the response leaves, so a client that has its answer always
+  // finds it in Requests().
+  RecordingWriter recording(writer, [this, record](int status) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (record < requests_.size()) requests_[record].status = status;
+  });
+  const int status = Dispatch(request, recording);
   std::lock_guard<std::mutex> lock(mu_);
-  if (record < requests_.size()) requests_[record].status = status;
+  if (record < requests_.size() && requests_[record].status == 0) requests_[record].status = status;  // no reply sent
 }
 
 int FakeApiServer::Dispatch(const ServerRequest& request, ResponseWriter& writer) {

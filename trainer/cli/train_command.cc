@@ -57,6 +57,8 @@ void AddTrainFlags(FlagSet& f, engine::TrainConfig& c, CommFlags& comm) {
   f.Add("fusion_threshold_mb", &comm.fusion_threshold_mb,
         "gradients fused into all-reduce buckets of up to this many MiB (Horovod's default 64; 0: one per tensor)");
   f.Add("fp16_allreduce", &c.gradient_sync.compress_fp16, "send gradients as float16 (half the bytes)");
+  f.Add("force_gradient_sync", &c.force_gradient_sync,
+        "all-reduce gradients even on one rank (NCCL on a GPU): measures what the sync costs");
   f.Add("collective_timeout", &comm.collective_timeout_seconds,
         "seconds any collective may wait for the other ranks before the job stops (a rank died or hung)");
   f.Add("eval", &c.eval, "evaluate top-1/top-5 of the newest checkpoint in --log_dir on the validation split");
@@ -114,6 +116,7 @@ bool ParseTrainConfig(const std::vector<std::string>& args, const char* usage, e
   Validate(flags, config, comm);
   config.gradient_sync.fusion_threshold_bytes = static_cast<int64_t>(comm.fusion_threshold_mb * (1 << 20));
   config.comm.timeout = std::chrono::seconds(comm.collective_timeout_seconds);
+  config.comm.nccl_for_one_gpu = config.force_gradient_sync;
   try {
     config.placement = comm::PlacementFromProcessEnvironment();
   } catch (const std::invalid_argument& e) {

@@ -22,13 +22,17 @@ void SingleCommunicator::AbortJob(int exit_code) {
 
 std::unique_ptr<Communicator> CreateCommunicator(const Placement& placement, const torch::Device& device,
                                                  const CommOptions& options) {
-  if (placement.world_size == 1) return std::make_unique<SingleCommunicator>(device);
+  if (placement.world_size == 1 && !(options.nccl_for_one_gpu && device.is_cuda())) {
+    return std::make_unique<SingleCommunicator>(device);
+  }
   const std::string where =
       std::to_string(placement.world_size) + " ranks started by " + LauncherName(placement.launcher);
   if (device.is_cuda()) {
 #if KUBECNN_WITH_NCCL
     std::function<void(std::string&)> share;
-    if (placement.launcher == Launcher::kMpi) {
+    if (placement.world_size == 1) {
+      share = [](std::string&) {};  // nobody to tell the unique id
+    } else if (placement.launcher == Launcher::kMpi) {
 #if KUBECNN_WITH_MPI
       share = [](std::string& id) { MpiBroadcastBytes(id); };
 #else

@@ -25,6 +25,8 @@ class CommError : public std::runtime_error {
 
 struct CommOptions {
   std::chrono::seconds timeout{300};  // --collective_timeout: longest wait for any collective
+  // --force_gradient_sync: a world of one GPU still gets NCCL (to measure what it costs).
+  bool nccl_for_one_gpu = false;
 };
 
 class Communicator {

@@ -58,6 +58,7 @@ struct TrainConfig {
   comm::Placement placement;
   comm::CommOptions comm;
   comm::GradientSyncOptions gradient_sync;
+  bool force_gradient_sync = false;  // average through the communicator even on one rank (to time it)
 
   // Evaluation.
   bool eval = false;

@@ -153,7 +153,7 @@ TrainResult Train(const TrainConfig& config_in, const std::string& command_line)
   }
   const std::vector<torch::Tensor> params = Tensors(sgd.parameters());
   std::unique_ptr<comm::GradientAllReducer> gradient_sync;
-  if (comm->world_size() > 1) {
+  if (comm->world_size() > 1 || config.force_gradient_sync) {
     gradient_sync = std::make_unique<comm::GradientAllReducer>(*comm, params, config.gradient_sync);
     if (chief) {
       LogInfo("train", "averaging gradients over " + std::to_string(comm->world_size()) + " ranks with " +

@@ -56,6 +56,20 @@ TEST(TrainLoop, LossFallsOnSyntheticData) {
   EXPECT_LT(last, first * 0.5) << "first " << first << " last " << last;
 }
 
+TEST(TrainLoop, ForcedGradientSyncOnOneRankChangesNoLoss) {
+  // --force_gradient_sync on one rank: .grad become views into the buckets, averaged over a world
+  // of one; the trajectory must be the plain optimizer's, bit for bit.
+  torch::set_num_threads(1);
+  TrainConfig plain = TinyConfig("", "", 12);
+  TrainConfig synced = plain;
+  synced.force_gradient_sync = true;
+  synced.gradient_sync.fusion_threshold_bytes = 4096;  // several buckets
+  const TrainResult a = Train(plain, "test");
+  const TrainResult b = Train(synced, "test");
+  ASSERT_EQ(a.losses.size(), 12u);
+  EXPECT_EQ(a.losses, b.losses);
+}
+
 TEST_F(TrainLoopTest, ResumedRunContinuesTheUninterruptedTrajectory) {
   ScratchDir straight, interrupted;
   const TrainResult reference = Train(TinyConfig(data_.path(), straight.path(), 10), "test");
