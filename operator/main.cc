@@ -90,32 +90,27 @@ bool ParseFlags(int argc, char** argv, Flags* flags) {
   return true;
 }
 
-std::chrono::milliseconds Seconds(const std::string& flag, const std::string& value) {
-  try {
-    return std::chrono::milliseconds(static_cast<int64_t>(std::stod(value) * 1000));
-  } catch (const std::exception&) {
-    throw std::invalid_argument("--" + flag + "=" + value + " is not a number of seconds");
-  }
-}
-
-int Integer(const std::string& flag, const std::string& value) {
-  try {
-    size_t used = 0;
-    const int n = std::stoi(value, &used);
-    if (used == value.size() && n >= 0) return n;
-  } catch (const std::exception&) {
-  }
-  throw std::invalid_argument("--" + flag + "=" + value + " is not a non-negative integer");
-}
-
-double NonNegativeNumber(const std::string& flag, const std::string& value) {
+// The whole of `value` as a number >= 0; otherwise an error naming the flag and what it takes.
+double NonNegative(const std::string& flag, const std::string& value, const std::string& what) {
   try {
     size_t used = 0;
     const double x = std::stod(value, &used);
     if (used == value.size() && x >= 0) return x;
   } catch (const std::exception&) {
   }
-  throw std::invalid_argument("--" + flag + "=" + value + " is not a non-negative number (0 turns the limit off)");
+  throw std::invalid_argument("--" + flag + "=" + value + " is not " + what);
+}
+
+std::chrono::milliseconds Seconds(const std::string& flag, const std::string& value) {
+  return std::chrono::milliseconds(static_cast<int64_t>(NonNegative(flag, value, "a number of seconds >= 0") * 1000));
+}
+
+int Integer(const std::string& flag, const std::string& value) {
+  const double x = NonNegative(flag, value, "a non-negative integer");
+  if (x != static_cast<double>(static_cast<int>(x))) {
+    throw std::invalid_argument("--" + flag + "=" + value + " is not a non-negative integer");
+  }
+  return static_cast<int>(x);
 }
 
 kubecnn::controller::ControllerOptions ControllerOptionsFrom(std::map<std::string, std::string>& f) {
@@ -169,7 +164,7 @@ int main(int argc, char** argv) {
 
   try {
     kubecnn::kube::RestConfig rest = kubecnn::kube::LoadRestConfig(f["kubeconfig"], f["context"]);
-    rest.qps = NonNegativeNumber("kube_api_qps", f["kube_api_qps"]);
+    rest.qps = NonNegative("kube_api_qps", f["kube_api_qps"], "a number >= 0 (0 turns the limit off)");
     rest.burst = Integer("kube_api_burst", f["kube_api_burst"]);
     LogInfo("operator", "API server " + rest.server + " (" + rest.source + ")");
     auto metrics = std::make_shared<kubecnn::kube::Metrics>();
