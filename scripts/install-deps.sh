@@ -2,7 +2,8 @@
 # Installs everything kubecnn needs to build and test on Debian bookworm; safe to re-run.
 #
 # - Debian packages: toolchain, OpenMPI, protobuf, libjpeg-turbo, cpprestsdk, prometheus-cpp,
-#   yaml-cpp, nlohmann-json, GoogleTest, Fashion-MNIST, clang (libFuzzer).
+#   yaml-cpp, nlohmann-json, GoogleTest, Fashion-MNIST, clang (libFuzzer); sshd, ssh and iproute2
+#   for the end-to-end suite's pods.
 # - LibTorch: the CUDA build inside PyPI's torch wheel, in a virtualenv at $KUBECNN_VENV
 #   (default /opt/kubecnn/venv) that later runs reuse; torchvision and Pillow beside it for
 #   the Python reference benchmarks.
@@ -31,6 +32,7 @@ apt_packages=(
   zlib1g-dev
   dataset-fashion-mnist
   python3-venv
+  openssh-server openssh-client iproute2
 )
 
 missing=()

@@ -115,7 +115,8 @@ json LauncherPod(const api::TrainingJob& job, const std::string& stage, int64_t 
                       Env("KUBECNN_LOG_DIR", log_dir), Env("KUBECNN_EVAL_RESULT", stage == kStageEvaluate ? "1" : "0"),
                       Env("KUBECNN_TERMINATION_LOG", kTerminationMessagePath)}},
                     {"terminationMessagePath", kTerminationMessagePath},
-                    {"terminationMessagePolicy", "File"},
+                    // with no trainer error line in the termination message, the log's tail
+                    {"terminationMessagePolicy", "FallbackToLogsOnError"},
                     {"resources", {{"requests", {{"cpu", "100m"}, {"memory", "128Mi"}}}}},
                     {"volumeMounts", json::array()}};
   json spec = {{"restartPolicy", "Never"}, {"securityContext", PodSecurityContext()}, {"volumes", json::array()}};

@@ -260,6 +260,23 @@ TEST(LauncherScript, PassesArgumentsVerbatimAndCopiesTheEvalResult) {
   const auto [fail_rc, fail_out] = RunLauncherScript({"sh", "-c", "exit 2"}, env);
   EXPECT_EQ(fail_rc, 2) << "the trainer's exit code reaches the pod status";
 
+  // A failed run: every line still reaches the log, and the first trainer error line (each rank
+  // prints it) becomes the termination message, so the job's condition says what was wrong.
+  std::vector<std::string> failing = env;
+  failing.push_back("TMPDIR=" + dir.string());
+  const auto [err_rc, err_out] = RunLauncherScript(
+      {"sh", "-c",
+       "echo starting; echo 'kubecnn-trainer train: unknown flag --x (see kubecnn-trainer train --help)' >&2; "
+       "echo 'kubecnn-trainer train: unknown flag --x (see kubecnn-trainer train --help)' >&2; "
+       "echo 'mpirun detected that one or more processes exited with non-zero status'; exit 2"},
+      failing);
+  EXPECT_EQ(err_rc, 2);
+  EXPECT_NE(err_out.find("starting"), std::string::npos) << err_out;
+  EXPECT_NE(err_out.find("mpirun detected"), std::string::npos) << err_out;
+  std::ifstream message(dir / "termination");
+  EXPECT_EQ(std::string((std::istreambuf_iterator<char>(message)), std::istreambuf_iterator<char>()),
+            "kubecnn-trainer train: unknown flag --x (see kubecnn-trainer train --help)\n");
+
   std::ofstream(dir / "hostfile") << "no-such-host.invalid slots=1\n";
   std::vector<std::string> quick = env;
   quick.push_back("KUBECNN_DNS_WAIT_SECONDS=0");

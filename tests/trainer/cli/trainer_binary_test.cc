@@ -1,12 +1,19 @@
-// The kubecnn-trainer binary as users run it: exit codes (0 done, 2 bad input, 1 internal) and
-// that every refusal says what was wrong on stderr.
+// The kubecnn-trainer binary as users run it: exit codes (0 done, 2 bad input, 1 internal), that
+// every refusal says what was wrong on stderr, and /metrics served on 0.0.0.0 as the operator asks.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <string>
+#include <thread>
 
+#include "tests/support/http_get.h"
 #include "tests/support/test_files.h"
 
 namespace {
@@ -70,5 +77,72 @@ TEST(TrainerBinary, ListModelsPrintsTheCatalogue) {
 }
 
 TEST(TrainerBinary, UnknownSubcommandLikeWordExitsTwo) { ExpectRefused(RunTrainer("trian --model=tiny"), "trian"); }
+
+// A port nobody listens on right now (the kernel's choice for port 0, released again).
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_ANY);
+  socklen_t len = sizeof addr;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    close(fd);
+    return 0;
+  }
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// The binary links LibTorch's CUDA libraries (libcublasLt carries ~92 KiB of static TLS), which
+// once left prometheus-cpp's 100 KiB civetweb threads no stack: every --metrics_port failed at
+// start-up. This runs the trainer as the operator does (--metrics_port on 0.0.0.0) and scrapes it.
+TEST(TrainerBinary, ServesMetricsOnAllInterfacesWhileTraining) {
+  const int port = FreePort();
+  ASSERT_GT(port, 0);
+  kubecnn::testing::ScratchDir dir;
+  const std::string log = dir / "trainer.log";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    FILE* out = std::freopen(log.c_str(), "w", stdout);
+    (void)out;
+    dup2(fileno(stdout), STDERR_FILENO);
+    const std::string binary = std::string(KUBECNN_BINARY_DIR) + "/trainer/kubecnn-trainer";
+    const std::string port_flag = "--metrics_port=" + std::to_string(port);
+    execl(binary.c_str(), binary.c_str(), "--model=tiny", "--image_size=32", "--batch_size=4", "--num_batches=1000000",
+          "--display_every=1000", port_flag.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  ASSERT_GT(pid, 0);
+  kubecnn::testing::HttpResponse scrape, elsewhere;
+  int status = 0;
+  bool exited = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      exited = true;
+      break;
+    }
+    try {
+      scrape = kubecnn::testing::HttpGet(port, "/metrics");
+      if (scrape.status == 200 && scrape.body.find("kubecnn_train_step{") != std::string::npos) {
+        elsewhere = kubecnn::testing::HttpGet(port, "/nothing-here");
+        break;
+      }
+    } catch (const std::exception&) {
+      // not listening yet
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (!exited) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
+  ASSERT_FALSE(exited) << "the trainer stopped before serving metrics:\n" << kubecnn::testing::ReadFile(log);
+  ASSERT_EQ(scrape.status, 200) << kubecnn::testing::ReadFile(log);
+  EXPECT_NE(scrape.body.find("# TYPE kubecnn_train_step gauge"), std::string::npos) << scrape.body;
+  EXPECT_NE(scrape.body.find("kubecnn_data_"), std::string::npos) << scrape.body;
+  EXPECT_EQ(elsewhere.status, 404);
+}
 
 }  // namespace

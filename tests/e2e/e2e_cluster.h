@@ -1,0 +1,72 @@
+// E2eCluster: one test's whole Kubernetes on this machine — the API-server fixture, the real
+// kubecnn-operator process with a kubeconfig as a user would give it, the pod network and the
+// node agent (running pods with the host's root as the trainer image) — plus what a user would do
+// with kubectl: apply a TrainingJob, get it, list its Events, read a pod's log.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "operator/kube/client.h"
+#include "tests/e2e/node_agent.h"
+#include "tests/e2e/pod_network.h"
+#include "tests/support/fake_apiserver.h"
+#include "tests/support/test_files.h"
+
+namespace kubecnn::e2e {
+
+inline constexpr const char* kTrainerImage = "kubecnn/trainer:e2e";
+inline constexpr const char* kNamespace = "ml";
+inline constexpr const char* kDataClaim = "fmnist-shards";
+inline constexpr const char* kCheckpointClaim = "checkpoints";
+
+// "" when this process can run pods (root, in its private node: see e2e_main.cc), else why not.
+const std::string& NodeUnavailableReason();
+
+class E2eCluster {
+ public:
+  // `data_dir`: the TFRecord shards behind the kDataClaim volume.
+  explicit E2eCluster(const std::string& data_dir);
+  ~E2eCluster();
+
+  kube::Client& client() { return *client_; }
+  NodeAgent& node() { return *node_; }
+  const std::string& checkpoint_dir() const { return checkpoint_dir_; }
+
+  nlohmann::json Apply(const nlohmann::json& training_job);  // kubectl apply (create)
+  nlohmann::json Get(const std::string& name);               // kubectl get trainingjob NAME -o json
+  // Polls the job (every 100 ms) until `done` holds; every phase seen is appended to `phases`.
+  // Fails the test with the job, the operator's log and the pods' logs after `timeout`.
+  nlohmann::json WaitFor(const std::string& name, const std::function<bool(const nlohmann::json&)>& done,
+                         std::chrono::seconds timeout, std::vector<std::string>* phases = nullptr);
+  std::vector<nlohmann::json> Events(const std::string& name);  // kubectl get events --field-selector
+  std::string OperatorLog() const;
+  std::string Diagnostics();  // the operator's log and every pod's log, for failure messages
+
+ private:
+  testing::ScratchDir dir_;
+  testing::FakeApiServer server_;
+  std::string checkpoint_dir_;
+  std::unique_ptr<kube::Client> client_;
+  std::unique_ptr<PodNetwork> network_;
+  std::unique_ptr<NodeAgent> node_;
+  pid_t operator_pid_ = -1;
+};
+
+// A TrainingJob in the style of manifests/examples/fashion-mnist-cpu.yaml, sized for seconds on a
+// 2-core machine: `workers` x 1 slot, the tiny model at 32 px, on the kDataClaim shards.
+nlohmann::json FashionMnistJob(const std::string& name, int workers, int num_batches);
+
+// Writes Fashion-MNIST shards (a few hundred images per split) with the real make-shards.
+void MakeShards(const std::string& output_dir);
+
+// `kubectl get trainingjob -o yaml` of a job, for the log.
+std::string AsYaml(const nlohmann::json& object);
+
+}  // namespace kubecnn::e2e

@@ -1,0 +1,389 @@
+// NodeAgent: one thread per pod from admission to exit; status written as merge patches of /status.
+#include "tests/e2e/node_agent.h"
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "operator/api/time_format.h"
+#include "operator/kube/api_error.h"
+#include "operator/kube/resource.h"
+#include "tests/e2e/pod_setup.h"
+
+namespace kubecnn::e2e {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using std::chrono::steady_clock;
+
+constexpr size_t kMaxTerminationMessage = 4096;  // the kubelet's limit
+constexpr auto kPollInterval = std::chrono::milliseconds(50);
+
+std::string Now() { return api::FormatTime(std::chrono::system_clock::now()); }
+
+std::string ReadText(const std::string& path, size_t limit) {
+  std::ifstream in(path, std::ios::binary);
+  std::string text(limit, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(limit));
+  text.resize(static_cast<size_t>(in.gcount()));
+  return text;
+}
+
+std::string Tail(const std::string& path, size_t bytes) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  const std::streamoff size = in.tellg();
+  if (size <= 0) return "";
+  const std::streamoff from = size > static_cast<std::streamoff>(bytes) ? size - static_cast<std::streamoff>(bytes) : 0;
+  in.seekg(from);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+bool TcpOpen(const std::string& ip, int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  ::inet_pton(AF_INET, ip.c_str(), &addr.sin_addr);
+  bool open = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  if (!open && errno == EINPROGRESS) {
+    pollfd p{fd, POLLOUT, 0};
+    int error = 0;
+    socklen_t len = sizeof error;
+    open = ::poll(&p, 1, 1000) == 1 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) == 0 && error == 0;
+  }
+  ::close(fd);
+  return open;
+}
+
+json Condition(const std::string& type, bool status, const std::string& since) {
+  return {{"type", type}, {"status", status ? "True" : "False"}, {"lastProbeTime", nullptr}, {"lastTransitionTime", since}};
+}
+
+}  // namespace
+
+struct NodeAgent::PodRun {
+  json pod;
+  RunningPod info;
+  std::string container, image, hosts_file, own_names, dns_names;
+  std::string scheduled_at, started_at, ready_since, finished_at;
+  pid_t sandbox = -1;
+  bool deleted = false;  // guarded by the agent's mu_
+  std::thread thread;
+};
+
+NodeAgent::NodeAgent(kube::Client& client, PodNetwork& network, NodeAgentOptions options)
+    : client_(client), network_(network), options_(std::move(options)) {
+  fs::create_directories(options_.work_dir + "/pods");
+}
+
+NodeAgent::~NodeAgent() {
+  if (informer_) informer_->Stop();
+  std::vector<std::shared_ptr<PodRun>> runs;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    for (auto& [uid, run] : runs_) {
+      run->deleted = true;
+      if (run->sandbox > 0) ::kill(run->sandbox, SIGTERM);
+      runs.push_back(run);
+    }
+  }
+  for (auto& run : runs) {
+    if (run->thread.joinable()) run->thread.join();
+  }
+}
+
+void NodeAgent::Start() {
+  informer_ = std::make_unique<kube::Informer>(client_, kube::resources::kPods);
+  informer_->AddHandlers({[this](const json& pod) { OnPod(pod); },
+                          [this](const json&, const json& pod) {
+                            if (pod["metadata"].contains("deletionTimestamp")) OnDelete(pod);
+                          },
+                          [this](const json& pod) { OnDelete(pod); }});
+  informer_->Start();
+  informer_->WaitForSync(std::chrono::seconds(30));
+}
+
+std::vector<RunningPod> NodeAgent::Pods() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<RunningPod> out;
+  for (const std::string& uid : order_) out.push_back(runs_.at(uid)->info);
+  return out;
+}
+
+std::vector<int> NodeAgent::ProcessesOf(const RunningPod& pod) const {
+  struct stat want {};
+  std::vector<int> pids;
+  if (pod.netns_path.empty() || ::stat(pod.netns_path.c_str(), &want) != 0) return pids;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    struct stat st {};
+    if (::stat((entry.path() / "ns/net").c_str(), &st) == 0 && st.st_ino == want.st_ino && st.st_dev == want.st_dev) {
+      pids.push_back(std::stoi(name));
+    }
+  }
+  return pids;
+}
+
+void NodeAgent::OnPod(const json& pod) {
+  const json& meta = pod["metadata"];
+  if (meta.contains("deletionTimestamp")) return;
+  const std::string phase = pod.value("status", json::object()).value("phase", "Pending");
+  if (phase == "Succeeded" || phase == "Failed") return;
+  auto run = std::make_shared<PodRun>();
+  run->pod = pod;
+  run->info.ns = meta.value("namespace", "default");
+  run->info.name = meta.value("name", "");
+  run->info.uid = meta.value("uid", "");
+  run->info.dir = options_.work_dir + "/pods/" + run->info.ns + "_" + run->info.name + "_" + run->info.uid.substr(0, 8);
+  run->info.log = run->info.dir + "/container.log";
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_ || runs_.count(run->info.uid)) return;
+  runs_[run->info.uid] = run;
+  order_.push_back(run->info.uid);
+  run->thread = std::thread([this, run] { Run(run); });
+}
+
+void NodeAgent::OnDelete(const json& pod) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = runs_.find(pod["metadata"].value("uid", ""));
+  if (it == runs_.end()) return;
+  it->second->deleted = true;
+  if (it->second->sandbox > 0 && !it->second->info.finished) ::kill(it->second->sandbox, SIGTERM);
+}
+
+void NodeAgent::Run(std::shared_ptr<PodRun> run) {
+  const std::string ns = run->info.ns, name = run->info.name;
+  const json& spec = run->pod["spec"];
+  const json& container = spec["containers"][0];
+  run->container = container.value("name", "");
+  run->image = container.value("image", "");
+  const auto deleted = [&] {
+    std::lock_guard<std::mutex> lock(mu_);
+    return run->deleted;
+  };
+  const auto patch = [&](json status) {
+    if (deleted()) return;
+    try {
+      client_.MergePatch(kube::resources::kPods, ns, name, {{"status", status}}, /*status=*/true);
+    } catch (const kube::ApiError& e) {
+      if (e.code() != 404) std::fprintf(stderr, "e2e node: status of pod %s/%s: %s\n", ns.c_str(), name.c_str(), e.what());
+    }
+  };
+  const auto conditions = [&](bool ready) {
+    const std::string since = ready ? run->ready_since : run->started_at.empty() ? run->scheduled_at : run->started_at;
+    return json::array({Condition("Initialized", true, run->scheduled_at), Condition("Ready", ready, since),
+                        Condition("ContainersReady", ready, since), Condition("PodScheduled", true, run->scheduled_at)});
+  };
+  const auto waiting = [&](const std::string& reason, const std::string& message) {
+    patch({{"phase", "Pending"},
+           {"hostIP", PodNetwork::kNodeIp},
+           {"conditions", conditions(false)},
+           {"containerStatuses",
+            json::array({{{"name", run->container},
+                          {"image", run->image},
+                          {"imageID", ""},
+                          {"ready", false},
+                          {"started", false},
+                          {"restartCount", 0},
+                          {"state", {{"waiting", {{"reason", reason}, {"message", message}}}}}}})}});
+  };
+
+  fs::create_directories(run->info.dir);
+  run->scheduled_at = Now();
+  waiting("ContainerCreating", "");
+  auto image = options_.images.find(run->image);
+  if (image == options_.images.end()) {
+    waiting("ErrImageNeverPull", "image \"" + run->image + "\" is not on this test node");
+    return;
+  }
+  PodEndpoint endpoint;
+  try {
+    endpoint = network_.Add();
+  } catch (const std::exception& e) {
+    waiting("CreatePodSandboxError", e.what());
+    return;
+  }
+  run->hosts_file = run->info.dir + "/hosts";
+  const std::string hostname = spec.value("hostname", name);
+  const std::string subdomain = spec.value("subdomain", "");
+  run->own_names = hostname;
+  if (!subdomain.empty()) {
+    const std::string svc = hostname + "." + subdomain + "." + ns + ".svc";
+    run->dns_names = svc + "." + options_.cluster_domain + "\t" + svc;
+    run->own_names = svc + "." + options_.cluster_domain + "\t" + svc + "\t" + hostname;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    run->info.ip = endpoint.ip;
+    run->info.netns_path = endpoint.netns_path;
+  }
+  std::ofstream(run->hosts_file).close();
+  PublishHosts();
+
+  PodSetup setup;
+  for (;;) {  // a Secret or claim that is not there yet: retry, as the kubelet does
+    if (deleted()) {
+      network_.Remove(endpoint);
+      return;
+    }
+    try {
+      setup = SetUpPod({&run->pod, &image->second, run->info.dir, endpoint.ip, run->hosts_file, &options_.claims,
+                        [&](const std::string& kind, const std::string& object) {
+                          return client_.Get(kind == "secrets" ? kube::resources::kSecrets : kube::resources::kConfigMaps,
+                                             ns, object);
+                        }});
+      break;
+    } catch (const PodConfigError& e) {
+      waiting(e.reason, e.what());
+    } catch (const std::exception& e) {
+      waiting("CreateContainerConfigError", e.what());
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  json sandbox = setup.sandbox;
+  sandbox["netns"] = endpoint.netns_path;
+  sandbox["log"] = run->info.log;
+  const std::string spec_file = run->info.dir + "/sandbox.json";
+  std::ofstream(spec_file) << sandbox.dump(2);
+
+  run->started_at = Now();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!run->deleted) {
+      const pid_t pid = ::fork();
+      if (pid == 0) {
+        ::execl(options_.sandbox_binary.c_str(), options_.sandbox_binary.c_str(), spec_file.c_str(),
+                static_cast<char*>(nullptr));
+        _exit(127);
+      }
+      run->sandbox = pid;
+    }
+  }
+  if (run->sandbox <= 0) {
+    network_.Remove(endpoint);
+    return;
+  }
+  const json container_base = {{"name", run->container},
+                               {"image", run->image},
+                               {"imageID", "e2e://" + run->image},
+                               {"containerID", "e2e://" + run->info.uid.substr(0, 8)},
+                               {"restartCount", 0}};
+  const auto running = [&](bool ready) {
+    json cs = container_base;
+    cs["ready"] = ready;
+    cs["started"] = true;
+    cs["state"] = {{"running", {{"startedAt", run->started_at}}}};
+    patch({{"phase", "Running"},
+           {"hostIP", PodNetwork::kNodeIp},
+           {"podIP", endpoint.ip},
+           {"podIPs", json::array({{{"ip", endpoint.ip}}})},
+           {"startTime", run->started_at},
+           {"conditions", conditions(ready)},
+           {"containerStatuses", json::array({cs})}});
+  };
+  bool ready = setup.readiness_port == 0;
+  if (ready) run->ready_since = run->started_at;
+  running(ready);
+
+  const auto started = steady_clock::now();
+  const double period = std::max(setup.readiness_period_seconds, options_.min_probe_period_seconds);
+  auto next_probe = started + std::chrono::duration_cast<steady_clock::duration>(
+                                  std::chrono::duration<double>(setup.readiness_initial_delay_seconds));
+  int status = 0;
+  for (;;) {
+    const pid_t done = ::waitpid(run->sandbox, &status, WNOHANG);
+    if (done == run->sandbox) break;
+    if (setup.readiness_port > 0 && steady_clock::now() >= next_probe) {
+      const bool ok = TcpOpen(endpoint.ip, setup.readiness_port);
+      if (ok != ready) {
+        ready = ok;
+        run->ready_since = Now();
+        running(ready);
+      }
+      next_probe = steady_clock::now() +
+                   std::chrono::duration_cast<steady_clock::duration>(std::chrono::duration<double>(period));
+    }
+    std::this_thread::sleep_for(kPollInterval);
+  }
+  const int exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  run->finished_at = Now();
+  std::string message = ReadText(setup.termination_log, kMaxTerminationMessage);
+  if (message.empty() && exit_code != 0 && setup.termination_policy == "FallbackToLogsOnError") {
+    message = Tail(run->info.log, 2048);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    run->info.finished = true;
+    run->info.exit_code = exit_code;
+  }
+  json cs = container_base;
+  cs["ready"] = false;
+  cs["started"] = false;
+  json terminated = {{"exitCode", exit_code},
+                     {"reason", exit_code == 0 ? "Completed" : "Error"},
+                     {"startedAt", run->started_at},
+                     {"finishedAt", run->finished_at},
+                     {"containerID", container_base["containerID"]}};
+  if (!message.empty()) terminated["message"] = message;
+  cs["state"] = {{"terminated", terminated}};
+  run->ready_since = run->finished_at;
+  patch({{"phase", exit_code == 0 ? "Succeeded" : "Failed"},
+         {"conditions", conditions(false)},
+         {"containerStatuses", json::array({cs})}});
+  network_.Remove(endpoint);
+  PublishHosts();
+}
+
+void NodeAgent::PublishHosts() {
+  static std::mutex publish_mu;  // one writer of the hosts files at a time
+  std::lock_guard<std::mutex> publish(publish_mu);
+  std::vector<std::shared_ptr<PodRun>> runs;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [uid, run] : runs_) {
+      if (!run->info.ip.empty() && !run->info.finished && !run->deleted) runs.push_back(run);
+    }
+  }
+  // Cluster DNS: a pod with hostname + subdomain gets a record once a headless Service of that
+  // name exists in its namespace and the pod has an address (ready or not: the operator's Service
+  // publishes not-ready addresses).
+  std::string cluster;
+  std::map<std::string, bool> headless;
+  for (const auto& run : runs) {
+    const std::string subdomain = run->pod["spec"].value("subdomain", "");
+    if (subdomain.empty() || run->dns_names.empty()) continue;
+    const std::string key = run->info.ns + "/" + subdomain;
+    if (!headless.count(key)) {
+      try {
+        const json svc = client_.Get(kube::resources::kServices, run->info.ns, subdomain);
+        headless[key] = svc["spec"].value("clusterIP", "") == "None";
+      } catch (const std::exception&) {
+        headless[key] = false;
+      }
+    }
+    if (headless[key]) cluster += run->info.ip + "\t" + run->dns_names + "\n";
+  }
+  for (const auto& run : runs) {
+    // In place: the file is bind-mounted into the pod, so its inode must stay the same.
+    std::ofstream out(run->hosts_file, std::ios::trunc);
+    out << HostsFile(run->info.ip, run->own_names, cluster);
+  }
+}
+
+}  // namespace kubecnn::e2e

@@ -1,0 +1,267 @@
+// TrainingJobs run end to end through the product as a cluster runs it: the real kubecnn-operator
+// against the API-server fixture; worker pods running the real sshd with the operator's
+// sshd_config and keys; a launcher pod running the real mpirun over ssh into them; the real
+// kubecnn-trainer with the operator's flags reading TFRecord shards from a claim and writing
+// checkpoints to another; status read back as `kubectl get trainingjob -o yaml` shows it.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <regex>
+#include <set>
+
+#include "tests/e2e/e2e_cluster.h"
+
+namespace kubecnn::e2e {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using std::chrono::seconds;
+
+constexpr seconds kJobTimeout{240};
+
+// Pods need root and the machine's sshd and mpirun; without them the suite cannot say anything.
+#define REQUIRE_NODE()                                                                           \
+  do {                                                                                           \
+    std::string why = NodeUnavailableReason();                                                   \
+    for (const char* tool : {"/usr/sbin/sshd", "/usr/bin/mpirun", "/usr/bin/ssh"}) {             \
+      if (why.empty() && access(tool, X_OK) != 0) why = std::string(tool) + " is not installed"; \
+    }                                                                                            \
+    if (!why.empty()) {                                                                          \
+      if (std::getenv("CI") != nullptr) FAIL() << "the e2e node cannot run pods: " << why;       \
+      GTEST_SKIP() << "the e2e node cannot run pods: " << why;                                   \
+    }                                                                                            \
+  } while (0)
+
+std::string Phase(const json& job) { return job.value("status", json::object()).value("phase", ""); }
+
+const json& Status(const json& job) {
+  static const json empty = json::object();
+  return job.contains("status") ? job["status"] : empty;
+}
+
+json ConditionOf(const json& job, const std::string& type) {
+  for (const json& c : Status(job).value("conditions", json::array())) {
+    if (c.value("type", "") == type) return c;
+  }
+  return json::object();
+}
+
+std::string Joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& s : items) out += (out.empty() ? "" : " -> ") + s;
+  return out;
+}
+
+// eval-<step>.json files the trainer wrote in a job's log directory.
+std::vector<std::string> EvalFiles(const std::string& log_dir) {
+  std::vector<std::string> out;
+  if (!fs::exists(log_dir)) return out;
+  for (const auto& e : fs::directory_iterator(log_dir)) {
+    const std::string name = e.path().filename();
+    if (name.rfind("eval-", 0) == 0 && e.path().extension() == ".json") out.push_back(e.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> Checkpoints(const std::string& log_dir) {
+  std::vector<std::string> out;
+  if (!fs::exists(log_dir)) return out;
+  for (const auto& e : fs::directory_iterator(log_dir)) {
+    const std::string name = e.path().filename();
+    if (name.rfind("model.ckpt-", 0) == 0 && e.path().extension() == ".pt") out.push_back(name);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void PrintStatus(const std::string& title, const json& job, const std::vector<std::string>& phases) {
+  std::printf("=== %s: phases %s\n%s", title.c_str(), Joined(phases).c_str(), AsYaml({{"status", Status(job)}}).c_str());
+}
+
+void PrintEvents(E2eCluster& cluster, const std::string& name) {
+  for (const json& e : cluster.Events(name)) {
+    std::printf("  event %-8s %-22s %s\n", e.value("type", "").c_str(), e.value("reason", "").c_str(),
+                e.value("message", "").c_str());
+  }
+}
+
+std::set<std::string> EventReasons(E2eCluster& cluster, const std::string& name) {
+  std::set<std::string> out;
+  for (const json& e : cluster.Events(name)) out.insert(e.value("reason", ""));
+  return out;
+}
+
+// The trainer's "Steps: N (from M)" line: M is the step it resumed from.
+std::vector<long> ResumedFrom(const std::string& log) {
+  std::vector<long> out;
+  const std::regex steps(R"(Steps:\s+\d+ \(from (\d+)\))");
+  for (std::sregex_iterator it(log.begin(), log.end(), steps), end; it != end; ++it) out.push_back(std::stol((*it)[1]));
+  return out;
+}
+
+std::vector<RunningPod> PodsNamed(E2eCluster& cluster, const std::string& name) {
+  std::vector<RunningPod> out;
+  for (const RunningPod& p : cluster.node().Pods()) {
+    if (p.name == name) out.push_back(p);
+  }
+  return out;
+}
+
+class TrainingJobE2e : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MakeShards(data_.path());
+  }
+  testing::ScratchDir data_;
+};
+
+TEST_F(TrainingJobE2e, TrainsToSucceededWithProgressAndEvaluationThenAnEvaluateJobScoresTheCheckpoint) {
+  REQUIRE_NODE();
+  E2eCluster cluster(data_.path());
+  const int kSteps = 150;
+  cluster.Apply(FashionMnistJob("fmnist", 2, kSteps));
+
+  std::vector<std::string> phases;
+  const json running = cluster.WaitFor(
+      "fmnist",
+      [](const json& job) {
+        const json progress = Status(job).value("progress", json::object());
+        return Phase(job) == "Running" && progress.value("step", 0) > 0 && progress.value("imagesPerSecond", 0.0) > 0;
+      },
+      kJobTimeout, &phases);
+  const json progress = Status(running).value("progress", json::object());
+  std::printf("=== while running: progress %s\n", progress.dump().c_str());
+  EXPECT_GT(progress.value("step", 0), 0);
+  EXPECT_LE(progress.value("step", 0), kSteps);
+  EXPECT_GT(progress.value("imagesPerSecond", 0.0), 0.0);
+  EXPECT_EQ(Status(running)["workers"].value("ready", 0), 2);
+
+  const json done = cluster.WaitFor("fmnist", [](const json& job) { return Phase(job) == "Succeeded" || Phase(job) == "Failed"; },
+                                    kJobTimeout, &phases);
+  PrintStatus("fmnist", done, phases);
+  PrintEvents(cluster, "fmnist");
+  ASSERT_EQ(Phase(done), "Succeeded") << cluster.Diagnostics();
+  ASSERT_GE(phases.size(), 3u) << Joined(phases);
+  EXPECT_EQ(phases.front(), "Pending") << Joined(phases);
+  EXPECT_NE(std::find(phases.begin(), phases.end(), "Running"), phases.end()) << Joined(phases);
+  EXPECT_EQ(Status(done).value("restarts", -1), 0);
+  EXPECT_EQ(ConditionOf(done, "Succeeded").value("status", ""), "True");
+
+  // The checkpoint of the last step is in the checkpoint volume; the evaluation in status is the
+  // eval-<step>.json the trainer wrote there.
+  const std::string log_dir = cluster.checkpoint_dir() + "/fmnist";
+  const std::vector<std::string> checkpoints = Checkpoints(log_dir);
+  ASSERT_FALSE(checkpoints.empty()) << "no checkpoint in " << log_dir;
+  EXPECT_EQ(checkpoints.back(), "model.ckpt-" + std::to_string(kSteps) + ".pt");
+  const std::vector<std::string> evals = EvalFiles(log_dir);
+  ASSERT_EQ(evals.size(), 1u) << cluster.Diagnostics();
+  const json written = json::parse(testing::ReadFile(evals.back()));
+  const json evaluation = Status(done).value("evaluation", json::object());
+  EXPECT_DOUBLE_EQ(evaluation.value("top1", -1.0), written.value("top1", -2.0));
+  EXPECT_DOUBLE_EQ(evaluation.value("top5", -1.0), written.value("top5", -2.0));
+  EXPECT_EQ(evaluation.value("step", -1), kSteps);
+  EXPECT_GT(evaluation.value("top5", 0.0), evaluation.value("top1", 1.0)) << "top-5 can only be above top-1 here";
+
+  // Events tell the story.
+  const std::set<std::string> reasons = EventReasons(cluster, "fmnist");
+  for (const char* reason : {"JobCreated", "LauncherRunning", "TrainingSucceeded", "EvaluationSucceeded"}) {
+    EXPECT_TRUE(reasons.count(reason)) << "no " << reason << " event";
+  }
+
+  // A mode: Evaluate job on the same log directory scores the same checkpoint again.
+  json eval_job = FashionMnistJob("fmnist-eval", 2, kSteps);
+  eval_job["spec"]["mode"] = "Evaluate";
+  eval_job["spec"]["trainer"]["logDir"] = "/checkpoints/fmnist";
+  std::vector<std::string> eval_phases;
+  cluster.Apply(eval_job);
+  const json scored = cluster.WaitFor("fmnist-eval",
+                                      [](const json& job) { return Phase(job) == "Succeeded" || Phase(job) == "Failed"; },
+                                      kJobTimeout, &eval_phases);
+  PrintStatus("fmnist-eval", scored, eval_phases);
+  PrintEvents(cluster, "fmnist-eval");
+  ASSERT_EQ(Phase(scored), "Succeeded") << cluster.Diagnostics();
+  const json again = Status(scored).value("evaluation", json::object());
+  EXPECT_EQ(again.value("step", -1), kSteps);
+  EXPECT_DOUBLE_EQ(again.value("top1", -1.0), written.value("top1", -2.0)) << "same checkpoint, same images";
+  EXPECT_DOUBLE_EQ(again.value("top5", -1.0), written.value("top5", -2.0));
+  EXPECT_EQ(PodsNamed(cluster, "fmnist-eval-eval").size(), 1u) << "the Evaluate job runs one evaluation launcher";
+}
+
+TEST_F(TrainingJobE2e, KilledTrainerRestartsTheWholeGangWhichResumesFromTheLastCheckpoint) {
+  REQUIRE_NODE();
+  E2eCluster cluster(data_.path());
+  const int kSteps = 400;
+  json job = FashionMnistJob("resume", 2, kSteps);
+  job["spec"]["trainer"]["saveIntervalSeconds"] = 1;
+  job["spec"]["evaluation"]["enabled"] = false;
+  cluster.Apply(job);
+  const std::string log_dir = cluster.checkpoint_dir() + "/resume";
+
+  // Mid-run, once a checkpoint exists: SIGKILL worker-1's trainer process.
+  std::vector<std::string> phases;
+  cluster.WaitFor("resume", [&](const json& j) { return Phase(j) == "Running" && !Checkpoints(log_dir).empty(); },
+                  kJobTimeout, &phases);
+  ASSERT_FALSE(Checkpoints(log_dir).empty());
+  int killed = 0;
+  for (const RunningPod& pod : PodsNamed(cluster, "resume-worker-1")) {
+    for (const int pid : cluster.node().ProcessesOf(pod)) {
+      if (testing::ReadFile("/proc/" + std::to_string(pid) + "/comm").rfind("kubecnn-trainer", 0) == 0) {
+        killed += kill(pid, SIGKILL) == 0;
+      }
+    }
+  }
+  ASSERT_EQ(killed, 1) << "expected one trainer process in resume-worker-1\n" << cluster.Diagnostics();
+  const std::string killed_after = Checkpoints(log_dir).back();
+  std::printf("=== killed worker-1's trainer after %s\n", killed_after.c_str());
+
+  const json done = cluster.WaitFor("resume", [](const json& j) { return Phase(j) == "Succeeded" || Phase(j) == "Failed"; },
+                                    kJobTimeout, &phases);
+  PrintStatus("resume", done, phases);
+  PrintEvents(cluster, "resume");
+  ASSERT_EQ(Phase(done), "Succeeded") << cluster.Diagnostics();
+  EXPECT_EQ(Status(done).value("restarts", -1), 1);
+  EXPECT_NE(std::find(phases.begin(), phases.end(), "Restarting"), phases.end()) << Joined(phases);
+  EXPECT_TRUE(EventReasons(cluster, "resume").count("GangRestart"));
+
+  // Two gangs ran; the second trainer started from a checkpoint of the first, not from step 0.
+  const std::vector<RunningPod> launchers = PodsNamed(cluster, "resume-launcher");
+  ASSERT_EQ(launchers.size(), 2u) << cluster.Diagnostics();
+  EXPECT_NE(launchers[0].exit_code, 0);
+  EXPECT_EQ(launchers[1].exit_code, 0);
+  const std::vector<long> second = ResumedFrom(testing::ReadFile(launchers[1].log));
+  ASSERT_EQ(second.size(), 1u) << testing::ReadFile(launchers[1].log);
+  EXPECT_GT(second[0], 0) << "the restarted gang trained from scratch";
+  EXPECT_LT(second[0], kSteps);
+  std::printf("=== the restarted gang resumed from step %ld\n", second[0]);
+  EXPECT_EQ(Checkpoints(log_dir).back(), "model.ckpt-" + std::to_string(kSteps) + ".pt");
+  EXPECT_EQ(PodsNamed(cluster, "resume-worker-0").size(), 2u) << "the whole gang restarts, not one pod";
+}
+
+TEST_F(TrainingJobE2e, BadTrainerFlagFailsTheJobAtOnceWithTheTrainersMessage) {
+  REQUIRE_NODE();
+  E2eCluster cluster(data_.path());
+  json job = FashionMnistJob("badflag", 2, 20);
+  job["spec"]["trainer"]["extraArgs"].push_back("--no_such_flag=1");
+  cluster.Apply(job);
+  std::vector<std::string> phases;
+  const json done = cluster.WaitFor("badflag", [](const json& j) { return Phase(j) == "Failed" || Phase(j) == "Succeeded"; },
+                                    kJobTimeout, &phases);
+  PrintStatus("badflag", done, phases);
+  PrintEvents(cluster, "badflag");
+  ASSERT_EQ(Phase(done), "Failed") << cluster.Diagnostics();
+  EXPECT_EQ(Status(done).value("restarts", -1), 0);
+  const json failed = ConditionOf(done, "Failed");
+  EXPECT_EQ(failed.value("status", ""), "True");
+  EXPECT_EQ(failed.value("reason", ""), "PermanentError");
+  EXPECT_NE(failed.value("message", "").find("--no_such_flag"), std::string::npos) << failed.dump();
+  EXPECT_EQ(PodsNamed(cluster, "badflag-launcher").size(), 1u) << "a permanent error is not retried";
+  ASSERT_FALSE(PodsNamed(cluster, "badflag-launcher").empty());
+  EXPECT_EQ(PodsNamed(cluster, "badflag-launcher")[0].exit_code, 2);
+}
+
+}  // namespace
+}  // namespace kubecnn::e2e
