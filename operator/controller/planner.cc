@@ -436,10 +436,10 @@ class Planner {
     }
     if (running) {
       const bool eval = Stage() == kStageEvaluate;
-      SetCondition(st, condition::kRunning, true, eval ? reason::kEvaluating : reason::kLauncherRunning,
-                   eval ? "evaluating on " + std::to_string(w) + " workers"
-                        : "training on " + std::to_string(w * *job_.spec.slots_per_worker) + " ranks",
-                   now_text_);
+      const std::string what = eval ? "evaluating on " + std::to_string(w) + " workers"
+                                    : "training on " + std::to_string(w * *job_.spec.slots_per_worker) + " ranks";
+      const char* why = eval ? reason::kEvaluating : reason::kLauncherRunning;
+      if (SetCondition(st, condition::kRunning, true, why, what, now_text_)) Event("Normal", why, what);
       if (ClearCondition(st, condition::kRestarting, reason::kGangRunning,
                          "the gang runs again after restart " + std::to_string(st.restarts), now_text_)) {
         Event("Normal", reason::kGangRunning, "the gang runs again after restart " + std::to_string(st.restarts));

@@ -38,6 +38,21 @@ const json* Terminated(const json& pod, const std::string& container) {
   return nullptr;
 }
 
+// A termination message as one line: a file's trailing newline dropped, inner newlines as "; ".
+std::string OneLine(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\r') continue;
+    if (c == '\n') {
+      if (!out.empty() && out.back() != ' ') out += "; ";
+      continue;
+    }
+    out += c;
+  }
+  while (!out.empty() && (out.back() == ' ' || out.back() == ';')) out.pop_back();
+  return out;
+}
+
 }  // namespace
 
 std::string PodName(const json& pod) { return Text(Field(pod, "metadata"), "name", ""); }
@@ -70,6 +85,7 @@ std::optional<PodFailure> FailureOf(const json& pod) {
     if (detail.empty() && t) detail = t->value("reason", "");
     std::string message = Text(status, "message");
     if (message.empty() && t) message = t->value("message", "");
+    message = OneLine(message);
     f.why = name + " failed";
     if (f.exit_code) f.why += " with exit code " + std::to_string(*f.exit_code);
     if (!detail.empty() || !message.empty()) {

@@ -81,14 +81,16 @@ while read -r host _; do
     sleep 1
   done
 done < "${KUBECNN_HOSTFILE:-/etc/kubecnn/hostfile}"
-# mpirun's output goes to the log as always and to a file, whose first trainer error line becomes
-# the termination message when the run fails (the job's condition then says what went wrong).
+# mpirun's output goes to the log as always and to a file, whose first error line (a trainer's, or
+# mpirun's account of a rank that died) becomes the termination message when the run fails, so
+# the job's condition and Event say what went wrong.
 out="${TMPDIR:-/tmp}/kubecnn-launcher.out"
 status="${TMPDIR:-/tmp}/kubecnn-launcher.status"
 { "$@" 2>&1; echo "$?" >"$status"; } | tee "$out"
 rc=$(cat "$status" 2>/dev/null || echo 1)
 if [ "$rc" -ne 0 ]; then
-  grep -m 1 '^kubecnn-trainer' "$out" >"${KUBECNN_TERMINATION_LOG:-/dev/termination-log}" 2>/dev/null
+  grep -m 1 -E '^(kubecnn-trainer|mpirun noticed|ORTE has lost|ORTE was unable)' "$out" \
+    >"${KUBECNN_TERMINATION_LOG:-/dev/termination-log}" 2>/dev/null
   exit "$rc"
 fi
 if [ "${KUBECNN_EVAL_RESULT:-0}" = 1 ]; then

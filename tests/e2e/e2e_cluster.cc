@@ -25,9 +25,9 @@ const std::string kOperator = kBinaryDir + "/operator/kubecnn-operator";
 const std::string kSandbox = kBinaryDir + "/tests/e2e/kubecnn-e2e-pod-sandbox";
 
 pid_t StartOperator(const std::string& kubeconfig, const std::string& log) {
-  const std::vector<std::string> args = {kOperator,          "--kubeconfig=" + kubeconfig, "--leader_elect=false",
-                                         "--health_port=0",  "--metrics_port=0",           "--kube_api_qps=0",
-                                         "--progress_period=1", "--restart_backoff=1"};
+  const std::vector<std::string> args = {
+      kOperator,          "--kubeconfig=" + kubeconfig, "--leader_elect=false", "--health_port=0",
+      "--metrics_port=0", "--kube_api_qps=0",           "--progress_period=1",  "--restart_backoff=1"};
   std::vector<char*> argv;
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -91,8 +91,8 @@ E2eCluster::E2eCluster(const std::string& data_dir) {
   rest.qps = 0;
   rest.user_agent = "kubecnn-e2e";
   client_ = std::make_unique<kube::Client>(rest);
-  client_->Create(kube::resources::kNamespaces, "", {{"apiVersion", "v1"}, {"kind", "Namespace"},
-                                                     {"metadata", {{"name", kNamespace}}}});
+  client_->Create(kube::resources::kNamespaces, "",
+                  {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", kNamespace}}}});
   network_ = std::make_unique<PodNetwork>();
   NodeAgentOptions options;
   options.work_dir = dir_ / "node";
@@ -109,6 +109,7 @@ E2eCluster::E2eCluster(const std::string& data_dir) {
 }
 
 E2eCluster::~E2eCluster() {
+  if (std::getenv("KUBECNN_E2E_VERBOSE") != nullptr) std::printf("%s", Diagnostics().c_str());
   if (operator_pid_ > 0) {
     kill(operator_pid_, SIGTERM);
     int status = 0;
@@ -152,7 +153,7 @@ std::vector<json> E2eCluster::Events(const std::string& name) {
 std::string E2eCluster::OperatorLog() const { return testing::ReadFile(dir_ / "operator.log"); }
 
 std::string E2eCluster::Diagnostics() {
-  std::string out = "--- operator log ---\n" + OperatorLog();
+  std::string out = "--- operator log ---\n" + OperatorLog() + "--- node log ---\n" + node_->LogText();
   for (const RunningPod& pod : node_->Pods()) {
     out += "--- pod " + pod.name + " (" + pod.ip + (pod.finished ? ", exit " + std::to_string(pod.exit_code) : "") +
            ") ---\n" + testing::ReadFile(pod.log);
@@ -188,9 +189,9 @@ json FashionMnistJob(const std::string& name, int workers, int num_batches) {
 }
 
 void MakeShards(const std::string& output_dir) {
-  const std::string command = kTrainer +
-                              " make-shards --fashion_mnist=/usr/share/datasets/fashion-mnist --output_dir=" +
-                              output_dir + " --train_shards=4 --validation_shards=2 --max_images_per_split=640 2>&1";
+  const std::string command =
+      kTrainer + " make-shards --fashion_mnist=/usr/share/datasets/fashion-mnist --output_dir=" + output_dir +
+      " --train_shards=4 --validation_shards=2 --max_images_per_split=640 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   ASSERT_NE(pipe, nullptr);
   std::string output;

@@ -1,8 +1,8 @@
 // NodeAgent: one thread per pod from admission to exit; status written as merge patches of /status.
 #include "tests/e2e/node_agent.h"
 
-#include <netinet/in.h>
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -70,7 +70,8 @@ bool TcpOpen(const std::string& ip, int port) {
 }
 
 json Condition(const std::string& type, bool status, const std::string& since) {
-  return {{"type", type}, {"status", status ? "True" : "False"}, {"lastProbeTime", nullptr}, {"lastTransitionTime", since}};
+  return {
+      {"type", type}, {"status", status ? "True" : "False"}, {"lastProbeTime", nullptr}, {"lastTransitionTime", since}};
 }
 
 }  // namespace
@@ -182,26 +183,28 @@ void NodeAgent::Run(std::shared_ptr<PodRun> run) {
     try {
       client_.MergePatch(kube::resources::kPods, ns, name, {{"status", status}}, /*status=*/true);
     } catch (const kube::ApiError& e) {
-      if (e.code() != 404) std::fprintf(stderr, "e2e node: status of pod %s/%s: %s\n", ns.c_str(), name.c_str(), e.what());
+      if (e.code() != 404) Log("writing the status of " + name + ": " + e.what());
     }
   };
   const auto conditions = [&](bool ready) {
     const std::string since = ready ? run->ready_since : run->started_at.empty() ? run->scheduled_at : run->started_at;
     return json::array({Condition("Initialized", true, run->scheduled_at), Condition("Ready", ready, since),
-                        Condition("ContainersReady", ready, since), Condition("PodScheduled", true, run->scheduled_at)});
+                        Condition("ContainersReady", ready, since),
+                        Condition("PodScheduled", true, run->scheduled_at)});
   };
   const auto waiting = [&](const std::string& reason, const std::string& message) {
-    patch({{"phase", "Pending"},
-           {"hostIP", PodNetwork::kNodeIp},
-           {"conditions", conditions(false)},
-           {"containerStatuses",
-            json::array({{{"name", run->container},
-                          {"image", run->image},
-                          {"imageID", ""},
-                          {"ready", false},
-                          {"started", false},
-                          {"restartCount", 0},
-                          {"state", {{"waiting", {{"reason", reason}, {"message", message}}}}}}})}});
+    Log(name + " waiting: " + reason + (message.empty() ? "" : ": " + message));
+    patch(
+        {{"phase", "Pending"},
+         {"hostIP", PodNetwork::kNodeIp},
+         {"conditions", conditions(false)},
+         {"containerStatuses", json::array({{{"name", run->container},
+                                             {"image", run->image},
+                                             {"imageID", ""},
+                                             {"ready", false},
+                                             {"started", false},
+                                             {"restartCount", 0},
+                                             {"state", {{"waiting", {{"reason", reason}, {"message", message}}}}}}})}});
   };
 
   fs::create_directories(run->info.dir);
@@ -233,6 +236,7 @@ void NodeAgent::Run(std::shared_ptr<PodRun> run) {
     run->info.ip = endpoint.ip;
     run->info.netns_path = endpoint.netns_path;
   }
+  Log(name + " has address " + endpoint.ip);
   std::ofstream(run->hosts_file).close();
   PublishHosts();
 
@@ -245,8 +249,8 @@ void NodeAgent::Run(std::shared_ptr<PodRun> run) {
     try {
       setup = SetUpPod({&run->pod, &image->second, run->info.dir, endpoint.ip, run->hosts_file, &options_.claims,
                         [&](const std::string& kind, const std::string& object) {
-                          return client_.Get(kind == "secrets" ? kube::resources::kSecrets : kube::resources::kConfigMaps,
-                                             ns, object);
+                          return client_.Get(
+                              kind == "secrets" ? kube::resources::kSecrets : kube::resources::kConfigMaps, ns, object);
                         }});
       break;
     } catch (const PodConfigError& e) {
@@ -285,6 +289,7 @@ void NodeAgent::Run(std::shared_ptr<PodRun> run) {
                                {"containerID", "e2e://" + run->info.uid.substr(0, 8)},
                                {"restartCount", 0}};
   const auto running = [&](bool ready) {
+    Log(name + (ready ? " running, ready" : " running, not ready"));
     json cs = container_base;
     cs["ready"] = ready;
     cs["started"] = true;
@@ -322,6 +327,7 @@ void NodeAgent::Run(std::shared_ptr<PodRun> run) {
     std::this_thread::sleep_for(kPollInterval);
   }
   const int exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  Log(name + " exited with " + std::to_string(exit_code));
   run->finished_at = Now();
   std::string message = ReadText(setup.termination_log, kMaxTerminationMessage);
   if (message.empty() && exit_code != 0 && setup.termination_policy == "FallbackToLogsOnError") {
@@ -350,9 +356,21 @@ void NodeAgent::Run(std::shared_ptr<PodRun> run) {
   PublishHosts();
 }
 
+void NodeAgent::Log(const std::string& line) {
+  std::lock_guard<std::mutex> lock(log_mu_);
+  std::ofstream(options_.work_dir + "/node.log", std::ios::app) << Now() << " " << line << "\n";
+}
+
+std::string NodeAgent::LogText() const {
+  std::lock_guard<std::mutex> lock(log_mu_);
+  std::ifstream in(options_.work_dir + "/node.log");
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
 void NodeAgent::PublishHosts() {
-  static std::mutex publish_mu;  // one writer of the hosts files at a time
-  std::lock_guard<std::mutex> publish(publish_mu);
+  std::lock_guard<std::mutex> publish(publish_mu_);  // one writer of the hosts files at a time
   std::vector<std::shared_ptr<PodRun>> runs;
   {
     std::lock_guard<std::mutex> lock(mu_);

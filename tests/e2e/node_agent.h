@@ -7,12 +7,11 @@
 // conditions, containerStatuses with exit code and termination message. Deleting a pod kills it.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -33,10 +32,10 @@ struct NodeImage {
 };
 
 struct NodeAgentOptions {
-  std::string work_dir;        // pod directories (overlay layers, volumes, logs)
-  std::string sandbox_binary;  // kubecnn-e2e-pod-sandbox
-  std::map<std::string, NodeImage> images;        // by the pod's image name; others never start
-  std::map<std::string, std::string> claims;      // PersistentVolumeClaim name -> directory
+  std::string work_dir;                       // pod directories (overlay layers, volumes, logs)
+  std::string sandbox_binary;                 // kubecnn-e2e-pod-sandbox
+  std::map<std::string, NodeImage> images;    // by the pod's image name; others never start
+  std::map<std::string, std::string> claims;  // PersistentVolumeClaim name -> directory
   std::string node_name = "e2e-node";
   std::string cluster_domain = "cluster.local";
   double min_probe_period_seconds = 0.0;  // >0 probes at most this often (keeps tests quick)
@@ -65,6 +64,8 @@ class NodeAgent {
   std::vector<RunningPod> Pods() const;
   // Process ids whose network namespace is the pod's, i.e. the pod's processes.
   std::vector<int> ProcessesOf(const RunningPod& pod) const;
+  // What the node did, one timestamped line per step (admitted, running, ready, exited, ...).
+  std::string LogText() const;
 
  private:
   struct PodRun;
@@ -72,6 +73,7 @@ class NodeAgent {
   void OnDelete(const nlohmann::json& pod);
   void Run(std::shared_ptr<PodRun> run);
   void PublishHosts();
+  void Log(const std::string& line);
 
   kube::Client& client_;
   PodNetwork& network_;
@@ -81,6 +83,8 @@ class NodeAgent {
   std::map<std::string, std::shared_ptr<PodRun>> runs_;  // by uid
   std::vector<std::string> order_;                       // uids in start order
   bool stopping_ = false;
+  std::mutex publish_mu_;
+  mutable std::mutex log_mu_;
 };
 
 }  // namespace kubecnn::e2e

@@ -104,7 +104,8 @@ PodEndpoint PodNetwork::Add() {
   int n = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (next_ > kMaxPods) throw std::runtime_error("the test node's pod network is full (" + std::to_string(kMaxPods) + " pods)");
+    if (next_ > kMaxPods)
+      throw std::runtime_error("the test node's pod network is full (" + std::to_string(kMaxPods) + " pods)");
     n = next_++;
   }
   const std::string ns = "kubecnn-pod-" + std::to_string(n);

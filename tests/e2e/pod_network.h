@@ -27,8 +27,8 @@ struct PodEndpoint {
 class PodNetwork {
  public:
   static constexpr const char* kNodeIp = "10.244.0.1";  // the bridge: the operator and probes use it
-  PodNetwork();   // creates the bridge; throws when the network cannot be set up
-  ~PodNetwork();  // removes the pods' namespaces and the bridge
+  PodNetwork();                                         // creates the bridge; throws when the network cannot be set up
+  ~PodNetwork();                                        // removes the pods' namespaces and the bridge
   PodNetwork(const PodNetwork&) = delete;
   PodNetwork& operator=(const PodNetwork&) = delete;
 

@@ -93,13 +93,15 @@ std::map<std::string, std::string> ConfigMapData(const json& config_map) {
 // mount the same claim while others write to it.
 void ApplyFsGroup(const std::string& dir, int64_t gid) {
   struct stat root {};
-  if (::stat(dir.c_str(), &root) == 0 && root.st_gid == static_cast<gid_t>(gid) && (root.st_mode & S_ISGID) != 0) return;
+  if (::stat(dir.c_str(), &root) == 0 && root.st_gid == static_cast<gid_t>(gid) && (root.st_mode & S_ISGID) != 0)
+    return;
   const auto apply = [gid](const fs::path& p) {
     struct stat st {};
     if (::lstat(p.c_str(), &st) != 0 || S_ISLNK(st.st_mode)) return;
     mode_t mode = st.st_mode | S_IRGRP | S_IWGRP;
     if (S_ISDIR(st.st_mode)) mode |= S_IXGRP | S_ISGID;
-    if (::chown(p.c_str(), static_cast<uid_t>(-1), static_cast<gid_t>(gid)) != 0 || ::chmod(p.c_str(), mode & 07777) != 0) {
+    if (::chown(p.c_str(), static_cast<uid_t>(-1), static_cast<gid_t>(gid)) != 0 ||
+        ::chmod(p.c_str(), mode & 07777) != 0) {
       throw std::runtime_error("applying fsGroup " + std::to_string(gid) + " to " + p.string());
     }
   };
@@ -149,7 +151,8 @@ std::map<std::string, Volume> MaterialiseVolumes(const PodSetupInputs& in, std::
       if (fs_group) ApplyFsGroup(it->second, *fs_group);
       volumes[name] = {it->second, v["persistentVolumeClaim"].value("readOnly", false)};
     } else {
-      Refuse("volume " + name + ": this test node supports secret, configMap, emptyDir, hostPath and "
+      Refuse("volume " + name +
+             ": this test node supports secret, configMap, emptyDir, hostPath and "
              "persistentVolumeClaim volumes");
     }
   }
@@ -237,6 +240,16 @@ PodSetup SetUpPod(const PodSetupInputs& in) {
   WriteFile(in.pod_dir + "/hostname", hostname + "\n", 0644);
   mount(in.pod_dir + "/hostname", "/etc/hostname", true);
   mount(in.hosts_file, "/etc/hosts", true);
+  // This node has no cluster DNS: names resolve through the /etc/hosts records the agent keeps,
+  // and a nameserver on the pod's own loopback refuses every query at once (an unreachable one
+  // would cost each AAAA lookup of `getent hosts` two 5 s timeouts).
+  const std::string ns = meta.value("namespace", "default");
+  WriteFile(in.pod_dir + "/resolv.conf",
+            "search " + ns +
+                ".svc.cluster.local svc.cluster.local cluster.local\nnameserver 127.0.0.1\n"
+                "options ndots:5\n",
+            0644);
+  mount(in.pod_dir + "/resolv.conf", "/etc/resolv.conf", true);
   std::string passwd = ReadText(in.image->root + "/etc/passwd");
   if (in.image->add_user) {
     passwd = UserDatabase(passwd, "kubecnn:x:1000:1000:kubecnn:/home/kubecnn:/bin/sh");
@@ -262,11 +275,16 @@ PodSetup SetUpPod(const PodSetupInputs& in) {
     std::string value = e.value("value", "");
     if (e.contains("valueFrom")) {
       const std::string field = e["valueFrom"].value("fieldRef", json::object()).value("fieldPath", "");
-      if (field == "metadata.name") value = meta.value("name", "");
-      else if (field == "metadata.namespace") value = meta.value("namespace", "");
-      else if (field == "status.podIP") value = in.ip;
-      else Refuse("env " + e.value("name", "") + ": this test node resolves only metadata.name, "
-                  "metadata.namespace and status.podIP");
+      if (field == "metadata.name")
+        value = meta.value("name", "");
+      else if (field == "metadata.namespace")
+        value = meta.value("namespace", "");
+      else if (field == "status.podIP")
+        value = in.ip;
+      else
+        Refuse("env " + e.value("name", "") +
+               ": this test node resolves only metadata.name, "
+               "metadata.namespace and status.podIP");
     }
     env.push_back(e.value("name", "") + "=" + value);
   }

@@ -3,10 +3,9 @@
 // container asks. A kubelet's rules, for the parts the operator's pods use.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 
@@ -33,10 +32,10 @@ struct PodSetupInputs {
 };
 
 struct PodSetup {
-  nlohmann::json sandbox;            // the sandbox's SPEC.json, less netns and log
-  std::string termination_log;       // on this machine
-  std::string termination_policy;    // File | FallbackToLogsOnError
-  int readiness_port = 0;            // tcpSocket probe; 0: none (ready once running)
+  nlohmann::json sandbox;          // the sandbox's SPEC.json, less netns and log
+  std::string termination_log;     // on this machine
+  std::string termination_policy;  // File | FallbackToLogsOnError
+  int readiness_port = 0;          // tcpSocket probe; 0: none (ready once running)
   double readiness_period_seconds = 10;
   double readiness_initial_delay_seconds = 0;
 };

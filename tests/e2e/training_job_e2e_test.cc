@@ -67,19 +67,23 @@ std::vector<std::string> EvalFiles(const std::string& log_dir) {
   return out;
 }
 
-std::vector<std::string> Checkpoints(const std::string& log_dir) {
-  std::vector<std::string> out;
+// Steps of the checkpoints (model.ckpt-<step>.pt) in a job's log directory, ascending.
+std::vector<long> Checkpoints(const std::string& log_dir) {
+  std::vector<long> out;
   if (!fs::exists(log_dir)) return out;
+  const std::regex checkpoint(R"(model\.ckpt-(\d+)\.pt)");
   for (const auto& e : fs::directory_iterator(log_dir)) {
     const std::string name = e.path().filename();
-    if (name.rfind("model.ckpt-", 0) == 0 && e.path().extension() == ".pt") out.push_back(name);
+    std::smatch m;
+    if (std::regex_match(name, m, checkpoint)) out.push_back(std::stol(m[1]));
   }
   std::sort(out.begin(), out.end());
   return out;
 }
 
 void PrintStatus(const std::string& title, const json& job, const std::vector<std::string>& phases) {
-  std::printf("=== %s: phases %s\n%s", title.c_str(), Joined(phases).c_str(), AsYaml({{"status", Status(job)}}).c_str());
+  std::printf("=== %s: phases %s\n%s", title.c_str(), Joined(phases).c_str(),
+              AsYaml({{"status", Status(job)}}).c_str());
 }
 
 void PrintEvents(E2eCluster& cluster, const std::string& name) {
@@ -113,16 +117,14 @@ std::vector<RunningPod> PodsNamed(E2eCluster& cluster, const std::string& name) 
 
 class TrainingJobE2e : public ::testing::Test {
  protected:
-  void SetUp() override {
-    MakeShards(data_.path());
-  }
+  void SetUp() override { MakeShards(data_.path()); }
   testing::ScratchDir data_;
 };
 
 TEST_F(TrainingJobE2e, TrainsToSucceededWithProgressAndEvaluationThenAnEvaluateJobScoresTheCheckpoint) {
   REQUIRE_NODE();
   E2eCluster cluster(data_.path());
-  const int kSteps = 150;
+  const int kSteps = 600;  // a few seconds: long enough for the operator to read progress mid-run
   cluster.Apply(FashionMnistJob("fmnist", 2, kSteps));
 
   std::vector<std::string> phases;
@@ -140,8 +142,9 @@ TEST_F(TrainingJobE2e, TrainsToSucceededWithProgressAndEvaluationThenAnEvaluateJ
   EXPECT_GT(progress.value("imagesPerSecond", 0.0), 0.0);
   EXPECT_EQ(Status(running)["workers"].value("ready", 0), 2);
 
-  const json done = cluster.WaitFor("fmnist", [](const json& job) { return Phase(job) == "Succeeded" || Phase(job) == "Failed"; },
-                                    kJobTimeout, &phases);
+  const json done = cluster.WaitFor(
+      "fmnist", [](const json& job) { return Phase(job) == "Succeeded" || Phase(job) == "Failed"; }, kJobTimeout,
+      &phases);
   PrintStatus("fmnist", done, phases);
   PrintEvents(cluster, "fmnist");
   ASSERT_EQ(Phase(done), "Succeeded") << cluster.Diagnostics();
@@ -154,9 +157,9 @@ TEST_F(TrainingJobE2e, TrainsToSucceededWithProgressAndEvaluationThenAnEvaluateJ
   // The checkpoint of the last step is in the checkpoint volume; the evaluation in status is the
   // eval-<step>.json the trainer wrote there.
   const std::string log_dir = cluster.checkpoint_dir() + "/fmnist";
-  const std::vector<std::string> checkpoints = Checkpoints(log_dir);
+  const std::vector<long> checkpoints = Checkpoints(log_dir);
   ASSERT_FALSE(checkpoints.empty()) << "no checkpoint in " << log_dir;
-  EXPECT_EQ(checkpoints.back(), "model.ckpt-" + std::to_string(kSteps) + ".pt");
+  EXPECT_EQ(checkpoints.back(), kSteps);
   const std::vector<std::string> evals = EvalFiles(log_dir);
   ASSERT_EQ(evals.size(), 1u) << cluster.Diagnostics();
   const json written = json::parse(testing::ReadFile(evals.back()));
@@ -168,19 +171,21 @@ TEST_F(TrainingJobE2e, TrainsToSucceededWithProgressAndEvaluationThenAnEvaluateJ
 
   // Events tell the story.
   const std::set<std::string> reasons = EventReasons(cluster, "fmnist");
-  for (const char* reason : {"JobCreated", "LauncherRunning", "TrainingSucceeded", "EvaluationSucceeded"}) {
+  for (const char* reason :
+       {"JobCreated", "LauncherRunning", "TrainingSucceeded", "Evaluating", "EvaluationSucceeded"}) {
     EXPECT_TRUE(reasons.count(reason)) << "no " << reason << " event";
   }
 
   // A mode: Evaluate job on the same log directory scores the same checkpoint again.
   json eval_job = FashionMnistJob("fmnist-eval", 2, kSteps);
   eval_job["spec"]["mode"] = "Evaluate";
+  eval_job["spec"].erase("evaluation");
   eval_job["spec"]["trainer"]["logDir"] = "/checkpoints/fmnist";
   std::vector<std::string> eval_phases;
   cluster.Apply(eval_job);
-  const json scored = cluster.WaitFor("fmnist-eval",
-                                      [](const json& job) { return Phase(job) == "Succeeded" || Phase(job) == "Failed"; },
-                                      kJobTimeout, &eval_phases);
+  const json scored = cluster.WaitFor(
+      "fmnist-eval", [](const json& job) { return Phase(job) == "Succeeded" || Phase(job) == "Failed"; }, kJobTimeout,
+      &eval_phases);
   PrintStatus("fmnist-eval", scored, eval_phases);
   PrintEvents(cluster, "fmnist-eval");
   ASSERT_EQ(Phase(scored), "Succeeded") << cluster.Diagnostics();
@@ -194,7 +199,7 @@ TEST_F(TrainingJobE2e, TrainsToSucceededWithProgressAndEvaluationThenAnEvaluateJ
 TEST_F(TrainingJobE2e, KilledTrainerRestartsTheWholeGangWhichResumesFromTheLastCheckpoint) {
   REQUIRE_NODE();
   E2eCluster cluster(data_.path());
-  const int kSteps = 400;
+  const int kSteps = 2000;
   json job = FashionMnistJob("resume", 2, kSteps);
   job["spec"]["trainer"]["saveIntervalSeconds"] = 1;
   job["spec"]["evaluation"]["enabled"] = false;
@@ -203,8 +208,9 @@ TEST_F(TrainingJobE2e, KilledTrainerRestartsTheWholeGangWhichResumesFromTheLastC
 
   // Mid-run, once a checkpoint exists: SIGKILL worker-1's trainer process.
   std::vector<std::string> phases;
-  cluster.WaitFor("resume", [&](const json& j) { return Phase(j) == "Running" && !Checkpoints(log_dir).empty(); },
-                  kJobTimeout, &phases);
+  cluster.WaitFor(
+      "resume", [&](const json& j) { return Phase(j) == "Running" && !Checkpoints(log_dir).empty(); }, kJobTimeout,
+      &phases);
   ASSERT_FALSE(Checkpoints(log_dir).empty());
   int killed = 0;
   for (const RunningPod& pod : PodsNamed(cluster, "resume-worker-1")) {
@@ -215,11 +221,11 @@ TEST_F(TrainingJobE2e, KilledTrainerRestartsTheWholeGangWhichResumesFromTheLastC
     }
   }
   ASSERT_EQ(killed, 1) << "expected one trainer process in resume-worker-1\n" << cluster.Diagnostics();
-  const std::string killed_after = Checkpoints(log_dir).back();
-  std::printf("=== killed worker-1's trainer after %s\n", killed_after.c_str());
+  const long killed_after = Checkpoints(log_dir).back();
+  std::printf("=== killed worker-1's trainer after the checkpoint of step %ld\n", killed_after);
 
-  const json done = cluster.WaitFor("resume", [](const json& j) { return Phase(j) == "Succeeded" || Phase(j) == "Failed"; },
-                                    kJobTimeout, &phases);
+  const json done = cluster.WaitFor(
+      "resume", [](const json& j) { return Phase(j) == "Succeeded" || Phase(j) == "Failed"; }, kJobTimeout, &phases);
   PrintStatus("resume", done, phases);
   PrintEvents(cluster, "resume");
   ASSERT_EQ(Phase(done), "Succeeded") << cluster.Diagnostics();
@@ -237,7 +243,7 @@ TEST_F(TrainingJobE2e, KilledTrainerRestartsTheWholeGangWhichResumesFromTheLastC
   EXPECT_GT(second[0], 0) << "the restarted gang trained from scratch";
   EXPECT_LT(second[0], kSteps);
   std::printf("=== the restarted gang resumed from step %ld\n", second[0]);
-  EXPECT_EQ(Checkpoints(log_dir).back(), "model.ckpt-" + std::to_string(kSteps) + ".pt");
+  EXPECT_EQ(Checkpoints(log_dir).back(), kSteps);
   EXPECT_EQ(PodsNamed(cluster, "resume-worker-0").size(), 2u) << "the whole gang restarts, not one pod";
 }
 
@@ -248,8 +254,8 @@ TEST_F(TrainingJobE2e, BadTrainerFlagFailsTheJobAtOnceWithTheTrainersMessage) {
   job["spec"]["trainer"]["extraArgs"].push_back("--no_such_flag=1");
   cluster.Apply(job);
   std::vector<std::string> phases;
-  const json done = cluster.WaitFor("badflag", [](const json& j) { return Phase(j) == "Failed" || Phase(j) == "Succeeded"; },
-                                    kJobTimeout, &phases);
+  const json done = cluster.WaitFor(
+      "badflag", [](const json& j) { return Phase(j) == "Failed" || Phase(j) == "Succeeded"; }, kJobTimeout, &phases);
   PrintStatus("badflag", done, phases);
   PrintEvents(cluster, "badflag");
   ASSERT_EQ(Phase(done), "Failed") << cluster.Diagnostics();

@@ -52,8 +52,7 @@ bool SendAll(int fd, const std::string& data) {
   return true;
 }
 
-std::string Response(int code, const char* reason, const char* content_type, const std::string& body,
-                     bool head_only) {
+std::string Response(int code, const char* reason, const char* content_type, const std::string& body, bool head_only) {
   return "HTTP/1.1 " + std::to_string(code) + " " + reason + "\r\nContent-Type: " + content_type +
          "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" +
          (head_only ? std::string() : body);

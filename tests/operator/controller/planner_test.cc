@@ -264,6 +264,22 @@ TEST(Planner, LostMemberAndLauncherFailureRestartToo) {
             std::string::npos);
 }
 
+TEST(Planner, TheLaunchersTerminationMessageReachesTheConditionAsOneLine) {
+  World w = RunningWorld();
+  json pod = Failed(w.pods["r50-launcher"], 2);
+  // As the launcher writes it: the trainer's error line with its newline, from a file.
+  pod["status"]["containerStatuses"][0]["state"]["terminated"]["message"] =
+      "kubecnn-trainer train: unknown flag --bogus (see kubecnn-trainer train --help)\n";
+  w.pods["r50-launcher"] = pod;
+  const Plan plan = w.Pass(kT0 + seconds(100));
+  const std::string message = Cond(plan.status, condition::kFailed).message;
+  EXPECT_NE(message.find("exit code 2 (Error: kubecnn-trainer train: unknown flag --bogus (see kubecnn-trainer "
+                         "train --help)): "),
+            std::string::npos)
+      << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+}
+
 TEST(Planner, ExitCodeTwoFailsAtOnceWithoutRestart) {
   World w = RunningWorld();
   w.pods["r50-launcher"] = Failed(w.pods["r50-launcher"], 2);
