@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <regex>
 #include <set>
+#include <sstream>
 
 #include "tests/e2e/e2e_cluster.h"
 
@@ -115,6 +116,34 @@ std::vector<RunningPod> PodsNamed(E2eCluster& cluster, const std::string& name) 
   return out;
 }
 
+// The first process of a pod whose name (comm) is `comm`; -1 when there is none.
+int ProcessNamed(E2eCluster& cluster, const RunningPod& pod, const std::string& comm) {
+  for (const int pid : cluster.node().ProcessesOf(pod)) {
+    if (testing::ReadFile("/proc/" + std::to_string(pid) + "/comm") == comm + "\n") return pid;
+  }
+  return -1;
+}
+
+// "Uid:" of /proc/<pid>/status: real, effective, saved, filesystem.
+std::string UidsOf(int pid) {
+  const std::string status = testing::ReadFile("/proc/" + std::to_string(pid) + "/status");
+  const size_t at = status.find("Uid:\t");
+  return at == std::string::npos ? "" : status.substr(at + 5, status.find('\n', at) - at - 5);
+}
+
+// Mount options of `target` as the process sees it (/proc/<pid>/mountinfo), e.g. "ro,nosuid".
+std::string MountOptions(int pid, const std::string& target) {
+  std::istringstream in(testing::ReadFile("/proc/" + std::to_string(pid) + "/mountinfo"));
+  std::string options;
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream fields(line);
+    std::string id, parent, dev, root, point, opts;
+    fields >> id >> parent >> dev >> root >> point >> opts;
+    if (point == target) options = opts;  // the last mount on a path is the one in effect
+  }
+  return options;
+}
+
 class TrainingJobE2e : public ::testing::Test {
  protected:
   void SetUp() override { MakeShards(data_.path()); }
@@ -141,6 +170,19 @@ TEST_F(TrainingJobE2e, TrainsToSucceededWithProgressAndEvaluationThenAnEvaluateJ
   EXPECT_LE(progress.value("step", 0), kSteps);
   EXPECT_GT(progress.value("imagesPerSecond", 0.0), 0.0);
   EXPECT_EQ(Status(running)["workers"].value("ready", 0), 2);
+
+  // A worker as the pod spec says: sshd as uid 1000, the data claim read-only, the checkpoint
+  // claim writable, the Secret's keys and the hostfile where the operator mounts them.
+  const std::vector<RunningPod> workers = PodsNamed(cluster, "fmnist-worker-0");
+  ASSERT_EQ(workers.size(), 1u);
+  const int sshd = ProcessNamed(cluster, workers[0], "sshd");
+  ASSERT_GT(sshd, 0) << cluster.Diagnostics();
+  EXPECT_EQ(UidsOf(sshd), "1000\t1000\t1000\t1000");
+  EXPECT_EQ(MountOptions(sshd, "/data").rfind("ro", 0), 0u) << MountOptions(sshd, "/data");
+  EXPECT_EQ(MountOptions(sshd, "/checkpoints").rfind("rw", 0), 0u) << MountOptions(sshd, "/checkpoints");
+  for (const char* path : {"/etc/kubecnn/ssh", "/etc/kubecnn/hostfile", "/etc/kubecnn/sshd_config", "/dev/shm"}) {
+    EXPECT_FALSE(MountOptions(sshd, path).empty()) << path << " is not mounted in the worker";
+  }
 
   const json done = cluster.WaitFor(
       "fmnist", [](const json& job) { return Phase(job) == "Succeeded" || Phase(job) == "Failed"; }, kJobTimeout,
@@ -231,7 +273,12 @@ TEST_F(TrainingJobE2e, KilledTrainerRestartsTheWholeGangWhichResumesFromTheLastC
   ASSERT_EQ(Phase(done), "Succeeded") << cluster.Diagnostics();
   EXPECT_EQ(Status(done).value("restarts", -1), 1);
   EXPECT_NE(std::find(phases.begin(), phases.end(), "Restarting"), phases.end()) << Joined(phases);
-  EXPECT_TRUE(EventReasons(cluster, "resume").count("GangRestart"));
+  std::string restart_message;
+  for (const json& e : cluster.Events("resume")) {
+    if (e.value("reason", "") == "GangRestart") restart_message = e.value("message", "");
+  }
+  EXPECT_NE(restart_message.find("rank 1"), std::string::npos) << "the restart names the rank that died";
+  EXPECT_NE(restart_message.find("signal 9"), std::string::npos) << restart_message;
 
   // Two gangs ran; the second trainer started from a checkpoint of the first, not from step 0.
   const std::vector<RunningPod> launchers = PodsNamed(cluster, "resume-launcher");
