@@ -144,6 +144,15 @@ std::string MountOptions(int pid, const std::string& target) {
   return options;
 }
 
+// Waits for Succeeded or Failed, then prints the job's status and Events as a user would see them.
+json WaitUntilFinished(E2eCluster& cluster, const std::string& name, std::vector<std::string>* phases) {
+  const json job = cluster.WaitFor(
+      name, [](const json& j) { return Phase(j) == "Succeeded" || Phase(j) == "Failed"; }, kJobTimeout, phases);
+  PrintStatus(name, job, *phases);
+  PrintEvents(cluster, name);
+  return job;
+}
+
 class TrainingJobE2e : public ::testing::Test {
  protected:
   void SetUp() override { MakeShards(data_.path()); }
@@ -184,11 +193,7 @@ TEST_F(TrainingJobE2e, TrainsToSucceededWithProgressAndEvaluationThenAnEvaluateJ
     EXPECT_FALSE(MountOptions(sshd, path).empty()) << path << " is not mounted in the worker";
   }
 
-  const json done = cluster.WaitFor(
-      "fmnist", [](const json& job) { return Phase(job) == "Succeeded" || Phase(job) == "Failed"; }, kJobTimeout,
-      &phases);
-  PrintStatus("fmnist", done, phases);
-  PrintEvents(cluster, "fmnist");
+  const json done = WaitUntilFinished(cluster, "fmnist", &phases);
   ASSERT_EQ(Phase(done), "Succeeded") << cluster.Diagnostics();
   ASSERT_GE(phases.size(), 3u) << Joined(phases);
   EXPECT_EQ(phases.front(), "Pending") << Joined(phases);
@@ -225,11 +230,7 @@ TEST_F(TrainingJobE2e, TrainsToSucceededWithProgressAndEvaluationThenAnEvaluateJ
   eval_job["spec"]["trainer"]["logDir"] = "/checkpoints/fmnist";
   std::vector<std::string> eval_phases;
   cluster.Apply(eval_job);
-  const json scored = cluster.WaitFor(
-      "fmnist-eval", [](const json& job) { return Phase(job) == "Succeeded" || Phase(job) == "Failed"; }, kJobTimeout,
-      &eval_phases);
-  PrintStatus("fmnist-eval", scored, eval_phases);
-  PrintEvents(cluster, "fmnist-eval");
+  const json scored = WaitUntilFinished(cluster, "fmnist-eval", &eval_phases);
   ASSERT_EQ(Phase(scored), "Succeeded") << cluster.Diagnostics();
   const json again = Status(scored).value("evaluation", json::object());
   EXPECT_EQ(again.value("step", -1), kSteps);
@@ -266,10 +267,7 @@ TEST_F(TrainingJobE2e, KilledTrainerRestartsTheWholeGangWhichResumesFromTheLastC
   const long killed_after = Checkpoints(log_dir).back();
   std::printf("=== killed worker-1's trainer after the checkpoint of step %ld\n", killed_after);
 
-  const json done = cluster.WaitFor(
-      "resume", [](const json& j) { return Phase(j) == "Succeeded" || Phase(j) == "Failed"; }, kJobTimeout, &phases);
-  PrintStatus("resume", done, phases);
-  PrintEvents(cluster, "resume");
+  const json done = WaitUntilFinished(cluster, "resume", &phases);
   ASSERT_EQ(Phase(done), "Succeeded") << cluster.Diagnostics();
   EXPECT_EQ(Status(done).value("restarts", -1), 1);
   EXPECT_NE(std::find(phases.begin(), phases.end(), "Restarting"), phases.end()) << Joined(phases);
@@ -301,10 +299,7 @@ TEST_F(TrainingJobE2e, BadTrainerFlagFailsTheJobAtOnceWithTheTrainersMessage) {
   job["spec"]["trainer"]["extraArgs"].push_back("--no_such_flag=1");
   cluster.Apply(job);
   std::vector<std::string> phases;
-  const json done = cluster.WaitFor(
-      "badflag", [](const json& j) { return Phase(j) == "Failed" || Phase(j) == "Succeeded"; }, kJobTimeout, &phases);
-  PrintStatus("badflag", done, phases);
-  PrintEvents(cluster, "badflag");
+  const json done = WaitUntilFinished(cluster, "badflag", &phases);
   ASSERT_EQ(Phase(done), "Failed") << cluster.Diagnostics();
   EXPECT_EQ(Status(done).value("restarts", -1), 0);
   const json failed = ConditionOf(done, "Failed");
