@@ -31,6 +31,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 volatile sig_atomic_t g_child = 0;
+volatile sig_atomic_t g_stop = 0;  // SIGTERM came before the pod's first process existed
 
 [[noreturn]] void Die(const std::string& what) {
   std::fprintf(stderr, "kubecnn-e2e-pod-sandbox: %s: %s\n", what.c_str(), std::strerror(errno));
@@ -129,6 +130,7 @@ void MountDev(const std::string& root) {
 }
 
 void ForwardKill(int) {
+  g_stop = 1;
   if (g_child > 0) ::kill(g_child, SIGKILL);
 }
 
@@ -173,6 +175,7 @@ int main(int argc, char** argv) {
     RunContainer(spec);
   }
   g_child = child;
+  if (g_stop) ::kill(child, SIGKILL);
   int status = 0;
   while (::waitpid(child, &status, 0) < 0) {
     if (errno != EINTR) Die("waitpid");

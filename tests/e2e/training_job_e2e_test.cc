@@ -162,7 +162,7 @@ class TrainingJobE2e : public ::testing::Test {
 TEST_F(TrainingJobE2e, TrainsToSucceededWithProgressAndEvaluationThenAnEvaluateJobScoresTheCheckpoint) {
   REQUIRE_NODE();
   E2eCluster cluster(data_.path());
-  const int kSteps = 600;  // a few seconds: long enough for the operator to read progress mid-run
+  const int kSteps = 1200;  // seconds of training: the operator reads progress mid-run
   cluster.Apply(FashionMnistJob("fmnist", 2, kSteps));
 
   std::vector<std::string> phases;
