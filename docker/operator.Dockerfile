@@ -1,0 +1,44 @@
+# syntax=docker/dockerfile:1
+# kubecnn-operator: the operator binary and exactly the shared libraries it loads, on an empty base
+# (distroless-like: no shell, no package manager), running as uid 65532. It writes nothing to its
+# root filesystem, so it runs under readOnlyRootFilesystem (manifests/operator/deployment.yaml).
+#
+#   docker build -f docker/operator.Dockerfile -t kubecnn/operator:0.1.0 .
+ARG DEBIAN_IMAGE=debian:bookworm
+
+FROM ${DEBIAN_IMAGE} AS build
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      build-essential cmake ninja-build pkg-config ca-certificates \
+      libcpprest-dev libssl-dev prometheus-cpp-dev libyaml-cpp-dev nlohmann-json3-dev zlib1g-dev \
+ && rm -rf /var/lib/apt/lists/*
+COPY . /src
+RUN cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DKUBECNN_BUILD_TRAINER=OFF \
+      -DKUBECNN_BUILD_TESTS=OFF -DKUBECNN_BUILD_BENCH=OFF \
+ && cmake --build /build --target kubecnn-operator \
+ && strip /build/operator/kubecnn-operator
+# The runtime root: the binary, its libraries at their Debian paths, CA certificates (API servers
+# signed by a public CA), and users for uid 65532 and root (the operator needs no other file).
+RUN sh /src/docker/stage-libs.sh --keep-paths /rootfs /build/operator/kubecnn-operator \
+ && install -D -m 0755 /build/operator/kubecnn-operator /rootfs/usr/local/bin/kubecnn-operator \
+ && install -D -m 0644 /etc/ssl/certs/ca-certificates.crt /rootfs/etc/ssl/certs/ca-certificates.crt \
+ && printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' \
+      > /rootfs/etc/passwd \
+ && printf 'root:x:0:\nnonroot:x:65532:\n' > /rootfs/etc/group \
+ && printf 'hosts: files dns\n' > /rootfs/etc/nsswitch.conf \
+ && install -d -m 1777 /rootfs/tmp \
+ && install -d -m 0755 -o 65532 -g 65532 /rootfs/home/nonroot
+
+FROM scratch AS operator
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG SOURCE_URL=""
+LABEL org.opencontainers.image.title="kubecnn-operator" \
+      org.opencontainers.image.description="Runs kubecnn TrainingJobs (kubecnn.io/v1alpha1) as MPI gangs of pods" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.source="${SOURCE_URL}"
+COPY --from=build /rootfs/ /
+USER 65532:65532
+EXPOSE 8080 8081
+ENTRYPOINT ["/usr/local/bin/kubecnn-operator"]
