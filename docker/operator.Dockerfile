@@ -17,17 +17,7 @@ RUN cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DKUBECNN_BUILD_
       -DKUBECNN_BUILD_TESTS=OFF -DKUBECNN_BUILD_BENCH=OFF \
  && cmake --build /build --target kubecnn-operator \
  && strip /build/operator/kubecnn-operator
-# The runtime root: the binary, its libraries at their Debian paths, CA certificates (API servers
-# signed by a public CA), and users for uid 65532 and root (the operator needs no other file).
-RUN sh /src/docker/stage-libs.sh --keep-paths /rootfs /build/operator/kubecnn-operator \
- && install -D -m 0755 /build/operator/kubecnn-operator /rootfs/usr/local/bin/kubecnn-operator \
- && install -D -m 0644 /etc/ssl/certs/ca-certificates.crt /rootfs/etc/ssl/certs/ca-certificates.crt \
- && printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' \
-      > /rootfs/etc/passwd \
- && printf 'root:x:0:\nnonroot:x:65532:\n' > /rootfs/etc/group \
- && printf 'hosts: files dns\n' > /rootfs/etc/nsswitch.conf \
- && install -d -m 1777 /rootfs/tmp \
- && install -d -m 0755 -o 65532 -g 65532 /rootfs/home/nonroot
+RUN sh /src/docker/operator-rootfs.sh /build/operator/kubecnn-operator /rootfs
 
 FROM scratch AS operator
 ARG VERSION=0.1.0

@@ -102,9 +102,9 @@ build() {  # build IMAGE DOCKERFILE [extra args...]
 
 size() {
   if [ "$engine" = docker ]; then
-    docker image inspect -f '{{.Size}}' "$1"
+    echo "$(($(docker image inspect -f '{{.Size}}' "$1") / 1000000)) MB"
   else
-    buildah inspect --type image -f '{{.ImageSize}}' "$1" 2>/dev/null || buildah images --noheading --format '{{.Size}}' "$1"
+    buildah images --noheading --format '{{.Size}}' "$1"
   fi
 }
 
@@ -129,8 +129,7 @@ fi
 echo
 printf '%-36s %s\n' IMAGE SIZE
 for image in "${built[@]}"; do
-  bytes=$(size "$image")
-  printf '%-36s %s (%s MB)\n' "$image" "$bytes" "$((bytes / 1000000))"
+  printf '%-36s %s\n' "$image" "$(size "$image")"
 done
 if [ -n "$push" ]; then
   for image in "${built[@]}"; do

@@ -98,7 +98,12 @@ E2eCluster::E2eCluster(const std::string& data_dir) {
   options.work_dir = dir_ / "node";
   options.sandbox_binary = kSandbox;
   NodeImage image;
-  image.files["/usr/local/bin/kubecnn-trainer"] = kTrainer;  // where the image keeps it
+  if (const char* rootfs = std::getenv("KUBECNN_E2E_TRAINER_ROOTFS"); rootfs != nullptr && *rootfs != '\0') {
+    image.root = rootfs;  // the trainer image as built: its own trainer, user and tools
+    image.add_user = false;
+  } else {
+    image.files["/usr/local/bin/kubecnn-trainer"] = kTrainer;  // where the image keeps it
+  }
   options.images[kTrainerImage] = image;
   options.claims[kDataClaim] = data_dir;
   options.claims[kCheckpointClaim] = checkpoint_dir_;

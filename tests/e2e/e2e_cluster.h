@@ -1,7 +1,9 @@
 // E2eCluster: one test's whole Kubernetes on this machine — the API-server fixture, the real
 // kubecnn-operator process with a kubeconfig as a user would give it, the pod network and the
-// node agent (running pods with the host's root as the trainer image) — plus what a user would do
-// with kubectl: apply a TrainingJob, get it, list its Events, read a pod's log.
+// node agent — plus what a user would do with kubectl: apply a TrainingJob, get it, list its
+// Events, read a pod's log. Pods run on the host's root with the built kubecnn-trainer standing in
+// for the trainer image, or, with KUBECNN_E2E_TRAINER_ROOTFS (scripts/test-images.sh), on the
+// root filesystem of the trainer image itself.
 #pragma once
 
 #include <sys/types.h>

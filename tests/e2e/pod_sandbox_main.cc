@@ -103,6 +103,9 @@ void MountDev(const std::string& root) {
   for (const json& m : spec.at("mounts")) {
     BindMount(m.at("source"), root + m.at("target").get<std::string>(), m.value("read_only", false));
   }
+  if (spec.value("read_only_root", false)) {  // securityContext.readOnlyRootFilesystem
+    Mount("none", root, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY);
+  }
   Check(::chdir(root.c_str()) == 0 && ::chroot(".") == 0, "chroot " + root);
   const std::string workdir = spec.value("working_dir", "/");
   Check(::chdir(workdir.c_str()) == 0, "chdir " + workdir);
@@ -156,10 +159,12 @@ int main(int argc, char** argv) {
   Check(::dup2(null_fd, STDIN_FILENO) >= 0 && ::dup2(log_fd, STDOUT_FILENO) >= 0 && ::dup2(log_fd, STDERR_FILENO) >= 0,
         "redirecting output to " + log);
 
-  const std::string netns = spec.at("netns");
-  const int ns_fd = ::open(netns.c_str(), O_RDONLY | O_CLOEXEC);
-  Check(ns_fd >= 0 && ::setns(ns_fd, CLONE_NEWNET) == 0, "joining network namespace " + netns);
-  ::close(ns_fd);
+  const std::string netns = spec.value("netns", "");  // "": the node's network (hostNetwork)
+  if (!netns.empty()) {
+    const int ns_fd = ::open(netns.c_str(), O_RDONLY | O_CLOEXEC);
+    Check(ns_fd >= 0 && ::setns(ns_fd, CLONE_NEWNET) == 0, "joining network namespace " + netns);
+    ::close(ns_fd);
+  }
   Check(::unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID) == 0, "unshare");
   Mount("none", "/", nullptr, MS_REC | MS_PRIVATE);
 

@@ -304,6 +304,7 @@ PodSetup SetUpPod(const PodSetupInputs& in) {
                  {"gid", gid},
                  {"groups", groups},
                  {"env", env},
+                 {"read_only_root", csc.value("readOnlyRootFilesystem", false)},
                  {"working_dir", c.value("workingDir", "/")},
                  {"argv", argv}};
   return out;
