@@ -13,9 +13,11 @@
 # without a command the image is the trainer itself (`docker run IMAGE --model=resnet50 ...`).
 ARG DEBIAN_IMAGE=debian:bookworm
 ARG DEBIAN_SLIM_IMAGE=debian:bookworm-slim
-# The CUDA 13.0 images match the torch wheel's CUDA (cu130) and cuDNN 9.
+# CUDA 13.0 as the torch wheel (cu130). The runtime needs only NVIDIA's base flavour: cuBLAS,
+# cuDNN, NCCL and the rest come staged from the wheel, the versions torch was built and tested
+# with; the cudnn-runtime flavour would add a second, different set (~2 GB) that nothing loads.
 ARG CUDA_DEVEL_IMAGE=nvidia/cuda:13.0.2-cudnn-devel-ubuntu24.04
-ARG CUDA_RUNTIME_IMAGE=nvidia/cuda:13.0.2-cudnn-runtime-ubuntu24.04
+ARG CUDA_RUNTIME_IMAGE=nvidia/cuda:13.0.2-base-ubuntu24.04
 ARG TORCH_VERSION=2.11.0
 # The two CUDA runtime libraries that libtorch_cpu.so links (versions as torch 2.11.0 pins them).
 ARG CUDA_RUNTIME_WHEEL=nvidia-cuda-runtime==13.0.96
@@ -34,7 +36,10 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 # Only the wheel (no Python dependencies, no cuBLAS/cuDNN/NCCL wheels): the CPU build links
 # libtorch_cpu and libc10 alone (-DKUBECNN_TORCH_CPU_ONLY=ON).
-RUN python3 -m venv /opt/venv \
+COPY docker/extra-ca/ /usr/local/share/ca-certificates/
+ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt
+RUN update-ca-certificates \
+ && python3 -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-cache-dir --no-deps "torch==${TORCH_VERSION}" "${CUDA_RUNTIME_WHEEL}" "${CUPTI_WHEEL}"
 COPY . /src
 RUN cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DKUBECNN_PYTHON=/opt/venv/bin/python3 \
@@ -75,7 +80,10 @@ RUN apt-get update \
       libopenmpi-dev openmpi-bin libprotobuf-dev protobuf-compiler libturbojpeg0-dev libjpeg-dev \
       prometheus-cpp-dev nlohmann-json3-dev zlib1g-dev \
  && rm -rf /var/lib/apt/lists/*
-RUN python3 -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir "torch==${TORCH_VERSION}"
+COPY docker/extra-ca/ /usr/local/share/ca-certificates/
+ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt
+RUN update-ca-certificates \
+ && python3 -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir "torch==${TORCH_VERSION}"
 COPY . /src
 # cuDNN loads its engine libraries and NVRTC its builtins with dlopen, which ldd cannot see: those
 # two families are staged whole.

@@ -108,6 +108,12 @@ size() {
   fi
 }
 
+# A TLS-intercepting proxy between this machine and PyPI: its CA (trusted here) goes to the build
+# stages through docker/extra-ca/ (git-ignored), never into the images that run.
+for ca in /usr/local/share/ca-certificates/*.crt; do
+  [ -f "$ca" ] && cp "$ca" docker/extra-ca/
+done
+
 if [ "$engine" = buildah ]; then
   debian_base debian:bookworm
   debian_base debian:bookworm-slim
