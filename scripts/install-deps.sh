@@ -32,7 +32,7 @@ apt_packages=(
   zlib1g-dev
   dataset-fashion-mnist
   python3-venv
-  openssh-server openssh-client iproute2
+  openssh-server openssh-client iproute2 ca-certificates
 )
 
 missing=()
