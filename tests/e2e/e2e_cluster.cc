@@ -101,6 +101,7 @@ E2eCluster::E2eCluster(const std::string& data_dir) {
   if (const char* rootfs = std::getenv("KUBECNN_E2E_TRAINER_ROOTFS"); rootfs != nullptr && *rootfs != '\0') {
     image.root = rootfs;  // the trainer image as built: its own trainer, user and tools
     image.add_user = false;
+    std::printf("=== pods run on the trainer image's root %s\n", rootfs);
   } else {
     image.files["/usr/local/bin/kubecnn-trainer"] = kTrainer;  // where the image keeps it
   }
