@@ -89,14 +89,17 @@ SOURCES
   rm -rf "$rootfs" "$rootfs.log"
 }
 
-build() {  # build IMAGE DOCKERFILE [extra args...]
+# build IMAGE DOCKERFILE [extra args...]; also tags the image's "latest" flavour (kubecnn/trainer:latest,
+# kubecnn/trainer:latest-cpu), the names manifests/ and the chart use by default.
+build() {
   local image=$1 file=$2
   shift 2
-  echo "build-images: $image <- $file $*"
+  local latest=${image%%:*}:latest${image#*:"$tag"}
+  echo "build-images: $image ($latest) <- $file $*"
   if [ "$engine" = docker ]; then
-    docker build -f "$file" -t "$image" "${common_args[@]}" "$@" .
+    docker build -f "$file" -t "$image" -t "$latest" "${common_args[@]}" "$@" .
   else
-    buildah bud --isolation chroot --pull=never --layers -f "$file" -t "$image" "${common_args[@]}" "$@" .
+    buildah bud --isolation chroot --pull=never --layers -f "$file" -t "$image" -t "$latest" "${common_args[@]}" "$@" .
   fi
 }
 

@@ -163,7 +163,9 @@ TEST(OperatorImage, ServesHealthReadinessAndReconcilesUnderAReadOnlyRootAsUid655
   testing::FakeApiServer server;
   testing::WriteFile(scratch / "kubeconfig", server.Kubeconfig("token: operator", "kubecnn-system"));
   ASSERT_EQ(chmod((scratch / "kubeconfig").c_str(), 0444), 0);
-  const int health = FreePort(), metrics = FreePort();
+  const int health = FreePort();
+  int metrics = FreePort();
+  while (metrics == health) metrics = FreePort();
   // The Deployment's flags (manifests/operator/deployment.yaml), on free ports.
   InImage op{root,
              65532,
