@@ -6,7 +6,7 @@
 #   for the end-to-end suite's pods.
 # - LibTorch: the CUDA build inside PyPI's torch wheel, in a virtualenv at $KUBECNN_VENV
 #   (default /opt/kubecnn/venv) that later runs reuse; torchvision and Pillow beside it for
-#   the Python reference benchmarks.
+#   the Python reference benchmarks; helm-python-sdk and PyYAML for the chart's tests.
 set -euo pipefail
 
 KUBECNN_VENV=${KUBECNN_VENV:-/opt/kubecnn/venv}
@@ -15,6 +15,8 @@ TORCH_VERSION=${TORCH_VERSION:-2.11.0}
 TORCHVISION_VERSION=${TORCHVISION_VERSION:-0.26.0}
 # TensorBoard's own reader checks our event files in the tests.
 TENSORBOARD_VERSION=${TENSORBOARD_VERSION:-2.21.0}
+# Helm v4's engine as a Python library: the chart's tests lint and render with it (no helm binary).
+HELM_SDK_VERSION=${HELM_SDK_VERSION:-0.2.2}
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
@@ -47,9 +49,10 @@ fi
 
 venv_ok() {
   [ -x "$KUBECNN_VENV/bin/python3" ] &&
-    "$KUBECNN_VENV/bin/python3" - "$TORCH_VERSION" "$TORCHVISION_VERSION" <<'PY' 2>/dev/null
-import sys, torch, torchvision, PIL, tensorboard
+    "$KUBECNN_VENV/bin/python3" - "$TORCH_VERSION" "$TORCHVISION_VERSION" "$HELM_SDK_VERSION" <<'PY' 2>/dev/null
+import sys, importlib.metadata, torch, torchvision, PIL, tensorboard, yaml, helm_python
 ok = torch.__version__.split("+")[0] == sys.argv[1] and torchvision.__version__.split("+")[0] == sys.argv[2]
+ok = ok and importlib.metadata.version("helm-python-sdk") == sys.argv[3]
 sys.exit(0 if ok else 1)
 PY
 }
@@ -59,7 +62,8 @@ if ! venv_ok; then
   $SUDO mkdir -p "$(dirname "$KUBECNN_VENV")"
   [ -x "$KUBECNN_VENV/bin/python3" ] || $SUDO python3 -m venv "$KUBECNN_VENV"
   $SUDO "$KUBECNN_VENV/bin/python3" -m pip install -q \
-    "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" pillow numpy "tensorboard==$TENSORBOARD_VERSION"
+    "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" pillow numpy "tensorboard==$TENSORBOARD_VERSION" \
+    "helm-python-sdk==$HELM_SDK_VERSION" pyyaml
 fi
 
 echo "install-deps: ok (LibTorch at $("$KUBECNN_VENV/bin/python3" -c 'import torch;print(torch.utils.cmake_prefix_path)'))"

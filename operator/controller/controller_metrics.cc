@@ -5,7 +5,8 @@ namespace kubecnn::controller {
 
 namespace {
 const char* const kPhases[] = {"Pending", "Scheduling", "Running", "Restarting", "Succeeded", "Failed", "Suspended"};
-}
+const char* const kErrorStages[] = {"apply", "status", "decode"};  // CountError's stages
+}  // namespace
 
 ControllerMetrics::ControllerMetrics(prometheus::Registry& registry)
     : jobs_(prometheus::BuildGauge()
@@ -27,7 +28,9 @@ ControllerMetrics::ControllerMetrics(prometheus::Registry& registry)
                          .Help("Whole-gang restarts after a worker or launcher failed")
                          .Register(registry)
                          .Add({})) {
+  // Every series exists from the start (at 0), so dashboards and alerts see a value, not no data.
   for (const char* phase : kPhases) jobs_.Add({{"phase", phase}}).Set(0);
+  for (const char* stage : kErrorStages) errors_.Add({{"stage", stage}});
 }
 
 void ControllerMetrics::ObserveReconcile(double seconds) { reconcile_seconds_.Observe(seconds); }

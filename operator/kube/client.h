@@ -88,6 +88,9 @@ class Client {
 
   const RestConfig& config() const { return config_; }
   Metrics& metrics() { return *metrics_; }
+  // The same metrics for the parts that report beside the client (work queues, worker pools), so
+  // the operator's one registry exposes them.
+  std::shared_ptr<Metrics> shared_metrics() const { return metrics_; }
   Clock& clock() { return *clock_; }
 
  private:

@@ -10,6 +10,7 @@ WorkQueue::WorkQueue(std::string name, std::unique_ptr<QueueRateLimiter> limiter
     : name_(std::move(name)),
       limiter_(limiter ? std::move(limiter) : std::make_unique<ControllerRateLimiter>()),
       metrics_(metrics ? std::move(metrics) : std::make_shared<Metrics>()) {
+  ReportDepth();  // the depth series exists (at 0) before the first add
   delay_thread_ = std::thread([this] { DelayLoop(); });
 }
 

@@ -93,17 +93,6 @@ Ran RunInImage(const InImage& run, const testing::ScratchDir& scratch, const std
   return out;
 }
 
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  socklen_t len = sizeof addr;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 TEST(TrainerImage, SshdAcceptsTheOperatorsConfigAndKeysAsUid1000) {
   REQUIRE_IMAGE("KUBECNN_E2E_TRAINER_ROOTFS", root);
   testing::ScratchDir scratch;
@@ -163,9 +152,9 @@ TEST(OperatorImage, ServesHealthReadinessAndReconcilesUnderAReadOnlyRootAsUid655
   testing::FakeApiServer server;
   testing::WriteFile(scratch / "kubeconfig", server.Kubeconfig("token: operator", "kubecnn-system"));
   ASSERT_EQ(chmod((scratch / "kubeconfig").c_str(), 0444), 0);
-  const int health = FreePort();
-  int metrics = FreePort();
-  while (metrics == health) metrics = FreePort();
+  const int health = testing::FreePort();
+  int metrics = testing::FreePort();
+  while (metrics == health) metrics = testing::FreePort();
   // The Deployment's flags (manifests/operator/deployment.yaml), on free ports.
   InImage op{root,
              65532,

@@ -78,27 +78,11 @@ TEST(TrainerBinary, ListModelsPrintsTheCatalogue) {
 
 TEST(TrainerBinary, UnknownSubcommandLikeWordExitsTwo) { ExpectRefused(RunTrainer("trian --model=tiny"), "trian"); }
 
-// A port nobody listens on right now (the kernel's choice for port 0, released again).
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_ANY);
-  socklen_t len = sizeof addr;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    close(fd);
-    return 0;
-  }
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 // The binary links LibTorch's CUDA libraries (libcublasLt carries ~92 KiB of static TLS), which
 // once left prometheus-cpp's 100 KiB civetweb threads no stack: every --metrics_port failed at
 // start-up. This runs the trainer as the operator does (--metrics_port on 0.0.0.0) and scrapes it.
 TEST(TrainerBinary, ServesMetricsOnAllInterfacesWhileTraining) {
-  const int port = FreePort();
+  const int port = kubecnn::testing::FreePort();
   ASSERT_GT(port, 0);
   kubecnn::testing::ScratchDir dir;
   const std::string log = dir / "trainer.log";

@@ -1,0 +1,145 @@
+"""charts/kubecnn through Helm's own engine (helm-python-sdk, Helm v4's Go SDK): strict lint,
+renders with default values and with every toggle on, the schema refusing bad values with messages
+that name the key, and manifests/ being exactly the default rendering."""
+import json
+import pathlib
+import subprocess
+import sys
+import unittest
+
+import helm_python as helm
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+CHART = ROOT / "charts" / "kubecnn"
+
+EVERY_TOGGLE = {
+    "image": {"repository": "registry.example.com/kubecnn/operator", "tag": "0.1.0-rc1", "pullPolicy": "Always"},
+    "imagePullSecrets": [{"name": "regcred"}],
+    "replicaCount": 3,
+    "operator": {"concurrency": 8, "watchNamespace": "research", "gangSchedulers": ["volcano", "scheduler-plugins"],
+                 "restartBackoffSeconds": 20, "progressPeriodSeconds": 30, "kubeApiQps": 100, "kubeApiBurst": 200,
+                 "extraArgs": ["--admission_backoff=60"]},
+    "serviceAccount": {"create": True, "name": "trainer-operator", "annotations": {"example.com/role": "ml"}},
+    "nodeSelector": {"kubernetes.io/os": "linux"},
+    "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "ml", "effect": "NoSchedule"}],
+    "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        {"matchExpressions": [{"key": "pool", "operator": "In", "values": ["system"]}]}]}}},
+    "priorityClassName": "system-cluster-critical",
+    "podAnnotations": {"example.com/team": "ml"},
+    "podLabels": {"team": "ml"},
+    "metrics": {"serviceMonitor": {"enabled": True, "labels": {"release": "prometheus"}},
+                "podMonitor": {"enabled": True, "labels": {"release": "prometheus"}, "namespaces": ["research"]}},
+    "grafana": {"dashboard": {"enabled": True, "namespace": "monitoring"}},
+}
+
+
+def documents(rendered):
+    """Every object the rendering holds, NOTES.txt aside."""
+    out = []
+    for path, text in rendered.items():
+        if path.endswith("NOTES.txt"):
+            continue
+        out.extend(d for d in yaml.safe_load_all(text) if d)
+    return out
+
+
+def by_kind(objects, kind):
+    return [o for o in objects if o["kind"] == kind]
+
+
+class Chart(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.chart = helm.Chart.load(str(CHART))
+
+    def render(self, values=None):
+        return self.chart.render(values, name="kubecnn", namespace="kubecnn-system", is_install=True)
+
+    def test_lints_strictly_without_warnings(self):
+        for values in (None, EVERY_TOGGLE):
+            report = helm.lint(str(CHART), values, strict=True, namespace="kubecnn-system")
+            self.assertEqual(report["errors"], [])
+            warnings = [m for m in report["messages"] if m["severity"] >= 2]
+            self.assertEqual(warnings, [], f"lint with {values and 'every toggle'}: {warnings}")
+
+    def test_defaults_render_the_operator_deployment_and_least_privilege_rbac(self):
+        objects = documents(self.render())
+        kinds = sorted(o["kind"] for o in objects)
+        self.assertEqual(kinds, ["ClusterRole", "ClusterRoleBinding", "Deployment", "Pod", "Role", "RoleBinding",
+                                 "Service", "ServiceAccount"])
+        deployment = by_kind(objects, "Deployment")[0]
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        self.assertEqual(container["image"], "kubecnn/operator:" + self.chart.metadata["appVersion"])
+        self.assertIn("--leader_elect=true", container["args"])
+        self.assertTrue(container["securityContext"]["readOnlyRootFilesystem"])
+        self.assertEqual(deployment["spec"]["template"]["spec"]["securityContext"]["runAsUser"], 65532)
+        test_pod = by_kind(objects, "Pod")[0]
+        self.assertEqual(test_pod["metadata"]["annotations"]["helm.sh/hook"], "test")
+        self.assertIn("/readyz", " ".join(test_pod["spec"]["containers"][0]["command"]))
+
+    def test_every_toggle_on_renders_monitors_dashboard_and_flags(self):
+        self.chart.validate_schema(EVERY_TOGGLE)
+        objects = documents(self.render(EVERY_TOGGLE))
+        monitor = by_kind(objects, "ServiceMonitor")[0]
+        self.assertEqual(monitor["metadata"]["labels"]["release"], "prometheus")
+        self.assertEqual(monitor["spec"]["endpoints"][0]["port"], "metrics")
+        pods = by_kind(objects, "PodMonitor")[0]
+        self.assertEqual(pods["spec"]["selector"]["matchLabels"], {"kubecnn.io/role": "worker"})
+        self.assertEqual(pods["spec"]["namespaceSelector"], {"matchNames": ["research"]})
+        targets = {r.get("targetLabel") for r in pods["spec"]["podMetricsEndpoints"][0]["relabelings"]}
+        self.assertTrue({"trainingjob", "worker"} <= targets, targets)
+        dashboard = [o for o in by_kind(objects, "ConfigMap") if o["metadata"]["name"] == "kubecnn-dashboard"][0]
+        self.assertEqual(dashboard["metadata"]["namespace"], "monitoring")
+        self.assertEqual(dashboard["metadata"]["labels"]["grafana_dashboard"], "1")
+        self.assertEqual(json.loads(dashboard["data"]["kubecnn.json"]),
+                         json.loads((CHART / "dashboards" / "kubecnn.json").read_text()))
+        deployment = by_kind(objects, "Deployment")[0]
+        spec = deployment["spec"]["template"]["spec"]
+        args = spec["containers"][0]["args"]
+        for flag in ("--watch_namespace=research", "--gang_schedulers=volcano,scheduler-plugins",
+                     "--restart_backoff=20", "--progress_period=30", "--kube_api_qps=100", "--kube_api_burst=200",
+                     "--concurrency=8", "--admission_backoff=60"):
+            self.assertIn(flag, args)
+        self.assertEqual(spec["serviceAccountName"], "trainer-operator")
+        self.assertEqual(spec["imagePullSecrets"], [{"name": "regcred"}])
+        self.assertEqual(spec["containers"][0]["image"], "registry.example.com/kubecnn/operator:0.1.0-rc1")
+        self.assertEqual(spec["nodeSelector"], {"kubernetes.io/os": "linux"})
+        self.assertIn("nodeAffinity", spec["affinity"])
+        self.assertEqual(spec["priorityClassName"], "system-cluster-critical")
+        self.assertEqual(deployment["spec"]["template"]["metadata"]["labels"]["team"], "ml")
+        binding = by_kind(objects, "ClusterRoleBinding")[0]
+        self.assertEqual(binding["subjects"][0]["name"], "trainer-operator")
+
+    def test_schema_refuses_bad_values_naming_the_key(self):
+        cases = [
+            ({"replicaCount": 0}, "/replicaCount"),
+            ({"replicaCount": "two"}, "/replicaCount"),
+            ({"replicaCount": 2, "leaderElection": {"enabled": False}}, "/replicaCount"),
+            ({"image": {"pullPolicy": "Sometimes"}}, "/image/pullPolicy"),
+            ({"operator": {"gangSchedulers": ["slurm"]}}, "/operator/gangSchedulers/0"),
+            ({"operator": {"extraArgs": ["leader_elect=false"]}}, "/operator/extraArgs/0"),
+            ({"metrics": {"serviceMonitor": {"enabled": "yes"}}}, "/metrics/serviceMonitor/enabled"),
+            ({"metrics": {"podMonitor": {"interval": "often"}}}, "/metrics/podMonitor/interval"),
+            ({"healthPort": 70000}, "/healthPort"),
+            ({"replicas": 2}, "replicas"),
+        ]
+        for values, key in cases:
+            with self.subTest(values=values):
+                with self.assertRaises(helm.HelmValuesError) as refused:
+                    self.chart.validate_schema(values)
+                self.assertIn(key, str(refused.exception))
+
+    def test_manifests_are_the_default_rendering(self):
+        check = subprocess.run([sys.executable, str(ROOT / "scripts" / "render-manifests.py"), "--check"],
+                               capture_output=True, text=True)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+
+    def test_crd_is_the_one_in_manifests(self):
+        crd = self.chart.crds[0]
+        self.assertTrue(crd["name"].endswith("kubecnn.io_trainingjobs.yaml"))
+        self.assertEqual(yaml.safe_load(crd["data"])["spec"]["names"]["kind"], "TrainingJob")
+
+
+if __name__ == "__main__":
+    unittest.main()
