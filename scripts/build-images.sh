@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds kubecnn's images and prints their sizes:
-#   kubecnn/operator:TAG     docker/operator.Dockerfile
+#   kubecnn/operator:TAG     docker/operator.Dockerfile     (TAG: the chart's appVersion unless --tag)
 #   kubecnn/trainer:TAG-cpu  docker/trainer.Dockerfile --target cpu   (CPU LibTorch only)
 #   kubecnn/trainer:TAG      docker/trainer.Dockerfile (CUDA; with --cuda)
 #
@@ -14,7 +14,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-tag=${KUBECNN_IMAGE_TAG:-0.1.0}
+# The images' tag is the chart's appVersion: the chart and manifests/ name these images by default.
+tag=${KUBECNN_IMAGE_TAG:-$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' charts/kubecnn/Chart.yaml)}
 only=""
 cuda=0
 push=""

@@ -13,7 +13,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-tag=${KUBECNN_IMAGE_TAG:-0.1.0}
+# The images' tag is the chart's appVersion: the chart and manifests/ name these images by default.
+tag=${KUBECNN_IMAGE_TAG:-$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' charts/kubecnn/Chart.yaml)}
 build=1
 while [ $# -gt 0 ]; do
   case "$1" in
