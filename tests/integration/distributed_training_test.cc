@@ -141,7 +141,7 @@ std::vector<std::string> TrainArgs(const std::string& log_dir, int steps) {
 
 TEST(DistributedTraining, EvaluationOverTwoRanksCountsExactlyWhatOneRankCounts) {
   ScratchDir data, logs;
-  if (!kubecnn::testing::WritePhotoShards(data.path(), 27, 3, 4)) GTEST_SKIP() << "testdata photos not present";
+  KUBECNN_SKIP_IF(!kubecnn::testing::WritePhotoShards(data.path(), 27, 3, 4), "testdata photos not present");
   Process train({kTrainer, "--model=tiny", "--image_size=32", "--batch_size=4", "--num_classes=4", "--num_batches=6",
                  "--data_dir=" + data.path(), "--log_dir=" + logs.path()},
                 logs / "train.log");

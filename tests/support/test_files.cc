@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -54,6 +55,11 @@ std::vector<std::string> ListFiles(const std::string& dir, const std::string& ex
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+bool UnderCi() {
+  const char* ci = std::getenv("CI");
+  return ci != nullptr && *ci != '\0';
 }
 
 }  // namespace kubecnn::testing

@@ -4,7 +4,21 @@
 #include <string>
 #include <vector>
 
+// Skips the test when `condition` holds (test data or a tool is absent), saying `why` — except
+// under CI (CI set in the environment), where it fails instead: a suite that skips its real-data
+// tests there would pass without proving anything.
+#define KUBECNN_SKIP_IF(condition, why)                                                     \
+  do {                                                                                      \
+    if (condition) {                                                                        \
+      if (::kubecnn::testing::UnderCi()) FAIL() << "missing under CI (CI is set): " << why; \
+      GTEST_SKIP() << why;                                                                  \
+    }                                                                                       \
+  } while (0)
+
 namespace kubecnn::testing {
+
+// True when the CI environment variable is set (CI=true in CI runs).
+bool UnderCi();
 
 // Absolute path of `relative` under ../shared/testdata (may not exist: check and GTEST_SKIP).
 std::string TestdataPath(const std::string& relative);

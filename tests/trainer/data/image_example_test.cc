@@ -34,7 +34,7 @@ void JpegSize(const std::string& jpeg, int* width, int* height) {
 
 TEST(ImageExample, ReadsInceptionBuildImageDataRecords) {
   const std::string path = TestdataPath("tfrecord-inception-build-image-data/validation-00000-of-00002");
-  if (!kubecnn::testing::Exists(path)) GTEST_SKIP();
+  KUBECNN_SKIP_IF(!kubecnn::testing::Exists(path), path << " is missing");
   const auto examples = ParseFile(path);
   ASSERT_EQ(examples.size(), 25u);
   for (const auto& e : examples) {
@@ -52,7 +52,7 @@ TEST(ImageExample, ReadsInceptionBuildImageDataRecords) {
 
 TEST(ImageExample, FlowersLabelsMatchTheDocumentedDistribution) {
   const std::string path = TestdataPath("tfrecord-flowers/flowers_validation_00000-of-00005.tfrecord");
-  if (!kubecnn::testing::Exists(path)) GTEST_SKIP();
+  KUBECNN_SKIP_IF(!kubecnn::testing::Exists(path), path << " is missing");
   std::map<int64_t, int> histogram;
   for (const auto& e : ParseFile(path)) ++histogram[e.label];
   EXPECT_EQ(histogram, (std::map<int64_t, int>{{0, 10}, {1, 23}, {2, 14}, {3, 10}, {4, 13}}));
@@ -60,7 +60,7 @@ TEST(ImageExample, FlowersLabelsMatchTheDocumentedDistribution) {
 
 TEST(ImageExample, ReadsObjectDetectionBoxes) {
   const std::string path = TestdataPath("tfrecord-raccoon-detection/test.record");
-  if (!kubecnn::testing::Exists(path)) GTEST_SKIP();
+  KUBECNN_SKIP_IF(!kubecnn::testing::Exists(path), path << " is missing");
   ExampleSchema schema;
   schema.label_key = "image/object/class/label";  // this set has no image/class/label
   size_t boxes = 0;
@@ -78,7 +78,7 @@ TEST(ImageExample, ReadsObjectDetectionBoxes) {
 
 TEST(ImageExample, MissingLabelNamesKeyFileAndRecord) {
   const std::string path = TestdataPath("tfrecord-raccoon-detection/test.record");
-  if (!kubecnn::testing::Exists(path)) GTEST_SKIP();
+  KUBECNN_SKIP_IF(!kubecnn::testing::Exists(path), path << " is missing");
   try {
     ParseFile(path);
     FAIL();
@@ -92,7 +92,7 @@ TEST(ImageExample, MissingLabelNamesKeyFileAndRecord) {
 
 TEST(ImageExample, MistypedFeatureSaysWhatItIsAndWhatWasExpected) {
   const std::string path = TestdataPath("tfrecord-tfx-cifar10/cifar10_train.tfrecord");
-  if (!kubecnn::testing::Exists(path)) GTEST_SKIP();
+  KUBECNN_SKIP_IF(!kubecnn::testing::Exists(path), path << " is missing");
   ExampleSchema schema;
   schema.image_key = "image";
   schema.label_key = "id";  // bytes, not int64

@@ -31,7 +31,7 @@ std::vector<std::string> Photos() {
 }
 
 #define SKIP_WITHOUT_PHOTOS(files) \
-  if ((files).empty()) GTEST_SKIP() << "no JPEGs under " << testing::TestdataPath(kImagenetDir)
+  KUBECNN_SKIP_IF((files).empty(), "no JPEGs under " << testing::TestdataPath(kImagenetDir))
 
 Bytes ReadBytes(const std::string& path) {
   const std::string data = testing::ReadFile(path);
@@ -248,7 +248,7 @@ TEST(DecodeAndTransform, TrainCropsDecodedAtReducedScaleKeepTheSamplingGrid) {
 
 TEST(DecodeAndTransform, GrayscalePhotosComeOutWithEqualChannels) {
   const std::string path = testing::TestdataPath(std::string(kImagenetDir) + "/n04532670_viaduct.JPEG");
-  if (!testing::Exists(path)) GTEST_SKIP() << path << " missing";
+  KUBECNN_SKIP_IF(!testing::Exists(path), path << " missing");
   const Bytes jpeg = ReadBytes(path);
   for (const TransformOptions& options : {Train(true, true), Eval(true, false)}) {
     const Bytes out = Transform(jpeg, options, 9);

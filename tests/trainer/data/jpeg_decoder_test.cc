@@ -38,8 +38,7 @@ std::vector<std::string> Photos(const char* dir) {
 }
 
 #define SKIP_IF_EMPTY(files, dir) \
-  if ((files).empty())            \
-  GTEST_SKIP() << "no JPEGs under " << testing::TestdataPath(dir) << " (../shared/testdata missing?)"
+  KUBECNN_SKIP_IF((files).empty(), "no JPEGs under " << testing::TestdataPath(dir) << " (../shared/testdata missing?)")
 
 // A decoded image copied out of the decoder's buffer.
 struct Rgb {
@@ -89,7 +88,7 @@ constexpr JpegDecodeOptions kFast{1, true};
 
 TEST(JpegDecoder, ReadsSizeAndColourSpaceOfRealPhotos) {
   const std::string path = testing::TestdataPath(std::string(kImagenetDir) + "/n01440764_tench.JPEG");
-  if (!testing::Exists(path)) GTEST_SKIP() << path << " missing";
+  KUBECNN_SKIP_IF(!testing::Exists(path), path << " missing");
   JpegDecoder decoder;
   JpegHeader header;
   ASSERT_TRUE(decoder.ReadHeader(ReadBytes(path), &header).ok());
@@ -411,7 +410,7 @@ TEST(JpegDecoder, GarbageAfterSoiIsCorrupt) {
 
 TEST(JpegDecoder, TruncatedPhotoIsCorruptWhereverItIsCut) {
   const std::string path = testing::TestdataPath(std::string(kImagenetDir) + "/n01440764_tench.JPEG");
-  if (!testing::Exists(path)) GTEST_SKIP() << path << " missing";
+  KUBECNN_SKIP_IF(!testing::Exists(path), path << " missing");
   const Bytes jpeg = ReadBytes(path);
   JpegDecoder decoder;
   // Cuts inside the headers fail while reading them; cuts in the scan make libjpeg warn "Premature
@@ -437,7 +436,7 @@ TEST(JpegDecoder, RegionAboveATruncationStillDecodes) {
   // Rows below the region are never read, so damage there is invisible to this decode: the
   // documented trade-off of stopping early.
   const std::string path = testing::TestdataPath(std::string(kImagenetDir) + "/n01440764_tench.JPEG");
-  if (!testing::Exists(path)) GTEST_SKIP() << path << " missing";
+  KUBECNN_SKIP_IF(!testing::Exists(path), path << " missing");
   const Bytes jpeg = ReadBytes(path);
   const Bytes truncated(jpeg.begin(), jpeg.begin() + static_cast<std::ptrdiff_t>(jpeg.size() * 3 / 4));
   JpegDecoder decoder;
@@ -448,7 +447,7 @@ TEST(JpegDecoder, RegionAboveATruncationStillDecodes) {
 
 TEST(JpegDecoder, RecoversAfterACorruptImage) {
   const std::string path = testing::TestdataPath(std::string(kImagenetDir) + "/n01440764_tench.JPEG");
-  if (!testing::Exists(path)) GTEST_SKIP() << path << " missing";
+  KUBECNN_SKIP_IF(!testing::Exists(path), path << " missing");
   const Bytes jpeg = ReadBytes(path);
   JpegDecoder fresh;
   const Rgb expected = Decode(fresh, jpeg, {}, kFast);

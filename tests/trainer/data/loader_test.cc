@@ -66,7 +66,8 @@ LoaderOptions SmallOptions(const std::string& dir, bool train) {
 class LoaderTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!kubecnn::testing::Exists(kubecnn::testing::TestdataPath("jpeg-imagenet-samples"))) GTEST_SKIP();
+    KUBECNN_SKIP_IF(!kubecnn::testing::Exists(kubecnn::testing::TestdataPath("jpeg-imagenet-samples")),
+                    kubecnn::testing::TestdataPath("jpeg-imagenet-samples") << " is missing");
     WriteShards(dir_.path());
   }
   ScratchDir dir_;
@@ -193,7 +194,8 @@ TEST_F(LoaderTest, CorruptRecordStopsTheRunUnlessSkipping) {
 }
 
 TEST(Loader, UndecodableImagesAreSkippedAndCountedNeverFatal) {
-  if (!kubecnn::testing::Exists(kubecnn::testing::TestdataPath("jpeg-imagenet-samples"))) GTEST_SKIP();
+  KUBECNN_SKIP_IF(!kubecnn::testing::Exists(kubecnn::testing::TestdataPath("jpeg-imagenet-samples")),
+                  kubecnn::testing::TestdataPath("jpeg-imagenet-samples") << " is missing");
   ScratchDir dir;
   WriteShards(dir.path(), 4, "GIF89a not a jpeg");
   Loader loader(SmallOptions(dir.path(), false));

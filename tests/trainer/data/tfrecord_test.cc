@@ -193,7 +193,7 @@ class TensorFlowWrittenFiles : public ::testing::TestWithParam<RealFile> {};
 
 TEST_P(TensorFlowWrittenFiles, ReadWithEveryCrcValidAndTheDocumentedRecordCount) {
   const std::string path = TestdataPath(GetParam().path);
-  if (!kubecnn::testing::Exists(path)) GTEST_SKIP() << path << " not present";
+  KUBECNN_SKIP_IF(!kubecnn::testing::Exists(path), path << " not present");
   EXPECT_EQ(static_cast<int64_t>(ReadAll(path, false).size()), GetParam().records);
   EXPECT_EQ(ScanShard(path, false).size(), GetParam().records);
 }
@@ -214,7 +214,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(TfRecord, DaliIdxFileFormatParses) {
   // DALI's own index of a 47-record file: contiguous "<offset> <framed length>" lines.
   const std::string idx = TestdataPath("dali-idx-format/tfrecord_train.idx");
-  if (!kubecnn::testing::Exists(idx)) GTEST_SKIP();
+  KUBECNN_SKIP_IF(!kubecnn::testing::Exists(idx), idx << " is missing");
   const std::string text = ReadFile(idx);
   uint64_t last_offset = 0, last_length = 0, lines = 0;
   std::istringstream in(text);

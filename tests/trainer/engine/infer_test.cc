@@ -17,7 +17,7 @@ using kubecnn::testing::ScratchDir;
 TEST(Infer, TrainedCheckpointGivesRankedProbabilitiesAndBadFilesAnError) {
   torch::set_num_threads(1);
   ScratchDir data, log;
-  if (!kubecnn::testing::WritePhotoShards(data.path(), 8, 1, 4)) GTEST_SKIP() << "testdata photos not present";
+  KUBECNN_SKIP_IF(!kubecnn::testing::WritePhotoShards(data.path(), 8, 1, 4), "testdata photos not present");
   TrainConfig config;
   config.model = "tiny";
   config.num_classes = 4;

@@ -40,7 +40,7 @@ class TrainLoopTest : public ::testing::Test {
  protected:
   void SetUp() override {
     torch::set_num_threads(1);  // bitwise-reproducible CPU kernels for the resume comparison
-    if (!kubecnn::testing::WritePhotoShards(data_.path(), 24, 3, 4)) GTEST_SKIP() << "testdata photos not present";
+    KUBECNN_SKIP_IF(!kubecnn::testing::WritePhotoShards(data_.path(), 24, 3, 4), "testdata photos not present");
   }
   ScratchDir data_;
 };

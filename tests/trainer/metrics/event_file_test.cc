@@ -56,7 +56,7 @@ TEST(EventFile, TwoWritersInOneDirectoryGetTwoFiles) {
 TEST(EventFile, ReadsATensorFlow1EstimatorFile) {
   const std::string path =
       TestdataPath("tfevents-tf1-estimator/events.out.tfevents.1646034739.jiyongjung.c.googlers.com");
-  if (!Exists(path)) GTEST_SKIP();
+  KUBECNN_SKIP_IF(!Exists(path), path << " is missing");
   const EventFileContents contents = ReadEventFile(path);
   EXPECT_EQ(contents.file_version, "brain.Event:2");
   EXPECT_EQ(contents.events, 28);
@@ -69,7 +69,7 @@ TEST(EventFile, ReadsATensorFlow1EstimatorFile) {
 
 TEST(EventFile, ReadsKerasTf2BatchAndEpochScalars) {
   const std::string path = TestdataPath("tfevents-keras-tf2/train/events.out.tfevents.1598485465.penguin.1486.6519.v2");
-  if (!Exists(path)) GTEST_SKIP();
+  KUBECNN_SKIP_IF(!Exists(path), path << " is missing");
   const EventFileContents contents = ReadEventFile(path);
   EXPECT_EQ(contents.events, 244);
   const auto tags = ByTag(contents);
@@ -81,7 +81,7 @@ TEST(EventFile, ReadsKerasTf2BatchAndEpochScalars) {
 
 TEST(EventFile, ReadsPyTorchSummaryWriterFiles) {
   const std::string dir = TestdataPath("tfevents-pytorch-summarywriter/strict/run_1");
-  if (!Exists(dir)) GTEST_SKIP();
+  KUBECNN_SKIP_IF(!Exists(dir), dir << " is missing");
   std::vector<std::string> events;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) events.push_back(entry.path().string());
   ASSERT_EQ(events.size(), 1u);
@@ -93,7 +93,7 @@ TEST(EventFile, ReadsPyTorchSummaryWriterFiles) {
 
 TEST(EventFile, ReadsDuplicateStepsAsWritten) {
   const std::string dir = TestdataPath("tfevents-pytorch-summarywriter/duplicate_steps/run_1");
-  if (!Exists(dir)) GTEST_SKIP();
+  KUBECNN_SKIP_IF(!Exists(dir), dir << " is missing");
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     const auto tags = ByTag(ReadEventFile(entry.path().string()));
     const auto& foo = tags.at("dup_steps/foo");
@@ -106,7 +106,7 @@ TEST(EventFile, ReadsDuplicateStepsAsWritten) {
 
 TEST(EventFile, ReadsTheProfileDemoFile) {
   const std::string path = TestdataPath("tfevents-tb-profile-demo/end_2_end.tfevents");
-  if (!Exists(path)) GTEST_SKIP();
+  KUBECNN_SKIP_IF(!Exists(path), path << " is missing");
   const EventFileContents contents = ReadEventFile(path);
   EXPECT_EQ(contents.events, 25);
   for (const auto& s : contents.scalars) EXPECT_EQ(s.step, 0);
@@ -114,9 +114,8 @@ TEST(EventFile, ReadsTheProfileDemoFile) {
 
 TEST(EventFile, TensorBoardItselfReadsOurScalars) {
   const char* python = "/opt/kubecnn/venv/bin/python3";
-  if (std::system((std::string(python) + " -c 'import tensorboard' 2>/dev/null").c_str()) != 0) {
-    GTEST_SKIP() << "tensorboard is not installed in " << python;
-  }
+  KUBECNN_SKIP_IF(std::system((std::string(python) + " -c 'import tensorboard' 2>/dev/null").c_str()) != 0,
+                  "tensorboard is not installed in " << python);
   kubecnn::testing::ScratchDir dir;
   {
     EventWriter writer(dir.path());

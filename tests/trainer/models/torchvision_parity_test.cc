@@ -27,11 +27,11 @@ int RunReference(const std::string& args) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-#define RUN_REFERENCE_OR_SKIP(args)                                                       \
-  do {                                                                                    \
-    const int rc = RunReference(args);                                                    \
-    if (rc == kPythonUnavailable) GTEST_SKIP() << "no torchvision at " << KUBECNN_PYTHON; \
-    ASSERT_EQ(rc, 0) << "torchvision_reference.py " << (args) << " failed";               \
+#define RUN_REFERENCE_OR_SKIP(args)                                                    \
+  do {                                                                                 \
+    const int rc = RunReference(args);                                                 \
+    KUBECNN_SKIP_IF(rc == kPythonUnavailable, "no torchvision at " << KUBECNN_PYTHON); \
+    ASSERT_EQ(rc, 0) << "torchvision_reference.py " << (args) << " failed";            \
   } while (0)
 
 std::vector<std::string> Lines(const std::string& text) {

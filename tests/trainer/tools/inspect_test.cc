@@ -57,7 +57,7 @@ TEST_F(InspectTest, CleanFileCountsEveryRecordAndExitsZero) {
 }
 
 TEST_F(InspectTest, ShowsTheJpegHeaderSize) {
-  if (jpeg_.size() < 100) GTEST_SKIP() << "testdata absent";
+  KUBECNN_SKIP_IF(jpeg_.size() < 100, "testdata absent");
   std::ostringstream out;
   Inspect({path_}, {.records_to_show = 1}, out);
   EXPECT_NE(out.str().find("JPEG header: "), std::string::npos) << out.str();
@@ -103,7 +103,7 @@ TEST(Inspect, DescribesTensorFlowWrittenShardsAndEventFiles) {
       kubecnn::testing::TestdataPath("tfrecord-inception-build-image-data/validation-00000-of-00002");
   const std::string events =
       kubecnn::testing::TestdataPath("tfevents-keras-tf2/train/events.out.tfevents.1598485465.penguin.1486.6519.v2");
-  if (!kubecnn::testing::Exists(shard) || !kubecnn::testing::Exists(events)) GTEST_SKIP() << "testdata absent";
+  KUBECNN_SKIP_IF(!kubecnn::testing::Exists(shard) || !kubecnn::testing::Exists(events), "testdata absent");
   std::ostringstream out;
   EXPECT_EQ(Inspect({shard, events}, {.records_to_show = 1}, out), 0);
   EXPECT_NE(out.str().find("image/encoded: bytes[1]"), std::string::npos) << out.str();

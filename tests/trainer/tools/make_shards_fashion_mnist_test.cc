@@ -32,7 +32,7 @@ std::string Gunzip(const std::string& path) {
 class MakeShardsFashionMnistTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!kubecnn::testing::Exists(kFashionMnistDebianDir)) GTEST_SKIP() << kFashionMnistDebianDir << " absent";
+    KUBECNN_SKIP_IF(!kubecnn::testing::Exists(kFashionMnistDebianDir), kFashionMnistDebianDir << " absent");
   }
   kubecnn::testing::ScratchDir scratch_;
 };

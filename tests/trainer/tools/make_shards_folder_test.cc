@@ -39,7 +39,7 @@ class MakeShardsFolderTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const std::string samples = kubecnn::testing::TestdataPath("jpeg-imagenet-samples");
-    if (!kubecnn::testing::Exists(samples)) GTEST_SKIP() << samples << " absent";
+    KUBECNN_SKIP_IF(!kubecnn::testing::Exists(samples), samples << " absent");
     const std::vector<std::string> jpegs = kubecnn::testing::ListFiles(samples, ".JPEG");
     ASSERT_GE(jpegs.size(), 12u);
     size_t next = 0;
