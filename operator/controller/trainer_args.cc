@@ -86,6 +86,12 @@ done < "${KUBECNN_HOSTFILE:-/etc/kubecnn/hostfile}"
 # the job's condition and Event say what went wrong.
 out="${TMPDIR:-/tmp}/kubecnn-launcher.out"
 status="${TMPDIR:-/tmp}/kubecnn-launcher.status"
+# An evaluation reports the eval-<step>.json this run writes, not an older one. The trainer writes
+# it to a new file renamed into place, so "inode path" pairs not there before are this run's.
+eval_files() {
+  ls -it "$KUBECNN_LOG_DIR"/eval-*.json 2>/dev/null | while read -r inode path; do printf '%s %s\n' "$inode" "$path"; done
+}
+before=$(eval_files)
 { "$@" 2>&1; echo "$?" >"$status"; } | tee "$out"
 rc=$(cat "$status" 2>/dev/null || echo 1)
 if [ "$rc" -ne 0 ]; then
@@ -94,11 +100,16 @@ if [ "$rc" -ne 0 ]; then
   exit "$rc"
 fi
 if [ "${KUBECNN_EVAL_RESULT:-0}" = 1 ]; then
-  result=$(ls -t "$KUBECNN_LOG_DIR"/eval-*.json 2>/dev/null | head -n 1)
+  result=$(eval_files | while read -r inode path; do
+    if ! printf '%s\n' "$before" | grep -Fxq "$inode $path"; then
+      printf '%s\n' "$path"
+      break
+    fi
+  done)
   if [ -n "$result" ]; then
     cp "$result" "${KUBECNN_TERMINATION_LOG:-/dev/termination-log}"
   else
-    echo "kubecnn-launcher: evaluation finished but wrote no eval-*.json in $KUBECNN_LOG_DIR" >&2
+    echo "kubecnn-launcher: evaluation finished but wrote no new eval-*.json in $KUBECNN_LOG_DIR" >&2
     exit 1
   fi
 fi

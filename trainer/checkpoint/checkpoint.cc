@@ -1,14 +1,12 @@
 // Checkpoint envelope: pickle the state dict, frame it with magic/version/length/CRC, write atomically.
 #include "trainer/checkpoint/checkpoint.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 
+#include "trainer/common/atomic_file.h"
 #include "trainer/data/crc32c.h"
 
 namespace kubecnn::checkpoint {
@@ -30,25 +28,6 @@ std::map<std::string, torch::Tensor> TensorMap(const c10::IValue& value) {
   std::map<std::string, torch::Tensor> out;
   for (const auto& entry : value.toGenericDict()) out[entry.key().toStringRef()] = entry.value().toTensor();
   return out;
-}
-
-void WriteAll(int fd, const char* data, size_t n, const std::string& path) {
-  while (n > 0) {
-    const ssize_t wrote = ::write(fd, data, n);
-    if (wrote < 0 && errno == EINTR) continue;
-    if (wrote <= 0) throw CheckpointError("writing " + path + ": " + std::strerror(errno) + " (disk full?)");
-    data += wrote;
-    n -= static_cast<size_t>(wrote);
-  }
-}
-
-void FsyncDirectory(const std::string& path) {
-  const std::string dir = std::filesystem::path(path).parent_path().string();
-  const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
 }
 
 template <typename T>
@@ -92,28 +71,11 @@ void SaveCheckpoint(const std::string& path, const Checkpoint& c) {
   std::string footer;
   Put<uint32_t>(footer, data::MaskCrc(data::Crc32c(payload.data(), payload.size())));
 
-  const std::string temp = path + ".partial";
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    throw CheckpointError("creating " + temp + ": " + std::strerror(errno) + " (is --log_dir writable?)");
-  }
   try {
-    WriteAll(fd, header.data(), header.size(), temp);
-    WriteAll(fd, payload.data(), payload.size(), temp);
-    WriteAll(fd, footer.data(), footer.size(), temp);
-    if (::fsync(fd) != 0) throw CheckpointError("syncing " + temp + ": " + std::strerror(errno));
-  } catch (...) {
-    ::close(fd);
-    std::filesystem::remove(temp);
-    throw;
+    WriteFileAtomically(path, {header, std::string_view(payload.data(), payload.size()), footer});
+  } catch (const AtomicWriteError& e) {
+    throw CheckpointError(std::string("saving checkpoint: ") + e.what());
   }
-  ::close(fd);
-  if (std::rename(temp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    std::filesystem::remove(temp);
-    throw CheckpointError("renaming " + temp + " to " + path + ": " + why);
-  }
-  FsyncDirectory(path);
 }
 
 std::string ReadCheckpointFile(const std::string& path) {

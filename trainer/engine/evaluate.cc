@@ -4,9 +4,11 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "trainer/checkpoint/checkpoint.h"
 #include "trainer/checkpoint/checkpoint_files.h"
+#include "trainer/common/atomic_file.h"
 #include "trainer/data/device_batch.h"
 #include "trainer/engine/model_setup.h"
 #include "trainer/engine/shared_checkpoint.h"
@@ -82,22 +84,30 @@ EvalResult RunEvaluation(const TrainConfig& config_in) {
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
-  char json[512];
-  std::snprintf(json, sizeof json,
-                "{\"top1\": %.6f, \"top5\": %.6f, \"images\": %lld, \"top1_correct\": %lld, \"top5_correct\": %lld, "
-                "\"step\": %lld, \"model\": \"%s\", \"checkpoint\": \"%s\"}",
-                result.counts.top1_ratio(), result.counts.top5_ratio(), static_cast<long long>(result.counts.images),
-                static_cast<long long>(result.counts.top1), static_cast<long long>(result.counts.top5),
-                static_cast<long long>(result.step), config.model.c_str(), result.checkpoint.c_str());
-  result.json = json;
+  // The result as JSON through a JSON library: the checkpoint path and model name are escaped.
+  const nlohmann::json summary = {{"top1", result.counts.top1_ratio()},
+                                  {"top5", result.counts.top5_ratio()},
+                                  {"images", result.counts.images},
+                                  {"top1_correct", result.counts.top1},
+                                  {"top5_correct", result.counts.top5},
+                                  {"step", result.step},
+                                  {"model", config.model},
+                                  {"checkpoint", result.checkpoint}};
+  result.json = summary.dump();
   if (placement.rank != 0) return result;
   std::printf("Evaluated %s at step %lld on %lld images in %.1f s: top-1 %.2f%%, top-5 %.2f%%\n",
               result.checkpoint.c_str(), static_cast<long long>(result.step),
               static_cast<long long>(result.counts.images), seconds, 100 * result.counts.top1_ratio(),
               100 * result.counts.top5_ratio());
   if (!config.log_dir.empty()) {
+    // Atomically: the launcher copies this file into the pod's termination message as soon as
+    // mpirun exits, and must never read half of it.
     const std::string path = config.log_dir + "/eval-" + std::to_string(result.step) + ".json";
-    std::ofstream(path) << result.json << "\n";
+    try {
+      WriteFileAtomically(path, {result.json, "\n"});
+    } catch (const AtomicWriteError& e) {
+      throw std::runtime_error(std::string("writing the evaluation result: ") + e.what());
+    }
   }
   return result;
 }

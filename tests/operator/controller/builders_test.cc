@@ -245,17 +245,27 @@ TEST(LauncherScript, PassesArgumentsVerbatimAndCopiesTheEvalResult) {
       std::filesystem::temp_directory_path() / ("kubecnn-launcher-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "hostfile") << "localhost slots=1\n";
-  std::ofstream(dir / "eval-100.json") << R"({"top1": 0.5, "top5": 0.8})"
+  // An evaluation of an earlier run, newer by name: not what this run evaluated.
+  std::ofstream(dir / "eval-900.json") << R"({"top1": 0.9, "top5": 0.99, "step": 900})"
                                        << "\n";
   const std::vector<std::string> env = {"KUBECNN_HOSTFILE=" + (dir / "hostfile").string(),
                                         "KUBECNN_LOG_DIR=" + dir.string(), "KUBECNN_EVAL_RESULT=1",
                                         "KUBECNN_TERMINATION_LOG=" + (dir / "termination").string()};
-  const auto [rc, out] = RunLauncherScript({"printf", "[%s]", "--lr_schedule=x; touch /tmp/pwned $(id)"}, env);
+  // The "trainer" prints its argument and writes the result of the step it evaluated.
+  const auto [rc, out] = RunLauncherScript(
+      {"sh", "-c",
+       "printf '[%s]' \"$1\"; printf '{\"top1\": 0.5, \"top5\": 0.8, \"step\": 100}\\n' > \"$2/eval-100.json\"", "sh",
+       "--lr_schedule=x; touch /tmp/pwned $(id)", dir.string()},
+      env);
   EXPECT_EQ(rc, 0);
   EXPECT_EQ(out, "[--lr_schedule=x; touch /tmp/pwned $(id)]") << "user text stays one argument, never run";
   std::ifstream term(dir / "termination");
   std::string copied((std::istreambuf_iterator<char>(term)), std::istreambuf_iterator<char>());
-  EXPECT_EQ(copied, "{\"top1\": 0.5, \"top5\": 0.8}\n");
+  EXPECT_EQ(copied, "{\"top1\": 0.5, \"top5\": 0.8, \"step\": 100}\n") << "the result this run wrote";
+
+  // A run that wrote no result reports none, though an older one is in the folder.
+  const auto [none_rc, none_out] = RunLauncherScript({"true"}, env);
+  EXPECT_EQ(none_rc, 1) << none_out;
 
   const auto [fail_rc, fail_out] = RunLauncherScript({"sh", "-c", "exit 2"}, env);
   EXPECT_EQ(fail_rc, 2) << "the trainer's exit code reaches the pod status";

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "tests/support/photo_shards.h"
@@ -107,7 +108,14 @@ TEST_F(TrainLoopTest, EvaluationCountsEveryValidationRecordAndWritesJson) {
   EXPECT_LE(r.counts.top1, r.counts.top5);
   EXPECT_EQ(r.counts.top5, 24);  // 4 classes: the top 5 hold them all
   EXPECT_EQ(r.step, 3);
-  EXPECT_NE(kubecnn::testing::ReadFile(log / "eval-3.json").find("\"images\": 24"), std::string::npos);
+  // The file is JSON (the checkpoint path escaped), written whole: every field is there.
+  const nlohmann::json written = nlohmann::json::parse(kubecnn::testing::ReadFile(log / "eval-3.json"));
+  EXPECT_EQ(written.at("images"), 24);
+  EXPECT_EQ(written.at("step"), 3);
+  EXPECT_EQ(written.at("top5_correct"), r.counts.top5);
+  EXPECT_DOUBLE_EQ(written.at("top1").get<double>(), r.counts.top1_ratio());
+  EXPECT_EQ(written.at("checkpoint"), r.checkpoint);
+  EXPECT_FALSE(std::filesystem::exists(log / "eval-3.json.partial"));
 }
 
 TEST_F(TrainLoopTest, TensorBoardShowsLossLrAndThroughput) {
