@@ -42,6 +42,27 @@ T Get(const std::string& in, size_t offset) {
   return value;
 }
 
+// The fields of a checkpoint payload; throws on one missing or of the wrong type.
+void ReadFields(const c10::IValue& root_value, Checkpoint& c) {
+  const auto root = root_value.toGenericDict();
+  const auto config = root.at("config").toGenericDict();
+  c.config.model = config.at("model").toStringRef();
+  c.config.num_classes = config.at("num_classes").toInt();
+  c.config.image_size = config.at("image_size").toInt();
+  c.config.world_size = config.at("world_size").toInt();
+  c.config.batch_size = config.at("batch_size").toInt();
+  c.step = root.at("step").toInt();
+  c.epoch = root.at("epoch").toInt();
+  c.data_position = root.at("data_position").toInt();
+  c.model = TensorMap(root.at("model"));
+  c.optimizer = TensorMap(root.at("optimizer"));
+  for (const auto& entry : root.at("scalars").toGenericDict()) {
+    c.scalars[entry.key().toStringRef()] = entry.value().toDouble();
+  }
+  if (root.at("rng_state").isTensor()) c.rng_state = root.at("rng_state").toTensor();
+  c.command_line = root.at("command_line").toStringRef();
+}
+
 }  // namespace
 
 void SaveCheckpoint(const std::string& path, const Checkpoint& c) {
@@ -111,24 +132,15 @@ Checkpoint ParseCheckpoint(const std::string& bytes, const std::string& path) {
   } catch (const std::exception& e) {
     throw fail(std::string("unreadable payload: ") + e.what());
   }
-  const auto root = root_value.toGenericDict();
-  const auto config = root.at("config").toGenericDict();
   Checkpoint c;
-  c.config.model = config.at("model").toStringRef();
-  c.config.num_classes = config.at("num_classes").toInt();
-  c.config.image_size = config.at("image_size").toInt();
-  c.config.world_size = config.at("world_size").toInt();
-  c.config.batch_size = config.at("batch_size").toInt();
-  c.step = root.at("step").toInt();
-  c.epoch = root.at("epoch").toInt();
-  c.data_position = root.at("data_position").toInt();
-  c.model = TensorMap(root.at("model"));
-  c.optimizer = TensorMap(root.at("optimizer"));
-  for (const auto& entry : root.at("scalars").toGenericDict()) {
-    c.scalars[entry.key().toStringRef()] = entry.value().toDouble();
+  try {
+    ReadFields(root_value, c);
+  } catch (const std::exception& e) {  // c10::Error and std::out_of_range: a missing or mistyped field
+    std::string why = e.what();
+    why = why.substr(0, why.find('\n'));
+    throw fail("a field is missing or has the wrong type (" + why +
+               "); the file is damaged or not from this trainer: delete it to resume from the previous one");
   }
-  if (root.at("rng_state").isTensor()) c.rng_state = root.at("rng_state").toTensor();
-  c.command_line = root.at("command_line").toStringRef();
   return c;
 }
 

@@ -64,6 +64,10 @@ int RunCommandLine(const std::vector<std::string>& args) {
       // fails the same way, so exit 2, which the operator does not retry.
       std::fprintf(stderr, "kubecnn-trainer %s: %s\n", c.name, e.what());
       return 2;
+    } catch (const TransientError& e) {
+      // A storage or network fault: exit 1, so the operator restarts the gang.
+      std::fprintf(stderr, "kubecnn-trainer %s: %s\n", c.name, e.what());
+      return 1;
     } catch (const std::exception& e) {
       std::fprintf(stderr, "kubecnn-trainer %s: internal error: %s\n", c.name, e.what());
       return 1;

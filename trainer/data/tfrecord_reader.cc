@@ -55,8 +55,9 @@ bool RecordFile::ReadAt(uint64_t offset, void* buffer, uint64_t n) const {
     const ssize_t got = ::pread(fd_, out, n, static_cast<off_t>(offset));
     if (got < 0) {
       if (errno == EINTR) continue;
-      throw DataError("reading " + path_ + " at offset " + std::to_string(offset) + ": " + std::strerror(errno) +
-                      " (storage error; check the volume holding --data_dir)");
+      // The data is not known to be bad, the storage failed: a restart may well read it.
+      throw TransientError("reading " + path_ + " at offset " + std::to_string(offset) + ": " + std::strerror(errno) +
+                           " (storage error; check the volume holding --data_dir)");
     }
     if (got == 0) return false;
     out += got;

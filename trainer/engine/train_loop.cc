@@ -84,9 +84,11 @@ TrainResult Train(const TrainConfig& config_in, const std::string& command_line)
   const checkpoint::RunConfig run_config{config.model, config.num_classes, config.data.transform.output_size,
                                          config.data.world, config.data.batch_size};
   checkpoint::Checkpoint resume;
+  std::string resume_path;
   bool resumed = false;
   if (auto shared = LoadCheckpointOnRank0(*comm, "", config.log_dir)) {
     resume = std::move(shared->value);
+    resume_path = shared->path;
     const std::string why = checkpoint::Incompatibility(resume.config, run_config);
     if (!why.empty()) {
       throw ConfigError("cannot resume from " + shared->path + ": " + why +
@@ -144,8 +146,17 @@ TrainResult Train(const TrainConfig& config_in, const std::string& command_line)
   }
   if (resumed) {
     sgd.LoadStateDict(resume.optimizer);
-    scaler.Restore({resume.scalars.at("loss_scale"), static_cast<int64_t>(resume.scalars.at("loss_scale_good_steps")),
-                    static_cast<int64_t>(resume.scalars.at("skipped_steps"))});
+    const auto scalar = [&](const char* name) {
+      auto it = resume.scalars.find(name);
+      if (it == resume.scalars.end()) {
+        throw checkpoint::CheckpointError("checkpoint " + resume_path + ": no " + name +
+                                          " scalar (damaged, or not written by this trainer's training loop; "
+                                          "delete it to resume from the previous one)");
+      }
+      return it->second;
+    };
+    scaler.Restore({scalar("loss_scale"), static_cast<int64_t>(scalar("loss_scale_good_steps")),
+                    static_cast<int64_t>(scalar("skipped_steps"))});
     if (resume.rng_state.defined() && chief) {
       at::Generator generator = at::detail::getDefaultCPUGenerator();  // a handle to the global one
       generator.set_state(resume.rng_state);

@@ -8,11 +8,14 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
+#include <functional>
 #include <thread>
 
 #include "tests/support/test_files.h"
 #include "trainer/checkpoint/checkpoint_files.h"
+#include "trainer/data/crc32c.h"
 
 namespace kubecnn::checkpoint {
 namespace {
@@ -91,6 +94,61 @@ TEST(Checkpoint, DamageIsReportedWithWhatToDo) {
       EXPECT_NE(std::string(e.what()).find(dir / "bad.pt"), std::string::npos) << e.what();
     }
   }
+}
+
+// The bytes of a checkpoint whose payload went through `edit`, framed (length, CRC) as if valid.
+std::string Reframed(const std::string& good, const std::function<void(c10::impl::GenericDict&)>& edit) {
+  constexpr size_t kHeader = 12 + 4 + 8;  // magic, version, payload length
+  uint64_t length = 0;
+  std::memcpy(&length, good.data() + 16, sizeof length);
+  c10::IValue root = torch::pickle_load(std::vector<char>(good.data() + kHeader, good.data() + kHeader + length));
+  auto dict = root.toGenericDict();
+  edit(dict);
+  const std::vector<char> payload = torch::pickle_save(dict);
+  std::string out = good.substr(0, 16);
+  const uint64_t new_length = payload.size();
+  out.append(reinterpret_cast<const char*>(&new_length), sizeof new_length);
+  out.append(payload.data(), payload.size());
+  const uint32_t crc = kubecnn::data::MaskCrc(kubecnn::data::Crc32c(payload.data(), payload.size()));
+  out.append(reinterpret_cast<const char*>(&crc), sizeof crc);
+  return out;
+}
+
+TEST(Checkpoint, AMissingOrMistypedFieldIsACheckpointErrorNamingTheFile) {
+  ScratchDir dir;
+  SaveCheckpoint(dir / "c.pt", Sample(1));
+  const std::string good = ReadFile(dir / "c.pt");
+  for (const auto& edit : std::vector<std::function<void(c10::impl::GenericDict&)>>{
+           [](c10::impl::GenericDict& d) { d.erase("step"); },
+           [](c10::impl::GenericDict& d) { d.insert_or_assign("epoch", std::string("three")); }}) {
+    WriteFile(dir / "bad.pt", Reframed(good, edit));
+    try {
+      LoadCheckpoint(dir / "bad.pt");
+      FAIL() << "a damaged field was accepted";
+    } catch (const CheckpointError& e) {  // a PermanentError: the trainer exits 2, the job fails at once
+      EXPECT_NE(std::string(e.what()).find(dir / "bad.pt"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("missing or has the wrong type"), std::string::npos) << e.what();
+    }
+  }
+}
+
+// The binary as the operator runs it: resuming from a checkpoint without the loss scaler's state
+// exits 2 (do not restart) and names the file, where it used to exit 1 with "map::at".
+TEST(Checkpoint, ResumingFromOneWithoutLossScalerStateExitsTwoNamingTheFile) {
+  ScratchDir dir;
+  const std::string trainer = std::string(KUBECNN_BINARY_DIR) + "/trainer/kubecnn-trainer";
+  const std::string flags = " --model=tiny --image_size=32 --batch_size=4 --num_classes=10 --log_dir=" + dir.path();
+  ASSERT_EQ(std::system((trainer + flags + " --num_batches=2 >/dev/null 2>&1").c_str()), 0);
+  const std::string path = dir / CheckpointFileName(2);
+  Checkpoint c = LoadCheckpoint(path);
+  c.scalars.clear();
+  SaveCheckpoint(path, c);
+  const std::string log = dir / "resume.log";
+  const int status = std::system((trainer + flags + " --num_batches=4 >" + log + " 2>&1").c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 2) << ReadFile(log);
+  EXPECT_NE(ReadFile(log).find(path), std::string::npos) << ReadFile(log);
+  EXPECT_NE(ReadFile(log).find("loss_scale"), std::string::npos) << ReadFile(log);
 }
 
 TEST(Checkpoint, SigkillDuringSaveNeverDamagesTheLastGoodCheckpoint) {

@@ -2,10 +2,12 @@
 // skipping and resynchronising, and the TensorFlow-written files in ../shared/testdata.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "tests/support/test_files.h"
+#include "trainer/common/errors.h"
 #include "trainer/data/data_error.h"
 #include "trainer/data/record_index.h"
 #include "trainer/data/tfrecord_reader.h"
@@ -35,6 +37,25 @@ std::vector<std::string> ReadAll(const std::string& path, bool skip_corrupt, int
   while (reader.Next(&record)) out.push_back(record);
   if (corrupt) *corrupt = reader.corrupt_records();
   return out;
+}
+
+// A read that the storage fails (here EISDIR: the "shard" is a directory) is a TransientError, so
+// the trainer exits 1 and the operator restarts the gang, not a DataError (exit 2: the job fails
+// for good) as if the shard were corrupt.
+TEST(TfRecord, AStorageReadErrorIsTransientNotBadData) {
+  ScratchDir dir;
+  std::filesystem::create_directories(dir / "train-00000-of-00001");
+  RecordFile file(dir / "train-00000-of-00001");
+  char buffer[16];
+  try {
+    file.ReadAt(0, buffer, sizeof buffer);
+    FAIL() << "reading a directory succeeded";
+  } catch (const kubecnn::TransientError& e) {
+    EXPECT_NE(std::string(e.what()).find("storage error"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(dir / "train-00000-of-00001"), std::string::npos) << e.what();
+  } catch (const kubecnn::PermanentError& e) {
+    FAIL() << "a storage fault was reported as permanent: " << e.what();
+  }
 }
 
 TEST(TfRecord, WriterOutputReadsBackIdentically) {
