@@ -61,7 +61,9 @@ void AddTrainFlags(FlagSet& f, engine::TrainConfig& c, CommFlags& comm) {
         "all-reduce gradients even on one rank (NCCL on a GPU): measures what the sync costs");
   f.Add("collective_timeout", &comm.collective_timeout_seconds,
         "seconds any collective may wait for the other ranks before the job stops (a rank died or hung)");
-  f.Add("eval", &c.eval, "evaluate top-1/top-5 of the newest checkpoint in --log_dir on the validation split");
+  f.Add("eval", &c.eval,
+        "evaluate top-1/top-5 on the validation split: the newest checkpoint in --log_dir, --checkpoint, or "
+        "torchvision weights from --init_checkpoint");
   f.Add("checkpoint", &c.checkpoint, "with --eval: this checkpoint file instead of the newest");
 }
 
@@ -72,7 +74,7 @@ void Validate(const FlagSet& flags, const engine::TrainConfig& c, const CommFlag
   ValidateDataOptions(c.data);
   require(!(c.fp16 && c.bf16), "--fp16 and --bf16 exclude each other");
   require(c.num_classes >= 1, "--num_classes must be at least 1");
-  require(c.num_batches >= 1, "--num_batches must be at least 1");
+  require(c.num_batches >= 1 || c.eval, "--num_batches must be at least 1");
   require(c.num_epochs >= 0, "--num_epochs must not be negative");
   require(c.learning_rate >= 0, "--learning_rate must not be negative");
   require(c.momentum >= 0 && c.momentum < 1, "--momentum must be in [0, 1)");

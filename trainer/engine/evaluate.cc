@@ -2,6 +2,7 @@
 #include "trainer/engine/evaluate.h"
 
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -9,6 +10,7 @@
 #include "trainer/checkpoint/checkpoint.h"
 #include "trainer/checkpoint/checkpoint_files.h"
 #include "trainer/common/atomic_file.h"
+#include "trainer/common/errors.h"
 #include "trainer/data/device_batch.h"
 #include "trainer/engine/model_setup.h"
 #include "trainer/engine/shared_checkpoint.h"
@@ -40,29 +42,47 @@ EvalCounts CountCorrect(models::Model& model, data::Loader& loader, const RunDev
 EvalResult RunEvaluation(const TrainConfig& config_in) {
   TrainConfig config = config_in;
   if (config.data.data_dir.empty()) throw ConfigError("--eval needs --data_dir with validation-NNNNN-of-NNNNN shards");
-  if (config.checkpoint.empty() && config.log_dir.empty()) {
-    throw ConfigError("--eval needs --log_dir holding checkpoints, or --checkpoint=FILE");
+  // torchvision weights (torch.save(model.state_dict())) are scored as they are: --init_checkpoint
+  // without --checkpoint; the model, classes and image size come from the flags.
+  const bool pretrained = config.checkpoint.empty() && !config.init_checkpoint.empty();
+  if (config.checkpoint.empty() && config.log_dir.empty() && !pretrained) {
+    throw ConfigError(
+        "--eval needs --log_dir holding checkpoints, --checkpoint=FILE, or --init_checkpoint=FILE (torchvision "
+        "weights)");
+  }
+  if (pretrained && config.init_skip_classifier) {
+    throw ConfigError("--eval --init_checkpoint scores the weights as saved; drop --init_skip_classifier");
   }
   const comm::Placement& placement = config.placement;
   config.data.rank = placement.rank;
   config.data.world = placement.world_size;
   const RunDevice device = ChooseRunDevice(config, placement.local_rank);
   std::unique_ptr<comm::Communicator> comm = comm::CreateCommunicator(placement, device.device, config.comm);
-  // Rank 0 reads the checkpoint; every rank evaluates its own part of the validation records.
-  auto shared = LoadCheckpointOnRank0(*comm, config.checkpoint, config.log_dir);
-  if (!shared) throw ConfigError("--eval: no checkpoint (model.ckpt-*.pt) in --log_dir=" + config.log_dir);
   EvalResult result;
-  result.checkpoint = shared->path;
-  const checkpoint::Checkpoint& saved = shared->value;
-  result.step = saved.step;
-  // The checkpoint says what it is: its model, classes and image size win over the defaults.
-  config.model = saved.config.model;
-  config.num_classes = saved.config.num_classes;
-  if (config.data.transform.output_size == 0)
-    config.data.transform.output_size = static_cast<int>(saved.config.image_size);
+  std::shared_ptr<models::Model> model;
   config.fp16 = config.bf16 = false;  // evaluate in fp32, as nvcnn did
-  std::shared_ptr<models::Model> model = BuildModel(config, device);
-  LoadModelState(*model, saved.model, result.checkpoint);
+  if (pretrained) {
+    // Every rank reads the weights file itself (BuildModel): it is read-only and usually small.
+    result.checkpoint = config.init_checkpoint;
+    result.step = 0;
+    if (config.data.transform.output_size == 0) config.data.transform.output_size = ModelImageSize(config.model);
+    model = BuildModel(config, device);
+  } else {
+    // Rank 0 reads the checkpoint; every rank evaluates its own part of the validation records.
+    auto shared = LoadCheckpointOnRank0(*comm, config.checkpoint, config.log_dir);
+    if (!shared) throw ConfigError("--eval: no checkpoint (model.ckpt-*.pt) in --log_dir=" + config.log_dir);
+    result.checkpoint = shared->path;
+    const checkpoint::Checkpoint& saved = shared->value;
+    result.step = saved.step;
+    // The checkpoint says what it is: its model, classes and image size win over the defaults.
+    config.model = saved.config.model;
+    config.num_classes = saved.config.num_classes;
+    if (config.data.transform.output_size == 0)
+      config.data.transform.output_size = static_cast<int>(saved.config.image_size);
+    config.init_checkpoint.clear();  // the checkpoint holds every weight
+    model = BuildModel(config, device);
+    LoadModelState(*model, saved.model, result.checkpoint);
+  }
 
   data::LoaderOptions options = config.data;
   options.train = false;
@@ -104,9 +124,10 @@ EvalResult RunEvaluation(const TrainConfig& config_in) {
     // mpirun exits, and must never read half of it.
     const std::string path = config.log_dir + "/eval-" + std::to_string(result.step) + ".json";
     try {
+      std::filesystem::create_directories(config.log_dir);  // new when scoring torchvision weights
       WriteFileAtomically(path, {result.json, "\n"});
-    } catch (const AtomicWriteError& e) {
-      throw std::runtime_error(std::string("writing the evaluation result: ") + e.what());
+    } catch (const std::exception& e) {  // a storage fault, as for checkpoints: a restart may succeed
+      throw TransientError(std::string("writing the evaluation result to --log_dir: ") + e.what());
     }
   }
   return result;

@@ -3,8 +3,9 @@
   torchvision_reference.py shapes OUT_DIR MODEL...   OUT_DIR/MODEL.txt: state_dict names and shapes, one
                                                      "name<TAB>d0,d1,..." line each
   torchvision_reference.py init SEED OUT_DIR MODEL... OUT_DIR/MODEL.pt: torch.manual_seed(SEED); torch.save(dict(sd))
-  torchvision_reference.py resnet18 OUT_DIR          random resnet18 weights (OrderedDict and dict forms),
-                                                     a fixed input and its eval-mode logits
+  torchvision_reference.py logits MODEL SIZE OUT_DIR  seeded MODEL weights with non-trivial BatchNorm
+                                                     statistics (OrderedDict and dict forms), a SIZExSIZE
+                                                     input batch and its eval-mode logits
 
 MODEL is a kubecnn name; "+aux" appended (inception3+aux, googlenet+aux) builds the auxiliary heads.
 
@@ -50,9 +51,11 @@ def init(seed, out_dir, names):
         torch.save(dict(build(name).state_dict()), f"{out_dir}/{name}.pt")
 
 
-def resnet18(out_dir):
+def logits(name, size, out_dir):
+    """A seeded model with non-trivial BatchNorm statistics, its state_dict saved both ways
+    (torch.save of the OrderedDict, and of a plain dict), an input batch and its eval-mode logits."""
     torch.manual_seed(1234)
-    model = tvm.resnet18(weights=None)
+    model = build(name)
     with torch.no_grad():  # non-trivial BatchNorm so eval mode really uses the loaded statistics
         for m in model.modules():
             if isinstance(m, torch.nn.BatchNorm2d):
@@ -62,12 +65,12 @@ def resnet18(out_dir):
                 m.running_var.uniform_(0.5, 2.0)
                 m.num_batches_tracked.fill_(7)
     model.eval()
-    images = torch.randn(2, 3, 112, 112)  # any size >= 32 works; small keeps the test fast
+    images = torch.randn(2, 3, size, size)
     with torch.no_grad():
-        logits = model(images)
-    torch.save(model.state_dict(), f"{out_dir}/resnet18_ordereddict.pt")
-    torch.save(dict(model.state_dict()), f"{out_dir}/resnet18_dict.pt")
-    torch.save({"images": images, "logits": logits}, f"{out_dir}/resnet18_io.pt")
+        out = model(images)
+    torch.save(model.state_dict(), f"{out_dir}/{name}_ordereddict.pt")
+    torch.save(dict(model.state_dict()), f"{out_dir}/{name}_dict.pt")
+    torch.save({"images": images, "logits": out}, f"{out_dir}/{name}_io.pt")
 
 
 def main(args):
@@ -75,8 +78,8 @@ def main(args):
         shapes(args[1], args[2:])
     elif args[0] == "init":
         init(int(args[1]), args[2], args[3:])
-    elif args[0] == "resnet18":
-        resnet18(args[1])
+    elif args[0] == "logits":
+        logits(args[1], int(args[2]), args[3])
     else:
         sys.exit(f"unknown command {args[0]}")
 
