@@ -2,8 +2,8 @@
 #include "trainer/engine/evaluate.h"
 
 #include <chrono>
-#include <filesystem>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
