@@ -92,7 +92,14 @@ eval_files() {
   ls -it "$KUBECNN_LOG_DIR"/eval-*.json 2>/dev/null | while read -r inode path; do printf '%s %s\n' "$inode" "$path"; done
 }
 before=$(eval_files)
-{ "$@" 2>&1; echo "$?" >"$status"; } | tee "$out"
+rm -f "$status"
+{ "$@" 2>&1; echo "$?" >"$status"; } | tee "$out" &
+pipeline=$!
+# Kubernetes stops a pod with SIGTERM to its PID 1, which this shell is, and PID 1 ignores signals
+# it does not handle: pass it on to mpirun (which stops the ranks) rather than sit out the grace
+# period until SIGKILL.
+trap 'trap "" TERM INT; kill -TERM 0 2>/dev/null' TERM INT
+while kill -0 "$pipeline" 2>/dev/null; do wait "$pipeline"; done
 rc=$(cat "$status" 2>/dev/null || echo 1)
 if [ "$rc" -ne 0 ]; then
   grep -m 1 -E '^(kubecnn-trainer|mpirun noticed|ORTE has lost|ORTE was unable)' "$out" \

@@ -7,9 +7,11 @@
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 
@@ -209,15 +211,14 @@ TEST(TrainerArgs, EvaluationUsesEvalFlagsAndNoTrainingOnes) {
                                             "--checkpoint=/checkpoints/model.ckpt"}));
 }
 
-// Runs the launcher script as the pod would, with `args` as "$@"; returns (exit code, stdout).
-std::pair<int, std::string> RunLauncherScript(const std::vector<std::string>& args,
-                                              const std::vector<std::string>& env) {
-  int out[2];
-  EXPECT_EQ(pipe(out), 0);
+// Starts the launcher script as the pod would, in a process group of its own (as a container's
+// PID 1 is), with `args` as "$@"; its stdout goes to `out_fd`.
+pid_t StartLauncherScript(const std::vector<std::string>& args, const std::vector<std::string>& env, int out_fd) {
   const pid_t pid = fork();
   if (pid == 0) {
-    dup2(out[1], 1);
-    close(out[0]);
+    setpgid(0, 0);
+    dup2(out_fd, 1);
+    if (out_fd != 1) close(out_fd);
     std::vector<std::string> argv = LauncherCommand();
     for (const std::string& a : args) argv.push_back(a);
     std::vector<char*> cargv, cenv;
@@ -230,6 +231,15 @@ std::pair<int, std::string> RunLauncherScript(const std::vector<std::string>& ar
     execve("/bin/sh", cargv.data(), cenv.data());
     _exit(127);
   }
+  return pid;
+}
+
+// Runs the launcher script to its end; returns (exit code, stdout).
+std::pair<int, std::string> RunLauncherScript(const std::vector<std::string>& args,
+                                              const std::vector<std::string>& env) {
+  int out[2];
+  EXPECT_EQ(pipe(out), 0);
+  const pid_t pid = StartLauncherScript(args, env, out[1]);
   close(out[1]);
   std::string text;
   char buf[4096];
@@ -291,6 +301,36 @@ TEST(LauncherScript, PassesArgumentsVerbatimAndCopiesTheEvalResult) {
   std::vector<std::string> quick = env;
   quick.push_back("KUBECNN_DNS_WAIT_SECONDS=0");
   EXPECT_EQ(RunLauncherScript({"true"}, quick).first, 3) << "an unresolvable worker stops the launcher";
+  std::filesystem::remove_all(dir);
+}
+
+// Kubernetes stops a pod with SIGTERM to PID 1, the launcher's shell: it passes the signal on to
+// mpirun at once rather than ignoring it until the grace period ends in SIGKILL.
+TEST(LauncherScript, PassesSigtermOnToMpirun) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("kubecnn-launcher-term-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "hostfile") << "localhost slots=1\n";
+  const std::vector<std::string> env = {"KUBECNN_HOSTFILE=" + (dir / "hostfile").string(),
+                                        "KUBECNN_LOG_DIR=" + dir.string(), "TMPDIR=" + dir.string(),
+                                        "KUBECNN_TERMINATION_LOG=" + (dir / "termination").string()};
+  // "mpirun": records a SIGTERM and exits, else runs for a minute.
+  const std::string mpirun =
+      "trap 'echo terminated > \"$1/term\"; exit 143' TERM; echo started > \"$1/started\"; sleep 60 & wait";
+  int out[2];
+  ASSERT_EQ(pipe(out), 0);
+  const pid_t pid = StartLauncherScript({"sh", "-c", mpirun, "sh", dir.string()}, env, out[1]);
+  close(out[1]);
+  for (int i = 0; i < 200 && !std::filesystem::exists(dir / "started"); ++i) usleep(20000);
+  ASSERT_TRUE(std::filesystem::exists(dir / "started"));
+  const auto sent = std::chrono::steady_clock::now();
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_LT(std::chrono::steady_clock::now() - sent, std::chrono::seconds(10)) << "the launcher waited it out";
+  EXPECT_TRUE(std::filesystem::exists(dir / "term")) << "mpirun never got the SIGTERM";
+  kill(-pid, SIGKILL);  // whatever is left of the group (the sleep)
+  close(out[0]);
   std::filesystem::remove_all(dir);
 }
 
