@@ -215,6 +215,11 @@ class Planner {
     api::TrainingJobStatus& st = plan_.status;
     const json* launcher = Launcher();
     if (launcher && HasSucceeded(*launcher) && Stage() == kStageTrain) {
+      // The trainer exits 0 only after its last step; the last scrape of rank 0 may be older.
+      if (st.progress && st.progress->total_steps) {
+        st.progress->step = st.progress->total_steps;
+        st.progress->updated_at = now_text_;
+      }
       if (!*job_.spec.evaluation.enabled) {
         Complete(true, reason::kTrainingSucceeded, "training finished");
         return false;

@@ -200,6 +200,7 @@ TEST_F(TrainingJobE2e, TrainsToSucceededWithProgressAndEvaluationThenAnEvaluateJ
   EXPECT_NE(std::find(phases.begin(), phases.end(), "Running"), phases.end()) << Joined(phases);
   EXPECT_EQ(Status(done).value("restarts", -1), 0);
   EXPECT_EQ(ConditionOf(done, "Succeeded").value("status", ""), "True");
+  EXPECT_EQ(Status(done)["progress"].value("step", 0), kSteps) << "a finished job shows its last step";
 
   // The checkpoint of the last step is in the checkpoint volume; the evaluation in status is the
   // eval-<step>.json the trainer wrote there.

@@ -264,6 +264,19 @@ TEST(Planner, LostMemberAndLauncherFailureRestartToo) {
             std::string::npos);
 }
 
+TEST(Planner, ASucceededTrainingShowsItsLastStepNotTheLastScrape) {
+  World w = RunningWorld();
+  api::Progress scraped;
+  scraped.step = 974;  // rank 0's metrics were last read 226 steps before the end
+  scraped.total_steps = 1200;
+  w.job.status.progress = scraped;
+  w.pods["r50-launcher"] = Succeeded(w.pods["r50-launcher"]);
+  const Plan plan = w.Pass(kT0 + seconds(100));
+  ASSERT_TRUE(plan.status.progress.has_value());
+  EXPECT_EQ(plan.status.progress->step, 1200);
+  EXPECT_EQ(*plan.status.progress->updated_at, "2026-03-01T10:01:40Z");
+}
+
 TEST(Planner, TheLaunchersTerminationMessageReachesTheConditionAsOneLine) {
   World w = RunningWorld();
   json pod = Failed(w.pods["r50-launcher"], 2);
