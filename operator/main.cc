@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cstdlib>
 #include <iostream>
 #include <map>
@@ -113,6 +114,23 @@ int Integer(const std::string& flag, const std::string& value) {
   return static_cast<int>(x);
 }
 
+// As Go's strconv.ParseBool, which kube tooling users know: 1/t/true and 0/f/false, any case.
+bool Boolean(const std::string& flag, const std::string& value) {
+  std::string v;
+  for (char c : value) v += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (v == "1" || v == "t" || v == "true") return true;
+  if (v == "0" || v == "f" || v == "false") return false;
+  throw std::invalid_argument("--" + flag + "=" + value + " is not true or false");
+}
+
+int Port(const std::string& flag, const std::string& value) {
+  const int port = Integer(flag, value);
+  if (port > 65535) {
+    throw std::invalid_argument("--" + flag + "=" + value + " is not a port number (0-65535; 0 picks a free one)");
+  }
+  return port;
+}
+
 kubecnn::controller::ControllerOptions ControllerOptionsFrom(std::map<std::string, std::string>& f) {
   kubecnn::controller::ControllerOptions o;
   o.ns = f["watch_namespace"];
@@ -163,13 +181,17 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   try {
+    // Flags first: a typo is reported as such, before any connection is tried.
+    const bool leader_elect = Boolean("leader_elect", f["leader_elect"]);
+    const int health_port = Port("health_port", f["health_port"]);
+    const int metrics_port = Port("metrics_port", f["metrics_port"]);
     kubecnn::kube::RestConfig rest = kubecnn::kube::LoadRestConfig(f["kubeconfig"], f["context"]);
     rest.qps = NonNegative("kube_api_qps", f["kube_api_qps"], "a number >= 0 (0 turns the limit off)");
     rest.burst = Integer("kube_api_burst", f["kube_api_burst"]);
     LogInfo("operator", "API server " + rest.server + " (" + rest.source + ")");
     auto metrics = std::make_shared<kubecnn::kube::Metrics>();
     kubecnn::kube::Client client(rest, metrics);
-    prometheus::Exposer exposer("0.0.0.0:" + f["metrics_port"]);
+    prometheus::Exposer exposer("0.0.0.0:" + std::to_string(metrics_port));
     exposer.RegisterCollectable(metrics->registry());
     kubecnn::controller::Controller controller(client, ControllerOptionsFrom(f),
                                                std::make_shared<kubecnn::controller::HttpProgressScraper>(),
@@ -180,7 +202,7 @@ int main(int argc, char** argv) {
     kubecnn::kube::StopSignal stop;
     std::atomic<bool> lost{false};
     kubecnn::kube::HealthServer health(
-        std::stoi(f["health_port"]),
+        health_port,
         [] {
           return std::pair<bool, std::string>{true, ""};
         },
@@ -198,7 +220,7 @@ int main(int argc, char** argv) {
     });
     signal_thread.detach();
 
-    if (f["leader_elect"] == "true") {
+    if (leader_elect) {
       kubecnn::kube::LeaderElectionConfig config;
       config.ns = f["namespace"].empty() ? rest.default_namespace : f["namespace"];
       config.name = f["lease_name"];

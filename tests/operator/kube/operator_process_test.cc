@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
@@ -97,6 +98,47 @@ TEST(OperatorProcesses, ExactlyOneLeadsAndTheOtherTakesOverAfterSigterm) {
   ASSERT_EQ(waitpid(standby_pid, &status, 0), standby_pid);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
       << testing::ReadFile(dir / (leader == "replica-a" ? "b.log" : "a.log"));
+}
+
+// Runs the operator binary with `args` to its exit; returns (exit code, output).
+std::pair<int, std::string> RunOperator(const std::vector<std::string>& args, const std::string& log) {
+  std::string command = kOperator;
+  for (const std::string& a : args) command += " '" + a + "'";
+  const int status = std::system((command + " >" + log + " 2>&1").c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, testing::ReadFile(log)};
+}
+
+TEST(OperatorProcesses, MalformedFlagsExitTwoNamingTheFlagBeforeConnecting) {
+  testing::ScratchDir dir;
+  for (const std::string bad :
+       {"--leader_elect=maybe", "--health_port=70000", "--metrics_port=-1", "--health_port=80x"}) {
+    const auto [code, output] = RunOperator({"--kubeconfig=" + dir / "missing-kubeconfig", bad}, dir / "out.log");
+    EXPECT_EQ(code, 2) << bad << ": " << output;
+    EXPECT_NE(output.find(bad), std::string::npos) << output;
+    EXPECT_EQ(output.find("missing-kubeconfig"), std::string::npos) << "flags are checked first: " << output;
+  }
+}
+
+// --leader_elect=1 used to switch leader election off (only "true" meant on): with two replicas,
+// both would reconcile.
+TEST(OperatorProcesses, LeaderElectOneTakesPartInTheElection) {
+  FakeApiServer server;
+  testing::ScratchDir dir;
+  testing::WriteFile(dir / "kubeconfig", server.Kubeconfig("token: operator"));
+  const pid_t pid = fork();
+  if (pid == 0) {
+    FILE* out = std::freopen((dir / "op.log").c_str(), "w", stderr);
+    (void)out;
+    const std::string kubeconfig = "--kubeconfig=" + dir / "kubeconfig";
+    execl(kOperator, kOperator, kubeconfig.c_str(), "--namespace=ops", "--identity=replica-1", "--leader_elect=1",
+          "--lease_duration=2", "--renew_deadline=1.5", "--retry_period=0.2", "--health_port=0", "--metrics_port=0",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  EXPECT_EQ(WaitForHolder(server, "", milliseconds(10000)), "replica-1") << testing::ReadFile(dir / "op.log");
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
 }
 
 }  // namespace
