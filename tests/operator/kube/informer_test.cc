@@ -270,11 +270,17 @@ TEST(Informer, CacheMatchesTheServerAfterChurnWithDroppedWatchesAndCompaction) {
     } catch (const testing::ApiError&) {
       // exists / not found: part of the churn
     }
-    if (op % 300 == 0) server.DropWatches();
+    // A drop counts only when there is a watch to drop: on a loaded machine the reflector may not
+    // have reconnected since the last one yet, so wait for it (the assertion below counts them).
+    const auto drop_watches = [&] {
+      Eventually([&] { return server.ActiveWatches() > 0; }, milliseconds(5000));
+      server.DropWatches();
+    };
+    if (op % 300 == 0) drop_watches();
     if (op % 700 == 0) server.Compact();  // watchers that lag get an in-stream 410
     if (op % 1300 == 0) {
       server.Compact();
-      server.DropWatches();  // whoever reconnects from before now must re-list
+      drop_watches();  // whoever reconnects from before now must re-list
     }
     if (op == 2000) server.SetGoneMode(testing::GoneMode::kHttpStatus);
     if (op % 25 == 0) std::this_thread::sleep_for(milliseconds(1));
