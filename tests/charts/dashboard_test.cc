@@ -2,9 +2,6 @@
 // really export: every kubecnn_* name in its PromQL is compared with a real scrape of a training
 // kubecnn-trainer and of a kubecnn-operator talking to the API-server fixture.
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <fstream>
@@ -13,10 +10,10 @@
 #include <regex>
 #include <set>
 #include <sstream>
-#include <thread>
 
 #include "tests/support/fake_apiserver.h"
 #include "tests/support/http_get.h"
+#include "tests/support/process.h"
 #include "tests/support/test_files.h"
 
 namespace kubecnn::testing {
@@ -52,38 +49,12 @@ std::map<std::string, std::string> Types(const std::string& exposition) {
   return types;
 }
 
-// Runs `argv` until /metrics on `port` answers with `wait_for` in it; returns that scrape.
+// Runs `argv` until /metrics on `port` answers with `wait_for` in it; returns that scrape ("" if never).
 std::string ScrapeWhileRunning(const std::vector<std::string>& argv, int port, const std::string& wait_for,
                                const std::string& log) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    FILE* out = std::freopen(log.c_str(), "w", stdout);
-    (void)out;
-    dup2(fileno(stdout), STDERR_FILENO);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  std::string body;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  int status = 0;
-  while (std::chrono::steady_clock::now() < deadline && waitpid(pid, &status, WNOHANG) == 0) {
-    try {
-      const HttpResponse r = HttpGet(port, "/metrics");
-      if (r.status == 200 && r.body.find(wait_for) != std::string::npos) {
-        body = r.body;
-        break;
-      }
-    } catch (const std::exception&) {
-      // not listening yet
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, &status, 0);
-  return body;
+  Process process(argv, log);
+  const auto scrape = GetWhileRunning(process, port, "/metrics", wait_for, std::chrono::seconds(120));
+  return scrape ? scrape->body : "";
 }
 
 TEST(Dashboard, EveryMetricItNamesIsExportedByTheTrainerOrTheOperator) {

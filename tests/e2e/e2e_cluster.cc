@@ -3,8 +3,6 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <sstream>
@@ -24,22 +22,10 @@ const std::string kTrainer = kBinaryDir + "/trainer/kubecnn-trainer";
 const std::string kOperator = kBinaryDir + "/operator/kubecnn-operator";
 const std::string kSandbox = kBinaryDir + "/tests/e2e/kubecnn-e2e-pod-sandbox";
 
-pid_t StartOperator(const std::string& kubeconfig, const std::string& log) {
-  const std::vector<std::string> args = {
-      kOperator,          "--kubeconfig=" + kubeconfig, "--leader_elect=false", "--health_port=0",
-      "--metrics_port=0", "--kube_api_qps=0",           "--progress_period=1",  "--restart_backoff=1"};
-  std::vector<char*> argv;
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    FILE* out = std::freopen(log.c_str(), "w", stderr);
-    (void)out;
-    dup2(fileno(stderr), STDOUT_FILENO);
-    execv(kOperator.c_str(), argv.data());
-    _exit(127);
-  }
-  return pid;
+// The operator as a Deployment would run it, tuned for seconds-long jobs.
+std::vector<std::string> OperatorArgs(const std::string& kubeconfig) {
+  return {kOperator,          "--kubeconfig=" + kubeconfig, "--leader_elect=false", "--health_port=0",
+          "--metrics_port=0", "--kube_api_qps=0",           "--progress_period=1",  "--restart_backoff=1"};
 }
 
 std::string Scalar(const json& v) {
@@ -111,15 +97,14 @@ E2eCluster::E2eCluster(const std::string& data_dir) {
   options.min_probe_period_seconds = 0;
   node_ = std::make_unique<NodeAgent>(*client_, *network_, options);
   node_->Start();
-  operator_pid_ = StartOperator(dir_ / "kubeconfig", dir_ / "operator.log");
+  operator_ = std::make_unique<testing::Process>(OperatorArgs(dir_ / "kubeconfig"), dir_ / "operator.log");
 }
 
 E2eCluster::~E2eCluster() {
   if (std::getenv("KUBECNN_E2E_VERBOSE") != nullptr) std::printf("%s", Diagnostics().c_str());
-  if (operator_pid_ > 0) {
-    kill(operator_pid_, SIGTERM);
-    int status = 0;
-    waitpid(operator_pid_, &status, 0);
+  if (operator_) {
+    operator_->Signal(SIGTERM);
+    operator_->Wait(std::chrono::seconds(30));
   }
   node_.reset();
   network_.reset();
@@ -156,7 +141,7 @@ std::vector<json> E2eCluster::Events(const std::string& name) {
   return out;
 }
 
-std::string E2eCluster::OperatorLog() const { return testing::ReadFile(dir_ / "operator.log"); }
+std::string E2eCluster::OperatorLog() const { return operator_ ? operator_->output() : ""; }
 
 std::string E2eCluster::Diagnostics() {
   std::string out = "--- operator log ---\n" + OperatorLog() + "--- node log ---\n" + node_->LogText();

@@ -6,8 +6,6 @@
 // root filesystem of the trainer image itself.
 #pragma once
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -19,6 +17,7 @@
 #include "tests/e2e/node_agent.h"
 #include "tests/e2e/pod_network.h"
 #include "tests/support/fake_apiserver.h"
+#include "tests/support/process.h"
 #include "tests/support/test_files.h"
 
 namespace kubecnn::e2e {
@@ -58,7 +57,7 @@ class E2eCluster {
   std::unique_ptr<kube::Client> client_;
   std::unique_ptr<PodNetwork> network_;
   std::unique_ptr<NodeAgent> node_;
-  pid_t operator_pid_ = -1;
+  std::unique_ptr<testing::Process> operator_;
 };
 
 // A TrainingJob in the style of manifests/examples/fashion-mnist-cpu.yaml, sized for seconds on a

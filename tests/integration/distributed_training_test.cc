@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "tests/support/photo_shards.h"
+#include "tests/support/process.h"
 #include "tests/support/test_files.h"
 
 namespace {
@@ -27,52 +28,15 @@ using kubecnn::testing::ScratchDir;
 
 const std::string kTrainer = std::string(KUBECNN_BINARY_DIR) + "/trainer/kubecnn-trainer";
 
-// A child process whose stdout+stderr go to a file.
-class Process {
- public:
-  Process(const std::vector<std::string>& argv, const std::string& log) : log_(log) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      FILE* out = std::freopen(log.c_str(), "w", stdout);
-      if (out == nullptr) _exit(126);
-      dup2(fileno(stdout), 2);
-      setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
-      setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
-      setenv("OMP_NUM_THREADS", "1", 1);
-      std::vector<char*> args;
-      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      execvp(args[0], args.data());
-      _exit(127);
-    }
-  }
-  ~Process() {
-    if (pid_ > 0 && !exit_code_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  pid_t pid() const { return pid_; }
-  // The exit code (128 + signal when killed), or nullopt when still running after `limit`.
-  std::optional<int> Wait(std::chrono::seconds limit) {
-    const auto deadline = Clock::now() + limit;
-    while (!exit_code_ && Clock::now() < deadline) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      } else {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      }
-    }
-    return exit_code_;
-  }
-  // What the process wrote so far ("" before the child has created its log).
-  std::string output() const { return std::filesystem::exists(log_) ? ReadFile(log_) : std::string(); }
+// Under mpirun as root, with one OpenMP thread per rank on the 2-core machines.
+const std::vector<std::string> kRankEnv = {"OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1",
+                                           "OMP_NUM_THREADS=1"};
 
- private:
-  std::string log_;
-  pid_t pid_ = -1;
-  std::optional<int> exit_code_;
+// A run of the trainer or of mpirun, its output in `log`.
+class Process : public kubecnn::testing::Process {
+ public:
+  Process(const std::vector<std::string>& argv, const std::string& log)
+      : kubecnn::testing::Process(argv, log, kRankEnv) {}
 };
 
 std::vector<std::string> Mpirun(int ranks, std::vector<std::string> trainer_args) {

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "tests/support/http_get.h"
+#include "tests/support/process.h"
 #include "tests/support/test_files.h"
 
 namespace {
@@ -85,45 +86,15 @@ TEST(TrainerBinary, ServesMetricsOnAllInterfacesWhileTraining) {
   const int port = kubecnn::testing::FreePort();
   ASSERT_GT(port, 0);
   kubecnn::testing::ScratchDir dir;
-  const std::string log = dir / "trainer.log";
-  const pid_t pid = fork();
-  if (pid == 0) {
-    FILE* out = std::freopen(log.c_str(), "w", stdout);
-    (void)out;
-    dup2(fileno(stdout), STDERR_FILENO);
-    const std::string binary = std::string(KUBECNN_BINARY_DIR) + "/trainer/kubecnn-trainer";
-    const std::string port_flag = "--metrics_port=" + std::to_string(port);
-    execl(binary.c_str(), binary.c_str(), "--model=tiny", "--image_size=32", "--batch_size=4", "--num_batches=1000000",
-          "--display_every=1000", port_flag.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  ASSERT_GT(pid, 0);
-  kubecnn::testing::HttpResponse scrape, elsewhere;
-  int status = 0;
-  bool exited = false;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (waitpid(pid, &status, WNOHANG) == pid) {
-      exited = true;
-      break;
-    }
-    try {
-      scrape = kubecnn::testing::HttpGet(port, "/metrics");
-      if (scrape.status == 200 && scrape.body.find("kubecnn_train_step{") != std::string::npos) {
-        elsewhere = kubecnn::testing::HttpGet(port, "/nothing-here");
-        break;
-      }
-    } catch (const std::exception&) {
-      // not listening yet
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  if (!exited) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-  }
-  ASSERT_FALSE(exited) << "the trainer stopped before serving metrics:\n" << kubecnn::testing::ReadFile(log);
-  ASSERT_EQ(scrape.status, 200) << kubecnn::testing::ReadFile(log);
+  kubecnn::testing::Process trainer(
+      {std::string(KUBECNN_BINARY_DIR) + "/trainer/kubecnn-trainer", "--model=tiny", "--image_size=32",
+       "--batch_size=4", "--num_batches=1000000", "--display_every=1000", "--metrics_port=" + std::to_string(port)},
+      dir / "trainer.log");
+  const auto scraped =
+      kubecnn::testing::GetWhileRunning(trainer, port, "/metrics", "kubecnn_train_step{", std::chrono::seconds(120));
+  ASSERT_TRUE(scraped) << "the trainer served no metrics:\n" << trainer.output();
+  const kubecnn::testing::HttpResponse& scrape = *scraped;
+  const kubecnn::testing::HttpResponse elsewhere = kubecnn::testing::HttpGet(port, "/nothing-here");
   EXPECT_NE(scrape.body.find("# TYPE kubecnn_train_step gauge"), std::string::npos) << scrape.body;
   EXPECT_NE(scrape.body.find("kubecnn_data_"), std::string::npos) << scrape.body;
   EXPECT_EQ(elsewhere.status, 404);

@@ -1,0 +1,76 @@
+// Process: fork + exec with the output redirected; waiting without blocking past a limit.
+#include "tests/support/process.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include "tests/support/test_files.h"
+
+namespace kubecnn::testing {
+
+Process::Process(const std::vector<std::string>& argv, const std::string& log, const std::vector<std::string>& env)
+    : log_(log) {
+  pid_ = fork();
+  if (pid_ == 0) {
+    FILE* out = std::freopen(log.c_str(), "w", stdout);
+    if (out == nullptr) _exit(126);
+    dup2(fileno(stdout), STDERR_FILENO);
+    for (const std::string& e : env) putenv(const_cast<char*>(e.c_str()));
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+}
+
+Process::~Process() {
+  if (pid_ > 0 && !exit_code_) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+}
+
+std::optional<int> Process::Wait(std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!exit_code_) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    } else if (std::chrono::steady_clock::now() >= deadline) {
+      break;
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  return exit_code_;
+}
+
+void Process::Signal(int signal) {
+  if (pid_ > 0 && !exit_code_) kill(pid_, signal);
+}
+
+std::string Process::output() const { return std::filesystem::exists(log_) ? ReadFile(log_) : std::string(); }
+
+std::optional<HttpResponse> GetWhileRunning(Process& process, int port, const std::string& path,
+                                            const std::string& wait_for, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline && !process.Wait(std::chrono::milliseconds(0))) {
+    try {
+      HttpResponse r = HttpGet(port, path);
+      if (r.status == 200 && r.body.find(wait_for) != std::string::npos) return r;
+    } catch (const std::exception&) {
+      // not listening yet
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return std::nullopt;
+}
+
+}  // namespace kubecnn::testing
