@@ -27,7 +27,7 @@ mkdir -p "$(dirname "$mca")"
 echo "btl_vader_single_copy_mechanism = none" >>"$mca"
 
 # Fail the build, not the first job, when a library is missing.
-for tool in /usr/sbin/sshd ssh mpirun getent ls cp cat tee grep date; do
+for tool in /usr/sbin/sshd ssh mpirun getent ls cp cat tee grep stat date; do
   command -v "$tool" >/dev/null || { echo "trainer-runtime: $tool is missing" >&2; exit 1; }
 done
 kubecnn-trainer --list_models >/dev/null

@@ -86,10 +86,13 @@ done < "${KUBECNN_HOSTFILE:-/etc/kubecnn/hostfile}"
 # the job's condition and Event say what went wrong.
 out="${TMPDIR:-/tmp}/kubecnn-launcher.out"
 status="${TMPDIR:-/tmp}/kubecnn-launcher.status"
-# An evaluation reports the eval-<step>.json this run writes, not an older one. The trainer writes
-# it to a new file renamed into place, so "inode path" pairs not there before are this run's.
+# An evaluation reports the eval-<step>.json this run writes, not an older one: "inode ctime path"
+# lines (newest first) not there before are this run's, whether the file was renamed into place
+# (a new inode) or rewritten (a new ctime, to the nanosecond).
 eval_files() {
-  ls -it "$KUBECNN_LOG_DIR"/eval-*.json 2>/dev/null | while read -r inode path; do printf '%s %s\n' "$inode" "$path"; done
+  ls -t "$KUBECNN_LOG_DIR"/eval-*.json 2>/dev/null | while IFS= read -r path; do
+    printf '%s %s\n' "$(stat -c '%i %z' "$path")" "$path"
+  done
 }
 before=$(eval_files)
 rm -f "$status"
@@ -107,9 +110,9 @@ if [ "$rc" -ne 0 ]; then
   exit "$rc"
 fi
 if [ "${KUBECNN_EVAL_RESULT:-0}" = 1 ]; then
-  result=$(eval_files | while read -r inode path; do
-    if ! printf '%s\n' "$before" | grep -Fxq "$inode $path"; then
-      printf '%s\n' "$path"
+  result=$(eval_files | while IFS= read -r line; do
+    if ! printf '%s\n' "$before" | grep -Fxq "$line"; then
+      printf '%s\n' "${line#* * * * }"  # after inode and the three fields of the ctime
       break
     fi
   done)

@@ -3,16 +3,14 @@
 // KUBECNN_E2E_OPERATOR_ROOTFS (the tests skip without them). Each command runs in the pod
 // sandbox on the image's root, as the user the manifests give it.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -21,6 +19,7 @@
 #include "operator/kube/resource.h"
 #include "tests/e2e/e2e_cluster.h"
 #include "tests/support/http_get.h"
+#include "tests/support/process.h"
 
 namespace kubecnn::e2e {
 namespace {
@@ -49,8 +48,8 @@ struct InImage {
   bool read_only_root = false;
 };
 
-// Starts `run` in the sandbox on the node's network; returns the sandbox's pid.
-pid_t Start(const InImage& run, const std::string& dir) {
+// Starts `run` in the sandbox on the node's network; the command's output goes to dir/output.log.
+std::unique_ptr<testing::Process> Start(const InImage& run, const std::string& dir) {
   fs::create_directories(dir + "/pod");
   const json spec = {
       {"pod_dir", dir + "/pod"},
@@ -65,19 +64,8 @@ pid_t Start(const InImage& run, const std::string& dir) {
       {"argv", run.argv},
       {"log", dir + "/output.log"}};
   std::ofstream(dir + "/spec.json") << spec.dump();
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const std::string spec_file = dir + "/spec.json";
-    execl(kSandbox.c_str(), kSandbox.c_str(), spec_file.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  return pid;
-}
-
-int Wait(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return std::make_unique<testing::Process>(std::vector<std::string>{kSandbox, dir + "/spec.json"},
+                                            dir + "/sandbox.log");
 }
 
 struct Ran {
@@ -88,7 +76,7 @@ struct Ran {
 Ran RunInImage(const InImage& run, const testing::ScratchDir& scratch, const std::string& name) {
   const std::string dir = scratch / name;
   Ran out;
-  out.exit_code = Wait(Start(run, dir));
+  out.exit_code = Start(run, dir)->Wait(std::chrono::minutes(5)).value_or(-1);
   out.output = testing::ReadFile(dir + "/output.log");
   return out;
 }
@@ -123,7 +111,7 @@ TEST(TrainerImage, HoldsWhatTheOperatorsPodsRun) {
                   1000,
                   {"/bin/sh", "-c",
                    "set -e; mpirun --version; getent passwd 1000; "
-                   "for t in /usr/sbin/sshd ssh mpirun orted kubecnn-trainer getent ls cp cat tee grep date; do "
+                   "for t in /usr/sbin/sshd ssh mpirun orted kubecnn-trainer getent ls cp cat tee grep stat date; do "
                    "command -v $t; done"}},
                  scratch, "tools");
   EXPECT_EQ(ran.exit_code, 0) << ran.output;
@@ -164,7 +152,7 @@ TEST(OperatorImage, ServesHealthReadinessAndReconcilesUnderAReadOnlyRootAsUid655
   op.read_only_root = true;
   op.mounts = json::array(
       {{{"source", scratch / "kubeconfig"}, {"target", "/etc/kubecnn-test/kubeconfig"}, {"read_only", true}}});
-  const pid_t pid = Start(op, scratch / "operator");
+  const std::unique_ptr<testing::Process> sandbox = Start(op, scratch / "operator");
 
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   int healthz = 0, readyz = 0;
@@ -196,8 +184,8 @@ TEST(OperatorImage, ServesHealthReadinessAndReconcilesUnderAReadOnlyRootAsUid655
     }
   }
   EXPECT_TRUE(reconciled) << testing::ReadFile(scratch / "operator/output.log");
-  kill(pid, SIGTERM);  // the sandbox stops the pod
-  Wait(pid);
+  sandbox->Signal(SIGTERM);  // the sandbox stops the pod
+  sandbox->Wait(std::chrono::seconds(30));
 }
 
 }  // namespace

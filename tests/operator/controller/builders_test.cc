@@ -277,6 +277,15 @@ TEST(LauncherScript, PassesArgumentsVerbatimAndCopiesTheEvalResult) {
   const auto [none_rc, none_out] = RunLauncherScript({"true"}, env);
   EXPECT_EQ(none_rc, 1) << none_out;
 
+  // A trainer that rewrites the file in place (same inode, as releases before the atomic write did)
+  // is still this run's result.
+  const auto [same_rc, same_out] = RunLauncherScript(
+      {"sh", "-c", "printf '{\"top1\": 0.25, \"step\": 900}\\n' > \"$1/eval-900.json\"", "sh", dir.string()}, env);
+  EXPECT_EQ(same_rc, 0) << same_out;
+  std::ifstream rewritten(dir / "termination");
+  EXPECT_EQ(std::string((std::istreambuf_iterator<char>(rewritten)), std::istreambuf_iterator<char>()),
+            "{\"top1\": 0.25, \"step\": 900}\n");
+
   const auto [fail_rc, fail_out] = RunLauncherScript({"sh", "-c", "exit 2"}, env);
   EXPECT_EQ(fail_rc, 2) << "the trainer's exit code reaches the pod status";
 
