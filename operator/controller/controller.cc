@@ -308,11 +308,12 @@ kube::ReconcileResult Controller::Reconcile(const std::string& key) {
   Observed observed = Observe(job);
   observed.progress = ScrapeProgress(key, observed);
   const Plan plan = controller::Reconcile(job, observed, client_.clock().WallNow(), options_.planner);
-  const std::string error = Apply(job, object, plan);
-  for (const EventRecord& e : plan.events) events_.Record(object, e.type, e.reason, e.message);
-  if (plan.gang_restarted) metrics_.CountGangRestart();
   const bool deleted = std::any_of(plan.actions.begin(), plan.actions.end(),
                                    [](const Action& a) { return a.kind == ActionKind::kDeleteJob; });
+  // Status first: a decision (Failed, Succeeded, a restart, a new attempt) is stored before any
+  // action that follows from it, so an operator that dies between two writes leaves a world its
+  // successor reads the same way. Were the pods of a failed job deleted first, the successor would
+  // find no launcher and no failure, and run the job again.
   if (!deleted && plan.status != job.status) {
     json updated = object;
     updated["status"] = api::StatusToJson(plan.status);
@@ -328,6 +329,9 @@ kube::ReconcileResult Controller::Reconcile(const std::string& key) {
     std::lock_guard<std::mutex> lock(state_mu_);
     stale_version_[key] = version;
   }
+  const std::string error = Apply(job, object, plan);
+  for (const EventRecord& e : plan.events) events_.Record(object, e.type, e.reason, e.message);
+  if (plan.gang_restarted) metrics_.CountGangRestart();
   metrics_.SetPhase(key, deleted ? "" : plan.status.phase);
   if (!error.empty()) throw std::runtime_error(error + " (retrying with back-off)");
   kube::ReconcileResult result;

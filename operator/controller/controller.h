@@ -1,6 +1,7 @@
 // The TrainingJob controller's I/O shell: informers on TrainingJobs and on the pods, Services,
 // ConfigMaps, Secrets (and PodGroups) they own, a work queue keyed by job, and a reconcile that
-// gathers Observed from the caches, asks the planner, and carries out its Plan through the API.
+// gathers Observed from the caches, asks the planner, stores the Plan's status and then carries out
+// its actions through the API (status first, so a decision survives an operator killed midway).
 // Caches run on every replica (a standby takes over warm); workers run only while leading.
 #pragma once
 

@@ -156,6 +156,17 @@ void FakeApiServer::SetResponseDelay(std::chrono::milliseconds delay) {
   delay_ = delay;
 }
 
+void FakeApiServer::CutWritesAfter(int64_t n) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  dropped_writes_ = 0;
+  cut_at_ = applied_writes_ + n;
+}
+
+void FakeApiServer::ResumeWrites() {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  cut_at_ = -1;
+}
+
 std::vector<RecordedRequest> FakeApiServer::Requests() const {
   std::lock_guard<std::mutex> lock(mu_);
   return requests_;
@@ -183,7 +194,21 @@ void FakeApiServer::Handle(const ServerRequest& request, ResponseWriter& writer)
     std::lock_guard<std::mutex> lock(mu_);
     if (record < requests_.size()) requests_[record].status = status;
   });
-  const int status = Dispatch(request, recording);
+  const std::string& m = request.method;
+  const bool write = m == "POST" || m == "PUT" || m == "PATCH" || m == "DELETE";
+  int status = 0;
+  if (write) {
+    std::lock_guard<std::mutex> serial(write_mu_);
+    if (cut_at_ >= 0 && applied_writes_ >= cut_at_) {
+      ++dropped_writes_;
+      writer.Abort();  // a dead client hears nothing, and nothing it sent takes effect
+    } else {
+      status = Dispatch(request, recording);
+      if (status >= 200 && status <= 299) ++applied_writes_;
+    }
+  } else {
+    status = Dispatch(request, recording);
+  }
   std::lock_guard<std::mutex> lock(mu_);
   if (record < requests_.size() && requests_[record].status == 0) requests_[record].status = status;  // no reply sent
 }

@@ -66,6 +66,13 @@ class FakeApiServer {
   void SetResponseDelay(std::chrono::milliseconds delay);
   void Compact() { store_.Compact(); }
   void SetGoneMode(GoneMode mode) { gone_mode_ = mode; }
+  // Crash simulation: once `n` more writes (POST, PUT, PATCH, DELETE) have taken effect, every later
+  // write is dropped unanswered and unapplied, as if the process sending it had died right after
+  // write n. Writes are serialised, so exactly n get through. ResumeWrites disarms it.
+  void CutWritesAfter(int64_t n);
+  void ResumeWrites();
+  int64_t AppliedWrites() const { return applied_writes_; }  // 2xx answers to writes, ever
+  int64_t DroppedWrites() const { return dropped_writes_; }  // dropped since the last CutWritesAfter
 
   std::vector<RecordedRequest> Requests() const;
   void ClearRequests();
@@ -93,6 +100,10 @@ class FakeApiServer {
   int fail_retry_after_ = -1;
   std::chrono::milliseconds delay_{0};
   std::vector<RecordedRequest> requests_;
+  std::mutex write_mu_;  // serialises writes, so a cut lets exactly n through
+  std::atomic<int64_t> applied_writes_{0};
+  std::atomic<int64_t> dropped_writes_{0};
+  std::atomic<int64_t> cut_at_{-1};  // applied_writes_ value after which writes are dropped; -1: none
 };
 
 }  // namespace kubecnn::testing

@@ -15,7 +15,7 @@
 #include "operator/controller/names.h"
 #include "operator/controller/pod_builders.h"
 #include "operator/kube/leader_election.h"
-#include "tests/operator/controller/job_fixtures.h"
+#include "tests/operator/controller/controller_harness.h"
 #include "tests/support/fake_apiserver.h"
 
 namespace kubecnn::controller {
@@ -25,159 +25,15 @@ using ::kubecnn::testing::FakeApiServer;
 using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
+using testing::FastOptions;
+using testing::NewClient;
 
 const ::kubecnn::testing::ApiKind& Kind(const std::string& group, const std::string& version,
                                         const std::string& plural) {
   return *::kubecnn::testing::FindKind(group, version, plural);
 }
-const auto& kPodKind = Kind("", "v1", "pods");
-const auto& kJobKind = Kind("kubecnn.io", "v1alpha1", "trainingjobs");
 
-class FakeScraper : public ProgressScraper {
- public:
-  std::optional<api::Progress> Scrape(const std::string& host, int port) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    hosts_.push_back(host + ":" + std::to_string(port));
-    return progress_;
-  }
-  void Set(api::Progress p) {
-    std::lock_guard<std::mutex> lock(mu_);
-    progress_ = p;
-  }
-  std::vector<std::string> hosts() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return hosts_;
-  }
-
- private:
-  std::mutex mu_;
-  std::optional<api::Progress> progress_;
-  std::vector<std::string> hosts_;
-};
-
-ControllerOptions FastOptions() {
-  ControllerOptions o;
-  o.workers = 2;
-  o.planner.restart_backoff = seconds(0);
-  o.planner.admission_backoff = seconds(0);
-  o.planner.progress_period = seconds(1);
-  o.informer.reflector.min_watch_timeout = seconds(5);
-  o.informer.reflector.backoff = {milliseconds(10), milliseconds(200), 2.0, 0.5};
-  o.watch_volcano_podgroups = true;
-  o.watch_scheduler_plugins_podgroups = true;
-  return o;
-}
-
-std::unique_ptr<kube::Client> NewClient(const FakeApiServer& server) {
-  kube::RestConfig rc;
-  rc.server = server.url();
-  rc.qps = 0;
-  rc.timeout = seconds(5);
-  rc.source = "test";
-  return std::make_unique<kube::Client>(rc);
-}
-
-class ControllerTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    client_ = NewClient(server_);
-    scraper_ = std::make_shared<FakeScraper>();
-  }
-  void TearDown() override { controller_.reset(); }
-
-  void StartController(ControllerOptions options = FastOptions()) {
-    controller_ = std::make_unique<Controller>(*client_, std::move(options), scraper_, registry_);
-    controller_->StartInformers();
-    ASSERT_TRUE(controller_->WaitForSync(seconds(5)));
-    controller_->StartWorkers();
-  }
-
-  json CreateJob(api::TrainingJob job) {
-    json object = api::ToJson(job);
-    object.erase("status");
-    object["metadata"].erase("uid");
-    object["metadata"].erase("generation");
-    return client_->Create(kube::resources::kTrainingJobs, "ml", object);
-  }
-
-  json Job(const std::string& name = "r50") { return server_.store().Get(kJobKind, "ml", name); }
-  api::TrainingJobStatus Status(const std::string& name = "r50") {
-    return api::StatusFromJson(Job(name).value("status", json::object()));
-  }
-
-  std::map<std::string, json> Pods() {
-    std::map<std::string, json> out;
-    const json list = server_.store().List(kPodKind, ::kubecnn::testing::MakeFilter("ml", "", ""), 0, "");
-    for (const json& pod : list["items"]) out[pod["metadata"]["name"]] = pod;
-    return out;
-  }
-
-  // Plays kubelet: rewrites the pod's status with `set` (one of the job_fixtures helpers).
-  void Kubelet(const std::string& name, const std::function<json(json)>& set) {
-    json pod = server_.store().Get(kPodKind, "ml", name);
-    pod = set(pod);
-    pod["metadata"].erase("resourceVersion");
-    server_.store().Update(kPodKind, "ml", name, pod, /*status_subresource=*/true);
-  }
-  void WorkersReady(int n) {
-    for (int i = 0; i < n; ++i) {
-      Kubelet("r50-worker-" + std::to_string(i),
-              [i](json p) { return testing::Ready(p, "10.0.0." + std::to_string(i + 1)); });
-    }
-  }
-
-  bool WaitFor(const std::function<bool()>& done, const std::string& what, seconds timeout = seconds(10)) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      try {
-        if (done()) return true;
-      } catch (const std::exception&) {
-      }
-      std::this_thread::sleep_for(milliseconds(20));
-    }
-    ADD_FAILURE() << "timed out waiting for " << what << "; job status: " << Job().value("status", json()).dump();
-    return false;
-  }
-
-  bool WaitForWorkers(int n, const std::string& attempt = "0") {
-    return WaitFor(
-        [&] {
-          int found = 0;
-          for (const auto& [name, pod] : Pods()) {
-            found += name.find("-worker-") != std::string::npos &&
-                     pod["metadata"]["labels"][kLabelAttempt] == attempt &&
-                     !pod["metadata"].contains("deletionTimestamp");
-          }
-          return found == n && Pods().size() >= static_cast<size_t>(n);
-        },
-        std::to_string(n) + " workers of attempt " + attempt);
-  }
-
-  // Creates the job and drives it to a running launcher.
-  void RunToLauncher(api::TrainingJob job = testing::MakeJob()) {
-    CreateJob(job);
-    ASSERT_TRUE(WaitForWorkers(static_cast<int>(*job.spec.workers)));
-    WorkersReady(static_cast<int>(*job.spec.workers));
-    ASSERT_TRUE(WaitFor([&] { return Pods().count("r50-launcher") == 1; }, "the launcher"));
-    Kubelet("r50-launcher", [](json p) { return testing::Running(p); });
-    ASSERT_TRUE(WaitFor([&] { return Status().phase == "Running"; }, "phase Running"));
-  }
-
-  int Posts(const std::string& plural) {
-    int n = 0;
-    for (const auto& r : server_.Requests()) {
-      n += r.method == "POST" && r.path.size() >= plural.size() &&
-           r.path.compare(r.path.size() - plural.size(), plural.size(), plural) == 0;
-    }
-    return n;
-  }
-
-  FakeApiServer server_;
-  std::unique_ptr<kube::Client> client_;
-  std::shared_ptr<FakeScraper> scraper_;
-  prometheus::Registry registry_;
-  std::unique_ptr<Controller> controller_;
-};
+class ControllerTest : public ::testing::Test, public testing::ControllerHarness {};
 
 TEST_F(ControllerTest, CreateMakesEveryChildWithTheBuildersContent) {
   StartController();
@@ -340,13 +196,9 @@ TEST_F(ControllerTest, RestartedOperatorCreatesNoDuplicates) {
   RunToLauncher();
   std::map<std::string, std::string> uids;
   for (const auto& [name, pod] : Pods()) uids[name] = pod["metadata"]["uid"];
-  controller_.reset();
+  StopController();
   server_.ClearRequests();
-  prometheus::Registry fresh;
-  controller_ = std::make_unique<Controller>(*client_, FastOptions(), scraper_, fresh);
-  controller_->StartInformers();
-  ASSERT_TRUE(controller_->WaitForSync(seconds(5)));
-  controller_->StartWorkers();
+  StartController();
   std::this_thread::sleep_for(milliseconds(1500));  // several passes, one progress period
   EXPECT_EQ(Posts("/pods") + Posts("/services") + Posts("/configmaps") + Posts("/secrets"), 0);
   for (const auto& [name, pod] : Pods()) EXPECT_EQ(pod["metadata"]["uid"], uids[name]) << name;
