@@ -19,6 +19,7 @@ inline constexpr const char* kSucceeded = "Succeeded";
 inline constexpr const char* kFailed = "Failed";
 inline constexpr const char* kSuspended = "Suspended";
 inline constexpr const char* kInvalid = "Invalid";
+inline constexpr const char* kBlocked = "Blocked";  // the API server or a foreign object stops the job
 }  // namespace condition
 
 namespace reason {
@@ -40,8 +41,11 @@ inline constexpr const char* kJobSuspended = "JobSuspended";
 inline constexpr const char* kJobResumed = "JobResumed";
 inline constexpr const char* kInvalidSpec = "InvalidSpec";
 inline constexpr const char* kSpecValid = "SpecValid";
-inline constexpr const char* kResourceNotOwned = "ResourceNotOwned";  // Event only
-inline constexpr const char* kTtlExpired = "TTLExpired";              // Event only
+inline constexpr const char* kResourceNotOwned = "ResourceNotOwned";
+inline constexpr const char* kForbidden = "Forbidden";                        // 403 from RBAC or admission
+inline constexpr const char* kGangSchedulerMissing = "GangSchedulerMissing";  // PodGroup kind not served
+inline constexpr const char* kUnblocked = "Unblocked";
+inline constexpr const char* kTtlExpired = "TTLExpired";  // Event only
 }  // namespace reason
 
 // The condition of `type`, or nullptr.

@@ -44,6 +44,7 @@ Controller::Controller(kube::Client& client, ControllerOptions options, std::sha
                         std::lock_guard<std::mutex> lock(state_mu_);
                         stale_version_.erase(key);
                         last_scrape_.erase(key);
+                        refused_.erase(key);
                       }});
   const kube::InformerOptions child = ChildInformerOptions(options_);
   const kube::ResourceEventHandlers owner_handlers = {[this](const json& o) { EnqueueOwner(o); },
@@ -225,8 +226,29 @@ void Controller::RecordInvalidObject(const json& object, const std::string& erro
   client_.UpdateStatus(kube::resources::kTrainingJobs, updated);
 }
 
-std::string Controller::Apply(const api::TrainingJob& job, const json& job_object, const Plan& plan) {
-  std::string first_error;
+// A refusal the job should show, or nullopt for an error that is only retried.
+std::optional<Refusal> Controller::AsRefusal(const Action& a, const std::exception& e) {
+  const auto* api = dynamic_cast<const kube::ApiError*>(&e);
+  if (!api) return std::nullopt;
+  const std::string what = (a.kind == ActionKind::kDelete ? "deleting " : "writing ") + Kind(a.resource) + " " + a.name;
+  if (kube::IsForbidden(e)) {
+    return Refusal{reason::kForbidden,
+                   what + ": " + api->server_message() +
+                       " (grant the operator's ServiceAccount this verb: charts/kubecnn/templates/clusterrole.yaml)"};
+  }
+  if (kube::IsNotFound(e) && a.kind == ActionKind::kCreate && a.resource.kind == "PodGroup") {
+    const std::string scheduler =
+        a.resource.group == kube::resources::kVolcanoPodGroups.group ? "Volcano" : "scheduler-plugins";
+    return Refusal{reason::kGangSchedulerMissing, what + ": the API server does not serve " + a.resource.plural + "." +
+                                                      a.resource.group + "/" + a.resource.version + " (is " +
+                                                      scheduler +
+                                                      " installed?); install it, or set spec.scheduling.gang to None"};
+  }
+  return std::nullopt;
+}
+
+Controller::ApplyOutcome Controller::Apply(const api::TrainingJob& job, const json& job_object, const Plan& plan) {
+  ApplyOutcome out;
   const std::string ns = job.Namespace();
   for (const Action& a : plan.actions) {
     try {
@@ -240,12 +262,14 @@ std::string Controller::Apply(const api::TrainingJob& job, const json& job_objec
             if (!kube::IsAlreadyExists(e)) throw;
             const json existing = client_.Get(a.resource, ns, a.name);
             if (!IsControlledBy(existing, job.Uid())) {
+              // Objects of other owners are not watched (the informers select our label), so the
+              // planner's Blocked condition and its periodic recheck notice when this one goes.
               const std::string message = Kind(a.resource) + " " + a.name +
                                           " already exists and is not controlled by TrainingJob " + job.Name() +
                                           "; delete or rename it (the job waits until then)";
               events_.Record(job_object, "Warning", reason::kResourceNotOwned, message);
-              // Children come in dependency order (Service, hostfile, Secret, then pods): stop here.
-              return "TrainingJob " + ns + "/" + job.Name() + ": " + message;
+              out.refused.push_back({reason::kResourceNotOwned, message});
+              return out;  // children come in dependency order (Service, hostfile, Secret, then pods)
             }
           }
           break;
@@ -271,10 +295,16 @@ std::string Controller::Apply(const api::TrainingJob& job, const json& job_objec
                                (a.kind == ActionKind::kDelete ? "deleting " : "writing ") + Kind(a.resource) + " " +
                                a.name + " (" + a.why + "): " + e.what();
       kube::LogWarning(kComponent, what);
-      if (first_error.empty()) first_error = what;
+      if (std::optional<Refusal> refusal = AsRefusal(a, e)) {
+        if (std::find(out.refused.begin(), out.refused.end(), *refusal) == out.refused.end()) {
+          out.refused.push_back(*refusal);
+        }
+      } else if (out.error.empty()) {
+        out.error = what;
+      }
     }
   }
-  return first_error;
+  return out;
 }
 
 kube::ReconcileResult Controller::Reconcile(const std::string& key) {
@@ -307,6 +337,11 @@ kube::ReconcileResult Controller::Reconcile(const std::string& key) {
   }
   Observed observed = Observe(job);
   observed.progress = ScrapeProgress(key, observed);
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    auto it = refused_.find(key);
+    if (it != refused_.end()) observed.refused = it->second;
+  }
   const Plan plan = controller::Reconcile(job, observed, client_.clock().WallNow(), options_.planner);
   const bool deleted = std::any_of(plan.actions.begin(), plan.actions.end(),
                                    [](const Action& a) { return a.kind == ActionKind::kDeleteJob; });
@@ -322,6 +357,11 @@ kube::ReconcileResult Controller::Reconcile(const std::string& key) {
     } catch (const std::exception& e) {
       metrics_.CountError("status");
       if (kube::IsNotFound(e)) return {};
+      if (kube::IsForbidden(e)) {  // the status cannot say so; an Event can, if it is allowed
+        events_.Record(object, "Warning", reason::kForbidden,
+                       std::string("writing status: ") + e.what() +
+                           " (grant update on trainingjobs/status: charts/kubecnn/templates/clusterrole.yaml)");
+      }
       throw std::runtime_error(
           "TrainingJob " + key + ": writing status: " + e.what() +
           (kube::IsConflict(e) ? " (the job changed meanwhile; retrying from the new version)" : ""));
@@ -329,14 +369,25 @@ kube::ReconcileResult Controller::Reconcile(const std::string& key) {
     std::lock_guard<std::mutex> lock(state_mu_);
     stale_version_[key] = version;
   }
-  const std::string error = Apply(job, object, plan);
+  const ApplyOutcome outcome = Apply(job, object, plan);
   for (const EventRecord& e : plan.events) events_.Record(object, e.type, e.reason, e.message);
   if (plan.gang_restarted) metrics_.CountGangRestart();
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    if (outcome.refused.empty()) {
+      refused_.erase(key);
+    } else {
+      refused_[key] = outcome.refused;
+    }
+  }
   metrics_.SetPhase(key, deleted ? "" : plan.status.phase);
-  if (!error.empty()) throw std::runtime_error(error + " (retrying with back-off)");
+  if (!outcome.error.empty()) throw std::runtime_error(outcome.error + " (retrying with back-off)");
   kube::ReconcileResult result;
-  if (plan.requeue_after)
-    result.requeue_after = std::max<kube::Duration>(*plan.requeue_after, std::chrono::milliseconds(1));
+  std::optional<kube::Duration> after = plan.requeue_after;
+  // A refusal that the status does not show yet (or no longer holds) is written by the next pass,
+  // at once; a standing one is rechecked on the planner's short period, not the growing back-off.
+  if (outcome.refused != observed.refused) after = std::chrono::milliseconds(1);
+  if (after) result.requeue_after = std::max<kube::Duration>(*after, std::chrono::milliseconds(1));
   return result;
 }
 

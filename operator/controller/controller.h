@@ -61,7 +61,12 @@ class Controller {
   void ObserveChild(const kube::Informer& informer, const std::string& kind, const api::TrainingJob& job,
                     const std::string& name, nlohmann::json* owned, std::vector<nlohmann::json>* foreign);
   std::optional<api::Progress> ScrapeProgress(const std::string& key, const Observed& observed);
-  std::string Apply(const api::TrainingJob& job, const nlohmann::json& job_object, const Plan& plan);
+  struct ApplyOutcome {
+    std::string error;             // the first error that is only retried (with back-off)
+    std::vector<Refusal> refused;  // what the job should show (condition Blocked)
+  };
+  ApplyOutcome Apply(const api::TrainingJob& job, const nlohmann::json& job_object, const Plan& plan);
+  static std::optional<Refusal> AsRefusal(const Action& action, const std::exception& e);
   void RecordInvalidObject(const nlohmann::json& object, const std::string& error);
 
   kube::Client& client_;
@@ -85,6 +90,7 @@ class Controller {
   // The resourceVersion a status write was based on: the cache still showing it is stale.
   std::map<std::string, std::string> stale_version_;
   std::map<std::string, std::chrono::steady_clock::time_point> last_scrape_;
+  std::map<std::string, std::vector<Refusal>> refused_;  // by job key: the last pass's refused writes
 };
 
 }  // namespace kubecnn::controller

@@ -52,6 +52,7 @@ class Planner {
     st.observed_generation = job_.Generation();
     st.workers.desired = *job_.spec.workers;
     if (!CheckValid()) return Finish();
+    ReportBlocked();
     if (!observed_.foreign.empty()) return RefuseForeign();
     if (IsFinished()) {
       CleanUp();
@@ -102,14 +103,38 @@ class Planner {
     return true;
   }
 
-  Plan RefuseForeign() {
-    for (const json& object : observed_.foreign) {
-      Event("Warning", reason::kResourceNotOwned,
-            object.value("kind", std::string("object")) + " " + object["metadata"].value("name", "") +
-                " already exists and is not controlled by TrainingJob " + job_.Name() +
-                "; delete or rename it (the job waits until then)");
+  std::string ForeignMessage(const json& object) const {
+    return object.value("kind", std::string("object")) + " " + object["metadata"].value("name", "") +
+           " already exists and is not controlled by TrainingJob " + job_.Name() +
+           "; delete or rename it (the job waits until then)";
+  }
+
+  // Condition Blocked says what the API server refused on the last pass, or which foreign object
+  // holds a child's name; it clears once writes go through again.
+  void ReportBlocked() {
+    api::TrainingJobStatus& st = plan_.status;
+    std::vector<Refusal> blockers = observed_.refused;
+    for (const json& object : observed_.foreign)
+      blockers.insert(blockers.begin(), {reason::kResourceNotOwned, ForeignMessage(object)});
+    if (blockers.empty()) {
+      if (ClearCondition(st, condition::kBlocked, reason::kUnblocked, "the API server accepts the job's writes",
+                         now_text_)) {
+        Event("Normal", reason::kUnblocked, "no longer blocked: the API server accepts the job's writes");
+      }
+      return;
     }
-    Requeue(seconds(30));
+    std::string message = blockers.front().message;
+    if (blockers.size() > 1) message += " (and " + std::to_string(blockers.size() - 1) + " more refused)";
+    // Foreign objects have their own Events (RefuseForeign), one per object.
+    if (SetCondition(st, condition::kBlocked, true, blockers.front().reason, message, now_text_) &&
+        blockers.front().reason != reason::kResourceNotOwned) {
+      Event("Warning", blockers.front().reason, message);
+    }
+    Requeue(config_.blocked_recheck);
+  }
+
+  Plan RefuseForeign() {
+    for (const json& object : observed_.foreign) Event("Warning", reason::kResourceNotOwned, ForeignMessage(object));
     return Finish();
   }
 
@@ -349,7 +374,6 @@ class Planner {
     for (int64_t i = 0; i < *job_.spec.workers; ++i) {
       if (workers_.count(i)) continue;
       Create(WorkerPod(job_, i, plan_.status.attempt), "worker " + std::to_string(i));
-      if (!plan_.status.start_time) plan_.status.start_time = now_text_;
     }
   }
 
@@ -440,6 +464,8 @@ class Planner {
       }
     }
     if (running) {
+      // activeDeadlineSeconds counts from here: not while blocked, queued or being scheduled.
+      if (!st.start_time) st.start_time = now_text_;
       const bool eval = Stage() == kStageEvaluate;
       const std::string what = eval ? "evaluating on " + std::to_string(w) + " workers"
                                     : "training on " + std::to_string(w * *job_.spec.slots_per_worker) + " ranks";

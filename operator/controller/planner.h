@@ -15,6 +15,15 @@
 
 namespace kubecnn::controller {
 
+// A write of the last pass that the API server refused for a reason the job should show: RBAC or an
+// admission plugin (403), a PodGroup kind that is not served (no gang scheduler), an object of a
+// child's name that the job does not control.
+struct Refusal {
+  std::string reason;  // a reason:: constant (conditions.h)
+  std::string message;
+  bool operator==(const Refusal&) const = default;
+};
+
 struct Observed {
   std::vector<nlohmann::json> pods;  // pods the job controls
   // Children found under their names and controlled by the job; null when absent.
@@ -25,6 +34,7 @@ struct Observed {
   // Objects under a child's name that the job does not control: the job refuses to touch them.
   std::vector<nlohmann::json> foreign;
   std::optional<api::Progress> progress;  // rank 0's metrics, when the launcher runs and answered
+  std::vector<Refusal> refused;           // from the last pass's writes; shown in condition Blocked
 };
 
 struct PlannerConfig {
@@ -36,6 +46,9 @@ struct PlannerConfig {
   std::chrono::seconds admission_backoff_max{600};
   // How often progress is refreshed while the launcher runs.
   std::chrono::seconds progress_period{15};
+  // How often a Blocked job is looked at again: objects of other owners are not watched, and a
+  // fixed RBAC or a newly installed gang scheduler sends no event.
+  std::chrono::seconds blocked_recheck{10};
 };
 
 enum class ActionKind {

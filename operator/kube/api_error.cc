@@ -70,4 +70,6 @@ bool IsConflict(const std::exception& e) {
 bool IsGone(const std::exception& e) { return AsApi(e) && AsApi(e)->code() == 410; }
 bool IsInvalid(const std::exception& e) { return AsApi(e) && AsApi(e)->code() == 422; }
 
+bool IsForbidden(const std::exception& e) { return AsApi(e) && AsApi(e)->code() == 403; }
+
 }  // namespace kubecnn::kube

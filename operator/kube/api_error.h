@@ -38,8 +38,9 @@ std::string HintFor(int code, const std::string& reason);
 
 bool IsNotFound(const std::exception& e);
 bool IsAlreadyExists(const std::exception& e);
-bool IsConflict(const std::exception& e);  // 409 Conflict (stale resourceVersion), not AlreadyExists
-bool IsGone(const std::exception& e);      // 410: resourceVersion or continue token expired
-bool IsInvalid(const std::exception& e);   // 422
+bool IsConflict(const std::exception& e);   // 409 Conflict (stale resourceVersion), not AlreadyExists
+bool IsGone(const std::exception& e);       // 410: resourceVersion or continue token expired
+bool IsInvalid(const std::exception& e);    // 422
+bool IsForbidden(const std::exception& e);  // 403: RBAC or an admission plugin refused
 
 }  // namespace kubecnn::kube

@@ -139,6 +139,16 @@ void FakeApiServer::RequireBearerTokens(std::set<std::string> tokens) {
   tokens_ = std::move(tokens);
 }
 
+void FakeApiServer::SetRbac(const std::string& token, const std::string& user, std::vector<PolicyRule> rules) {
+  std::lock_guard<std::mutex> lock(mu_);
+  rbac_[token] = {user, std::move(rules)};
+}
+
+void FakeApiServer::Unserve(const std::string& group, const std::string& plural) {
+  std::lock_guard<std::mutex> lock(mu_);
+  unserved_.insert(group + "/" + plural);
+}
+
 void FakeApiServer::DropWatches() {
   ++drop_epoch_;
   store_.WakeWatchers();
@@ -248,10 +258,38 @@ int FakeApiServer::Dispatch(const ServerRequest& request, ResponseWriter& writer
     return 200;
   }
   Route route;
-  if (!ParseRoute(request.path, &route)) {
+  std::optional<Rbac> rbac;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!ParseRoute(request.path, &route) || unserved_.count(route.kind->group + "/" + route.kind->plural)) {
+      route.kind = nullptr;
+    }
+    const std::string auth = request.Header("authorization");
+    auto it = auth.rfind("Bearer ", 0) == 0 ? rbac_.find(auth.substr(7)) : rbac_.end();
+    if (it != rbac_.end()) rbac = it->second;
+  }
+  if (!route.kind) {
     return SendJson(writer, 404, StatusBody(404, "NotFound", "the server could not find the requested resource"));
   }
   const ApiKind& kind = *route.kind;
+  if (rbac) {
+    const std::string resource = kind.plural + (route.subresource.empty() ? "" : "/" + route.subresource);
+    const std::string verb = RequestVerb(request.method, !route.name.empty(), IsTrue(request.Query("watch")));
+    if (!Allows(rbac->rules, kind.group, resource, verb)) {
+      return SendJson(writer, 403,
+                      StatusBody(403, "Forbidden", ForbiddenMessage(rbac->user, verb, kind.group, resource, route.ns)));
+    }
+    if (verb == "create" || verb == "update") {
+      const nlohmann::json body = nlohmann::json::parse(request.body, nullptr, false);
+      const std::optional<std::string> refusal = OwnerReferenceRefusal(rbac->rules, rbac->user, body, route.ns);
+      if (refusal) {
+        const std::string name =
+            body.is_object() ? body.value("metadata", nlohmann::json::object()).value("name", "") : "";
+        return SendJson(writer, 403,
+                        StatusBody(403, "Forbidden", kind.plural + " \"" + name + "\" is forbidden: " + *refusal));
+      }
+    }
+  }
   try {
     if (!route.subresource.empty() && (route.subresource != "status" || !kind.status_subresource)) {
       return SendJson(writer, 404, StatusBody(404, "NotFound", "the server could not find the requested resource"));

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "tests/support/apiserver_http.h"
+#include "tests/support/apiserver_rbac.h"
 #include "tests/support/apiserver_store.h"
 #include "tests/support/test_pki.h"
 
@@ -60,6 +61,15 @@ class FakeApiServer {
   // a client certificate signed by pki().ca; otherwise 401.
   void RequireBearerTokens(std::set<std::string> tokens);
 
+  // RBAC: a request bearing "Bearer <token>" acts as `user` and is authorised against `rules`
+  // (403 Forbidden with the API server's message otherwise); its creates and updates that set
+  // blockOwnerDeletion also need update on the owner's finalizers, as under the
+  // OwnerReferencesPermissionEnforcement admission plugin (on in OpenShift). Other requests are
+  // not restricted.
+  void SetRbac(const std::string& token, const std::string& user, std::vector<PolicyRule> rules);
+  // The kind (group, plural) is no longer served, as when its CRD is not installed: 404 on its paths.
+  void Unserve(const std::string& group, const std::string& plural);
+
   // Faults.
   void DropWatches();  // closes every open watch stream abruptly (no terminating chunk)
   void FailNextRequests(int count, int code, int retry_after_seconds);  // retry_after < 0: no header
@@ -95,6 +105,12 @@ class FakeApiServer {
   std::atomic<GoneMode> gone_mode_{GoneMode::kInStreamEvent};
   mutable std::mutex mu_;
   std::set<std::string> tokens_;
+  struct Rbac {
+    std::string user;
+    std::vector<PolicyRule> rules;
+  };
+  std::map<std::string, Rbac> rbac_;  // by bearer token
+  std::set<std::string> unserved_;    // "group/plural"
   int fail_count_ = 0;
   int fail_code_ = 0;
   int fail_retry_after_ = -1;

@@ -263,6 +263,8 @@ TEST(Rbac, GrantsExactlyWhatTheControllerUses) {
   const std::map<std::string, std::set<std::string>> needed = {
       {"kubecnn.io/trainingjobs", {"get", "list", "watch", "delete"}},
       {"kubecnn.io/trainingjobs/status", {"update"}},
+      {"kubecnn.io/trainingjobs/finalizers",
+       {"update"}},  // blockOwnerDeletion under OwnerReferencesPermissionEnforcement
       {"/pods", child},
       {"/services", child},
       {"/secrets", child},

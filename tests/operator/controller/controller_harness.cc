@@ -45,6 +45,7 @@ ControllerOptions FastOptions() {
   o.planner.restart_backoff = seconds(0);
   o.planner.admission_backoff = seconds(0);
   o.planner.progress_period = seconds(1);
+  o.planner.blocked_recheck = seconds(1);
   o.informer.reflector.min_watch_timeout = seconds(5);
   o.informer.reflector.backoff = {milliseconds(10), milliseconds(200), 2.0, 0.5};
   o.watch_volcano_podgroups = true;
@@ -52,8 +53,9 @@ ControllerOptions FastOptions() {
   return o;
 }
 
-std::unique_ptr<kube::Client> NewClient(const ::kubecnn::testing::FakeApiServer& server) {
+std::unique_ptr<kube::Client> NewClient(const ::kubecnn::testing::FakeApiServer& server, const std::string& token) {
   kube::RestConfig rc;
+  rc.bearer_token = token;
   rc.server = server.url();
   rc.qps = 0;
   rc.timeout = seconds(5);
@@ -67,7 +69,7 @@ ControllerHarness::~ControllerHarness() { StopController(); }
 
 void ControllerHarness::StartController(ControllerOptions options) {
   StopController();
-  controller_client_ = NewClient(server_);
+  controller_client_ = NewClient(server_, controller_token_);
   registry_ = std::make_unique<prometheus::Registry>();
   controller_ = std::make_unique<Controller>(*controller_client_, std::move(options), scraper_, *registry_);
   controller_->StartInformers();

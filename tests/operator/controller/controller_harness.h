@@ -35,7 +35,7 @@ class FakeScraper : public ProgressScraper {
 
 // Zero back-offs, a 1 s progress period, short watches, both PodGroup kinds watched.
 ControllerOptions FastOptions();
-std::unique_ptr<kube::Client> NewClient(const ::kubecnn::testing::FakeApiServer& server);
+std::unique_ptr<kube::Client> NewClient(const ::kubecnn::testing::FakeApiServer& server, const std::string& token = "");
 
 class ControllerHarness {
  public:
@@ -71,6 +71,7 @@ class ControllerHarness {
   ::kubecnn::testing::FakeApiServer server_;
   std::unique_ptr<kube::Client> client_;  // the test's own, as a user's kubectl
   std::shared_ptr<FakeScraper> scraper_;
+  std::string controller_token_;  // the operator's bearer token (see FakeApiServer::SetRbac)
   // The running operator: its own client and metrics registry, replaced by each StartController.
   std::unique_ptr<kube::Client> controller_client_;
   std::unique_ptr<prometheus::Registry> registry_;

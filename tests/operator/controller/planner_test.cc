@@ -37,6 +37,7 @@ class World {
     o.pod_group = pod_group;
     o.foreign = foreign;
     o.progress = progress;
+    o.refused = refused;
     Plan plan = Reconcile(job, o, now, config);
     for (const Action& a : plan.actions) {
       if (a.kind == ActionKind::kCreate) {
@@ -77,6 +78,7 @@ class World {
   json service, config_map, secret, pod_group;
   std::vector<json> foreign;
   std::optional<api::Progress> progress;
+  std::vector<Refusal> refused;
   bool job_deleted = false;
 
  private:
@@ -119,7 +121,7 @@ TEST(Planner, NewJobCreatesServiceHostfileSecretAndWorkersButNoLauncher) {
   EXPECT_EQ(w.PodNames(), Workers(4));
   EXPECT_EQ(plan.status.phase, "Pending");
   EXPECT_EQ(FindCondition(plan.status, condition::kCreated), nullptr) << "asked for, not yet seen";
-  EXPECT_EQ(*plan.status.start_time, "2026-03-01T10:00:00Z");
+  EXPECT_FALSE(plan.status.start_time) << "the deadline counts from when the gang first runs";
   EXPECT_EQ(*plan.status.observed_generation, 1);
   EXPECT_EQ(plan.status.workers.desired, 4);
   EXPECT_EQ(w.config_map["data"]["hostfile"], Hostfile(w.job));
@@ -131,6 +133,27 @@ TEST(Planner, NewJobCreatesServiceHostfileSecretAndWorkersButNoLauncher) {
   const Plan again = w.Pass(kT0 + seconds(2));
   EXPECT_TRUE(again.actions.empty());
   EXPECT_TRUE(again.events.empty()) << "no event repeats while nothing changes";
+}
+
+TEST(Planner, RefusedWritesShowInConditionBlockedUntilTheyGoThrough) {
+  World w(MakeJob());
+  w.Pass(kT0);
+  w.refused = {{reason::kForbidden, "writing Pod r50-worker-0: pods is forbidden"},
+               {reason::kForbidden, "writing Pod r50-worker-1: pods is forbidden"}};
+  Plan plan = w.Pass(kT0 + seconds(1));
+  EXPECT_EQ(Cond(plan.status, condition::kBlocked).status, "True");
+  EXPECT_EQ(Cond(plan.status, condition::kBlocked).reason, reason::kForbidden);
+  EXPECT_EQ(Cond(plan.status, condition::kBlocked).message,
+            "writing Pod r50-worker-0: pods is forbidden (and 1 more refused)");
+  EXPECT_TRUE(HasEvent(plan, reason::kForbidden));
+  EXPECT_EQ(*plan.requeue_after, seconds(10)) << "rechecked on a short period: fixed RBAC sends no event";
+  EXPECT_TRUE(w.Pass(kT0 + seconds(2)).events.empty()) << "no event repeats while the refusal stands";
+
+  w.refused.clear();
+  plan = w.Pass(kT0 + seconds(3));
+  EXPECT_EQ(Cond(plan.status, condition::kBlocked).status, "False");
+  EXPECT_EQ(Cond(plan.status, condition::kBlocked).reason, reason::kUnblocked);
+  EXPECT_TRUE(HasEvent(plan, reason::kUnblocked));
 }
 
 TEST(Planner, LauncherWaitsForEveryWorkerToBeReady) {
@@ -359,15 +382,17 @@ TEST(Planner, SuspendDeletesPodsAndResumeRecreatesThem) {
   EXPECT_EQ(w.PodNames(), Workers(4));
   EXPECT_EQ(Cond(plan.status, condition::kSuspended).reason, reason::kJobResumed);
   EXPECT_TRUE(HasEvent(plan, reason::kJobResumed));
-  EXPECT_EQ(*plan.status.start_time, "2026-03-01T10:03:20Z");
+  EXPECT_FALSE(plan.status.start_time) << "the deadline counts again once the resumed gang runs";
 }
 
 TEST(Planner, ActiveDeadlineFailsTheJob) {
   api::TrainingJob job = MakeJob();
   job.spec.run_policy.active_deadline_seconds = 60;
-  World w = RunningWorld(job);
+  World w = RunningWorld(job);  // created at kT0, the launcher first seen running at kT0 + 20 s
+  EXPECT_EQ(*w.job.status.start_time, "2026-03-01T10:00:20Z") << "the deadline counts from when the gang runs";
   EXPECT_EQ(*w.Pass(kT0 + seconds(30)).requeue_after, seconds(15)) << "progress period comes first";
-  const Plan plan = w.Pass(kT0 + seconds(61));
+  EXPECT_EQ(w.Pass(kT0 + seconds(61)).status.phase, "Running") << "scheduling time does not count";
+  const Plan plan = w.Pass(kT0 + seconds(81));
   EXPECT_EQ(plan.status.phase, "Failed");
   EXPECT_EQ(Cond(plan.status, condition::kFailed).reason, reason::kDeadlineExceeded);
   EXPECT_EQ(w.PodNames(), std::vector<std::string>{}) << "running pods (launcher included) are deleted";
@@ -449,6 +474,9 @@ TEST(Planner, RefusesObjectsItDoesNotControl) {
   EXPECT_EQ(plan.events[0].reason, reason::kResourceNotOwned);
   EXPECT_NE(plan.events[0].message.find("Service r50 already exists and is not controlled by TrainingJob r50"),
             std::string::npos);
+  EXPECT_EQ(Cond(plan.status, condition::kBlocked).reason, reason::kResourceNotOwned) << "the job says why it waits";
+  EXPECT_EQ(*plan.requeue_after, seconds(10)) << "unlabelled objects are not watched: look again soon";
+  EXPECT_FALSE(plan.status.start_time);
 }
 
 TEST(Planner, EvaluationFollowsTrainingAndReportsAccuracy) {

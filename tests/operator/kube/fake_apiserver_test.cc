@@ -507,5 +507,65 @@ TEST_F(FakeApiServerTest, ClusterScopedNamespacesDeleteTheirContents) {
   EXPECT_TRUE(Names(kPods).empty());
 }
 
+TEST_F(FakeApiServerTest, RbacRefusesWhatTheRulesDoNotGrantWithTheApiServersMessage) {
+  const std::vector<PolicyRule> rules = {{{""}, {"pods"}, {"get", "list", "create"}},
+                                         {{"kubecnn.io"}, {"trainingjobs"}, {"get", "create"}}};
+  server_.SetRbac("op", "system:serviceaccount:kubecnn-system:kubecnn-operator", rules);
+  const std::map<std::string, std::string> op = {{"Authorization", "Bearer op"}};
+  EXPECT_EQ(RawRequest(port(), "GET", kPods, "", op).status, 200);
+  RawResponse r = RawRequest(port(), "GET", std::string(kPods) + "?watch=1", "", op);
+  ExpectStatus(r, 403, "Forbidden");
+  EXPECT_EQ(r.Json()["message"],
+            "pods is forbidden: User \"system:serviceaccount:kubecnn-system:kubecnn-operator\" cannot watch resource "
+            "\"pods\" in API group \"\" in the namespace \"ns\"");
+  ExpectStatus(RawRequest(port(), "DELETE", std::string(kPods) + "/a", "", op), 403, "Forbidden");
+  EXPECT_EQ(Get(std::string(kPods) + "?watch=1&timeoutSeconds=0").status, 200)
+      << "requests without the token are not restricted";
+
+  // OwnerReferencesPermissionEnforcement: blockOwnerDeletion needs update on the owner's finalizers.
+  const json owner = Created(kJobs, Job("j", 1));
+  json pod = Pod("p");
+  pod["metadata"]["ownerReferences"] = {{{"apiVersion", "kubecnn.io/v1alpha1"},
+                                         {"kind", "TrainingJob"},
+                                         {"name", "j"},
+                                         {"uid", owner["metadata"]["uid"]},
+                                         {"controller", true},
+                                         {"blockOwnerDeletion", true}}};
+  r = RawRequest(port(), "POST", kPods, pod.dump(), op);
+  ExpectStatus(r, 403, "Forbidden");
+  EXPECT_NE(r.Json()["message"].get<std::string>().find(
+                "pods \"p\" is forbidden: cannot set blockOwnerDeletion if an ownerReference refers to a resource you "
+                "can't set finalizers on: trainingjobs/finalizers is forbidden"),
+            std::string::npos)
+      << r.body;
+  server_.SetRbac("op", "system:serviceaccount:kubecnn-system:kubecnn-operator",
+                  {rules[0], rules[1], {{"kubecnn.io"}, {"trainingjobs/finalizers"}, {"update"}}});
+  EXPECT_EQ(RawRequest(port(), "POST", kPods, pod.dump(), op).status, 201);
+  pod["metadata"]["name"] = "q";
+  pod["metadata"]["ownerReferences"][0]["blockOwnerDeletion"] = false;
+  server_.SetRbac("op", "u", rules);
+  EXPECT_EQ(RawRequest(port(), "POST", kPods, pod.dump(), op).status, 201) << "without blockOwnerDeletion: admitted";
+}
+
+TEST_F(FakeApiServerTest, UnservedKindIsNotFound) {
+  const std::string volcano = "/apis/scheduling.volcano.sh/v1beta1/namespaces/ns/podgroups";
+  EXPECT_EQ(Get(volcano).status, 200);
+  server_.Unserve("scheduling.volcano.sh", "podgroups");
+  ExpectStatus(Get(volcano), 404, "NotFound");
+  ExpectStatus(Post(volcano, {{"metadata", {{"name", "g"}}}}), 404, "NotFound");
+}
+
+TEST_F(FakeApiServerTest, CutWritesLetExactlyNThroughAndDropTheRestUnapplied) {
+  server_.CutWritesAfter(2);
+  Created(kPods, Pod("a"));
+  Created(kPods, Pod("b"));
+  EXPECT_THROW(Post(kPods, Pod("c")), std::runtime_error) << "no answer: the connection is dropped";
+  EXPECT_THROW(Delete(std::string(kPods) + "/a"), std::runtime_error);
+  EXPECT_EQ(server_.DroppedWrites(), 2);
+  EXPECT_EQ(Names(kPods), (std::set<std::string>{"a", "b"})) << "reads still work; dropped writes took no effect";
+  server_.ResumeWrites();
+  EXPECT_EQ(Post(kPods, Pod("c")).status, 201);
+}
+
 }  // namespace
 }  // namespace kubecnn::testing

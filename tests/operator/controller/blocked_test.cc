@@ -1,0 +1,103 @@
+// A job the API server stops says why on the job (condition Blocked and an Event), not only in the
+// operator's log: RBAC as the chart grants it under OwnerReferencesPermissionEnforcement, a verb
+// the ServiceAccount lacks, a gang scheduler that is not installed, an object of a child's name
+// that another owner holds. Each clears, and the job proceeds, once the obstacle goes.
+#include <gtest/gtest.h>
+
+#include "operator/controller/conditions.h"
+#include "tests/operator/controller/controller_harness.h"
+#include "tests/operator/controller/job_fixtures.h"
+#include "tests/support/apiserver_rbac.h"
+
+namespace kubecnn::controller {
+namespace {
+
+using ::kubecnn::testing::LoadPolicyRules;
+using ::kubecnn::testing::PolicyRule;
+using nlohmann::json;
+using std::chrono::seconds;
+
+constexpr const char* kToken = "operator-token";
+constexpr const char* kUser = "system:serviceaccount:kubecnn-system:kubecnn-operator";
+
+std::vector<PolicyRule> ChartRules() {
+  return LoadPolicyRules(std::string(KUBECNN_SOURCE_DIR) + "/manifests/rbac/cluster_role.yaml");
+}
+
+class BlockedTest : public ::testing::Test, public testing::ControllerHarness {
+ protected:
+  // The operator runs on the chart's ClusterRole (or `rules`), with the admission plugin on.
+  void UseRbac(std::vector<PolicyRule> rules) {
+    server_.SetRbac(kToken, kUser, std::move(rules));
+    controller_token_ = kToken;
+  }
+  api::Condition Blocked() {
+    const api::TrainingJobStatus status = Status();
+    const api::Condition* c = FindCondition(status, condition::kBlocked);
+    return c ? *c : api::Condition{};
+  }
+};
+
+TEST_F(BlockedTest, ChartRbacSufficesUnderOwnerReferencesPermissionEnforcement) {
+  UseRbac(ChartRules());
+  StartController();
+  RunToLauncher(testing::MakeJob(2, 1));
+  Kubelet("r50-launcher", [](json p) { return testing::Succeeded(p); });
+  ASSERT_TRUE(WaitFor([&] { return Status().phase == "Succeeded"; }, "Succeeded"));
+  EXPECT_EQ(FindCondition(Status(), condition::kBlocked), nullptr) << "nothing was refused";
+}
+
+TEST_F(BlockedTest, ForbiddenCreateShowsOnTheJobUntilRbacIsFixed) {
+  std::vector<PolicyRule> rules = ChartRules();
+  for (PolicyRule& rule : rules) {
+    if (rule.resources.count("pods")) rule.verbs.erase("create");
+  }
+  UseRbac(rules);
+  StartController();
+  CreateJob(testing::MakeJob(2, 1));
+  ASSERT_TRUE(WaitFor([&] { return Blocked().status == "True"; }, "condition Blocked"));
+  EXPECT_EQ(Blocked().reason, reason::kForbidden);
+  EXPECT_NE(Blocked().message.find("cannot create resource \"pods\""), std::string::npos) << Blocked().message;
+  EXPECT_NE(Blocked().message.find("clusterrole.yaml"), std::string::npos) << "says where to grant it";
+  ASSERT_TRUE(WaitFor([&] { return !Events(reason::kForbidden).empty(); }, "a Forbidden event"));
+  EXPECT_EQ(Events(reason::kForbidden)[0]["type"], "Warning");
+
+  UseRbac(ChartRules());  // the administrator grants it; no event reaches the operator
+  ASSERT_TRUE(WaitForWorkers(2));
+  ASSERT_TRUE(WaitFor([&] { return Blocked().status == "False"; }, "Blocked cleared"));
+  EXPECT_EQ(Blocked().reason, reason::kUnblocked);
+}
+
+TEST_F(BlockedTest, GangSchedulerNotInstalledShowsOnTheJob) {
+  server_.Unserve("scheduling.volcano.sh", "podgroups");
+  ControllerOptions options = testing::FastOptions();
+  options.watch_volcano_podgroups = false;
+  StartController(options);
+  api::TrainingJob job = testing::MakeJob(2, 1);
+  job.spec.scheduling.gang = "Volcano";
+  CreateJob(job);
+  ASSERT_TRUE(WaitFor([&] { return Blocked().status == "True"; }, "condition Blocked"));
+  EXPECT_EQ(Blocked().reason, reason::kGangSchedulerMissing);
+  EXPECT_NE(Blocked().message.find("is Volcano installed?"), std::string::npos) << Blocked().message;
+  EXPECT_NE(Blocked().message.find("spec.scheduling.gang"), std::string::npos) << Blocked().message;
+  ASSERT_TRUE(WaitFor([&] { return !Events(reason::kGangSchedulerMissing).empty(); }, "a GangSchedulerMissing event"));
+}
+
+TEST_F(BlockedTest, ForeignObjectBlocksUntilItIsDeleted) {
+  StartController();
+  client_->Create(kube::resources::kServices, "ml",
+                  {{"metadata", {{"name", "r50"}}}, {"spec", {{"ports", {{{"port", 80}}}}}}});
+  CreateJob(testing::MakeJob(2, 1));
+  ASSERT_TRUE(WaitFor([&] { return Blocked().status == "True"; }, "condition Blocked"));
+  EXPECT_EQ(Blocked().reason, reason::kResourceNotOwned);
+  EXPECT_NE(Blocked().message.find("Service r50 already exists"), std::string::npos) << Blocked().message;
+  EXPECT_TRUE(Pods().empty());
+  EXPECT_FALSE(Status().start_time) << "activeDeadlineSeconds does not count while no gang runs";
+
+  client_->Delete(kube::resources::kServices, "ml", "r50");  // unlabelled: no informer sees this
+  ASSERT_TRUE(WaitForWorkers(2));
+  ASSERT_TRUE(WaitFor([&] { return Blocked().status == "False"; }, "Blocked cleared"));
+}
+
+}  // namespace
+}  // namespace kubecnn::controller
