@@ -35,6 +35,8 @@ const char* kUsage = R"(usage: kubecnn-operator [flags]
   --identity=ID          this replica's identity (default: hostname + random suffix)
   --lease_duration=S --renew_deadline=S --retry_period=S   seconds (default 15, 10, 2)
   --health_port=PORT     /healthz and /readyz (default 8081)
+  --api_unreachable_after=S  /readyz fails once the API server has not answered for this long
+                         (default 120; the Lease is renewed and watches get bookmarks far more often)
   --metrics_port=PORT    Prometheus /metrics (default 8080)
   --watch_namespace=NS   namespace of the TrainingJobs to run (default: all namespaces)
   --concurrency=N        TrainingJobs reconciled in parallel (default 4)
@@ -57,6 +59,7 @@ struct Flags {
                                                {"renew_deadline", "10"},
                                                {"retry_period", "2"},
                                                {"health_port", "8081"},
+                                               {"api_unreachable_after", "120"},
                                                {"metrics_port", "8080"},
                                                {"watch_namespace", ""},
                                                {"concurrency", "4"},
@@ -185,6 +188,7 @@ int main(int argc, char** argv) {
     const bool leader_elect = Boolean("leader_elect", f["leader_elect"]);
     const int health_port = Port("health_port", f["health_port"]);
     const int metrics_port = Port("metrics_port", f["metrics_port"]);
+    const auto api_unreachable_after = Seconds("api_unreachable_after", f["api_unreachable_after"]);
     kubecnn::kube::RestConfig rest = kubecnn::kube::LoadRestConfig(f["kubeconfig"], f["context"]);
     rest.qps = NonNegative("kube_api_qps", f["kube_api_qps"], "a number >= 0 (0 turns the limit off)");
     rest.burst = Integer("kube_api_burst", f["kube_api_burst"]);
@@ -198,7 +202,6 @@ int main(int argc, char** argv) {
                                                *metrics->registry());
     controller.StartInformers();
 
-    std::atomic<bool> talked_to_api{false};
     kubecnn::kube::StopSignal stop;
     std::atomic<bool> lost{false};
     kubecnn::kube::HealthServer health(
@@ -207,8 +210,10 @@ int main(int argc, char** argv) {
           return std::pair<bool, std::string>{true, ""};
         },
         [&] {
-          if (!talked_to_api) return std::pair<bool, std::string>{false, "not yet connected to the API server"};
-          return std::pair<bool, std::string>{controller.HasSynced(), "informer caches not synced yet"};
+          const auto contact = client.LastContact();
+          return kubecnn::kube::Readiness(controller.HasSynced(),
+                                          contact ? std::optional(client.clock().Now() - *contact) : std::nullopt,
+                                          api_unreachable_after);
         });
     LogInfo("operator", "health on :" + std::to_string(health.port()) + ", metrics on :" + f["metrics_port"]);
 
@@ -228,24 +233,20 @@ int main(int argc, char** argv) {
       config.lease_duration = Seconds("lease_duration", f["lease_duration"]);
       config.renew_deadline = Seconds("renew_deadline", f["renew_deadline"]);
       config.retry_period = Seconds("retry_period", f["retry_period"]);
-      kubecnn::kube::LeaderElector elector(client, config,
-                                           {[&] {
-                                              LogInfo("operator", config.identity + " is leading");
-                                              controller.StartWorkers();
-                                            },
-                                            [&] {
-                                              controller.StopWorkers();  // at once: another replica may lead now
-                                              if (!stop.stopped()) lost = true;
-                                              LogInfo("operator", config.identity + " stopped leading");
-                                            },
-                                            [&](const std::string& holder) {
-                                              talked_to_api = true;
-                                              LogInfo("operator", "current leader: " + holder);
-                                            }});
-      talked_to_api = true;
+      kubecnn::kube::LeaderElector elector(
+          client, config,
+          {[&] {
+             LogInfo("operator", config.identity + " is leading");
+             controller.StartWorkers();
+           },
+           [&] {
+             controller.StopWorkers();  // at once: another replica may lead now
+             if (!stop.stopped()) lost = true;
+             LogInfo("operator", config.identity + " stopped leading");
+           },
+           [&](const std::string& holder) { LogInfo("operator", "current leader: " + holder); }});
       elector.Run(stop);
     } else {
-      talked_to_api = true;
       LogInfo("operator", "leader election disabled; running until SIGTERM");
       controller.StartWorkers();
       while (stop.SleepFor(std::chrono::hours(1))) {

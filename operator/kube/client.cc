@@ -55,6 +55,16 @@ Client::Client(RestConfig config, std::shared_ptr<Metrics> metrics, ClientOption
 
 Client::~Client() = default;
 
+void Client::Contact() {
+  last_contact_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(clock_->Now().time_since_epoch()).count();
+}
+
+std::optional<SteadyTime> Client::LastContact() const {
+  const int64_t ns = last_contact_ns_;
+  if (ns < 0) return std::nullopt;
+  return SteadyTime(std::chrono::duration_cast<SteadyTime::duration>(std::chrono::nanoseconds(ns)));
+}
+
 double Client::Random01() {
   std::lock_guard<std::mutex> lock(random_mu_);
   return std::uniform_real_distribution<double>(0.0, 1.0)(random_);
@@ -87,6 +97,7 @@ HttpResponse Client::Do(const std::string& verb, const std::string& method, cons
       continue;
     }
     metrics_->ObserveRequest(verb, response.status, std::chrono::duration<double>(clock_->Now() - start).count());
+    Contact();
     if (response.status >= 200 && response.status <= 299) return response;
     if (response.status == 401 && !config_.token_file.empty() && attempt == 1) {
       tokens_.Invalidate();  // the token may have rotated under us
@@ -218,13 +229,18 @@ void Client::Watch(const Resource& resource, const std::string& ns, const WatchO
   HttpResponse response;
   try {
     response = watch_transport_.Stream(
-        {"GET", target, Headers(), "", ""}, [&](std::string_view line) { return on_event(ParseWatchEvent(line)); },
+        {"GET", target, Headers(), "", ""},
+        [&](std::string_view line) {
+          Contact();
+          return on_event(ParseWatchEvent(line));
+        },
         stop);
   } catch (const TransportError&) {
     metrics_->ObserveRequest("watch", 0, std::chrono::duration<double>(clock_->Now() - start).count());
     throw;
   }
   metrics_->ObserveRequest("watch", response.status, std::chrono::duration<double>(clock_->Now() - start).count());
+  Contact();
   if (response.status < 200 || response.status > 299) {
     if (response.status == 401) tokens_.Invalidate();
     throw MakeApiError("GET " + target, response.status, response.body);

@@ -3,9 +3,11 @@
 // and watches delivered event by event.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -92,8 +94,12 @@ class Client {
   // the operator's one registry exposes them.
   std::shared_ptr<Metrics> shared_metrics() const { return metrics_; }
   Clock& clock() { return *clock_; }
+  // When the API server last answered anything (a response of any status, a watch event or
+  // bookmark), on clock(); nullopt before the first answer. Readiness is judged from it.
+  std::optional<SteadyTime> LastContact() const;
 
  private:
+  void Contact();
   HttpResponse Do(const std::string& verb, const std::string& method, const std::string& target,
                   const std::string& body = "", const std::string& content_type = "");
   std::vector<std::pair<std::string, std::string>> Headers();
@@ -109,6 +115,7 @@ class Client {
   HttpTransport watch_transport_;
   std::mutex random_mu_;
   std::mt19937_64 random_;
+  std::atomic<int64_t> last_contact_ns_{-1};  // steady clock's time_since_epoch; -1: never
 };
 
 // "?a=1&b=2" from the non-empty pairs (values percent-encoded); "" when all are empty.

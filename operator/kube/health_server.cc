@@ -12,6 +12,18 @@
 
 namespace kubecnn::kube {
 
+std::pair<bool, std::string> Readiness(bool synced, std::optional<std::chrono::steady_clock::duration> since_contact,
+                                       std::chrono::steady_clock::duration window) {
+  if (!since_contact) return {false, "no answer from the API server yet"};
+  if (*since_contact > window) {
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(*since_contact).count();
+    return {false, "no answer from the API server for " + std::to_string(seconds) + " s (more than " +
+                       std::to_string(std::chrono::duration_cast<std::chrono::seconds>(window).count()) + " s)"};
+  }
+  if (!synced) return {false, "informer caches not synced yet"};
+  return {true, "ok"};
+}
+
 HealthServer::HealthServer(int port, Check healthy, Check ready)
     : healthy_(std::move(healthy)), ready_(std::move(ready)) {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);

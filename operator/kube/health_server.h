@@ -2,12 +2,20 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
 
 namespace kubecnn::kube {
+
+// Readiness of a controller replica: its caches have synced and the API server answered within
+// `window` (`since_contact` is how long ago it last did; nullopt: never). A replica that cannot
+// reach the API server cannot keep its jobs' status true, so it should not count as ready.
+std::pair<bool, std::string> Readiness(bool synced, std::optional<std::chrono::steady_clock::duration> since_contact,
+                                       std::chrono::steady_clock::duration window);
 
 class HealthServer {
  public:

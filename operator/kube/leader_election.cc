@@ -17,7 +17,8 @@ int64_t Seconds(Duration d) {
 
 void ValidateLeaderElectionConfig(const LeaderElectionConfig& c) {
   if (c.identity.empty())
-    throw std::invalid_argument("leader election: the identity is empty (set --identity or POD_NAME)");
+    throw std::invalid_argument(
+        "leader election: the identity is empty (pass --identity, or leave it out for hostname + a random suffix)");
   if (!(c.lease_duration > c.renew_deadline && c.renew_deadline > c.retry_period &&
         c.retry_period > Duration::zero())) {
     throw std::invalid_argument(

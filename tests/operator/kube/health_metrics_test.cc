@@ -31,6 +31,29 @@ TEST(HealthServer, ReadyzFollowsTheReadinessCheck) {
   EXPECT_EQ(testing::HttpGet(server.port(), "/nope").status, 404);
 }
 
+TEST(Readiness, NeedsSyncedCachesAndARecentAnswerFromTheApiServer) {
+  using std::chrono::seconds;
+  EXPECT_EQ(Readiness(true, seconds(5), seconds(120)), (std::pair<bool, std::string>{true, "ok"}));
+  EXPECT_EQ(Readiness(false, seconds(5), seconds(120)).second, "informer caches not synced yet");
+  EXPECT_EQ(Readiness(true, std::nullopt, seconds(120)).second, "no answer from the API server yet");
+  EXPECT_EQ(Readiness(true, seconds(121), seconds(120)),
+            (std::pair<bool, std::string>{false, "no answer from the API server for 121 s (more than 120 s)"}));
+  EXPECT_TRUE(Readiness(true, seconds(120), seconds(120)).first) << "the window is inclusive";
+}
+
+TEST(Client, LastContactIsTheLastAnswerOfAnyStatus) {
+  testing::FakeApiServer server;
+  RestConfig rc;
+  rc.server = server.url();
+  rc.qps = 0;
+  Client client(rc);
+  EXPECT_FALSE(client.LastContact()) << "nothing asked yet";
+  const auto before = client.clock().Now();
+  EXPECT_THROW(client.Get(resources::kPods, "ns", "missing"), std::exception);
+  ASSERT_TRUE(client.LastContact()) << "a 404 is an answer";
+  EXPECT_GE(*client.LastContact(), before);
+}
+
 TEST(Metrics, CountRequestsByVerbAndCodeUnderTheOperatorsNames) {
   testing::FakeApiServer server;
   RestConfig rc;

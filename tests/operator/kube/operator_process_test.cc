@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "tests/support/fake_apiserver.h"
+#include "tests/support/http_get.h"
+#include "tests/support/process.h"
 #include "tests/support/test_files.h"
 
 namespace kubecnn::kube {
@@ -139,6 +141,29 @@ TEST(OperatorProcesses, LeaderElectOneTakesPartInTheElection) {
   kill(pid, SIGTERM);
   int status = 0;
   waitpid(pid, &status, 0);
+}
+
+// /readyz means "caches synced and the API server answered recently": it used to stay 200 once the
+// caches had synced, whatever became of the API server.
+TEST(OperatorProcesses, ReadinessFailsOnceTheApiServerStopsAnswering) {
+  auto server = std::make_unique<FakeApiServer>();
+  testing::ScratchDir dir;
+  testing::WriteFile(dir / "kubeconfig", server->Kubeconfig("token: operator"));
+  const int health = testing::FreePort();
+  testing::Process op({kOperator, "--kubeconfig=" + dir / "kubeconfig", "--namespace=ops", "--leader_elect=false",
+                       "--health_port=" + std::to_string(health), "--metrics_port=0", "--api_unreachable_after=2"},
+                      dir / "op.log");
+  ASSERT_TRUE(testing::GetWhileRunning(op, health, "/readyz", "", std::chrono::seconds(10))) << op.output();
+  server.reset();  // the API server goes away; the caches stay synced
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  testing::HttpResponse ready{200, ""};
+  while (ready.status == 200 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(100));
+    ready = testing::HttpGet(health, "/readyz");
+  }
+  EXPECT_EQ(ready.status, 503) << op.output();
+  EXPECT_NE(ready.body.find("no answer from the API server"), std::string::npos) << ready.body;
+  EXPECT_EQ(testing::HttpGet(health, "/healthz").status, 200) << "alive: a restart would not bring the API back";
 }
 
 }  // namespace
