@@ -197,9 +197,11 @@ int main(int argc, char** argv) {
     kubecnn::kube::Client client(rest, metrics);
     prometheus::Exposer exposer("0.0.0.0:" + std::to_string(metrics_port));
     exposer.RegisterCollectable(metrics->registry());
-    kubecnn::controller::Controller controller(client, ControllerOptionsFrom(f),
-                                               std::make_shared<kubecnn::controller::HttpProgressScraper>(),
-                                               *metrics->registry());
+    const std::string identity = f["identity"].empty() ? DefaultIdentity() : f["identity"];
+    kubecnn::controller::ControllerOptions options = ControllerOptionsFrom(f);
+    options.instance = identity;
+    kubecnn::controller::Controller controller(
+        client, std::move(options), std::make_shared<kubecnn::controller::HttpProgressScraper>(), *metrics->registry());
     controller.StartInformers();
 
     kubecnn::kube::StopSignal stop;
@@ -229,7 +231,7 @@ int main(int argc, char** argv) {
       kubecnn::kube::LeaderElectionConfig config;
       config.ns = f["namespace"].empty() ? rest.default_namespace : f["namespace"];
       config.name = f["lease_name"];
-      config.identity = f["identity"].empty() ? DefaultIdentity() : f["identity"];
+      config.identity = identity;
       config.lease_duration = Seconds("lease_duration", f["lease_duration"]);
       config.renew_deadline = Seconds("renew_deadline", f["renew_deadline"]);
       config.retry_period = Seconds("retry_period", f["retry_period"]);

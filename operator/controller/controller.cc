@@ -1,6 +1,8 @@
 // The controller shell: informers and queue, Observed from caches, Plan carried out via the client.
 #include "operator/controller/controller.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "operator/api/defaults.h"
@@ -28,11 +30,26 @@ kube::InformerOptions ChildInformerOptions(const ControllerOptions& o) {
 
 std::string Kind(const kube::Resource& r) { return r.kind; }
 
+kube::EventRecorderOptions EventOptions(const ControllerOptions& o) {
+  kube::EventRecorderOptions e;
+  e.component = "kubecnn-operator";
+  e.host = o.instance;
+  if (e.host.empty()) {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) == 0) e.host = host;
+  }
+  return e;
+}
+
 }  // namespace
 
 Controller::Controller(kube::Client& client, ControllerOptions options, std::shared_ptr<ProgressScraper> scraper,
                        prometheus::Registry& registry)
-    : client_(client), options_(std::move(options)), scraper_(std::move(scraper)), metrics_(registry), events_(client) {
+    : client_(client),
+      options_(std::move(options)),
+      scraper_(std::move(scraper)),
+      metrics_(registry),
+      events_(client, EventOptions(options_)) {
   kube::InformerOptions job_options = options_.informer;
   job_options.reflector.ns = options_.ns;
   jobs_ = std::make_unique<kube::Informer>(client_, kube::resources::kTrainingJobs, job_options);

@@ -30,6 +30,9 @@ struct ControllerOptions {
   bool watch_scheduler_plugins_podgroups = false;
   kube::InformerOptions informer;  // reflector settings for every informer (namespace is set here)
   std::unique_ptr<kube::QueueRateLimiter> (*rate_limiter)() = nullptr;  // null: client-go's defaults
+  // Events name this replica as their reportingInstance and source.host (the leader-election
+  // identity); "" takes the host name.
+  std::string instance;
 };
 
 class Controller {

@@ -36,6 +36,13 @@ int64_t IndexOf(const json& pod) {
   }
 }
 
+// Status timestamps are whole seconds: a time the operator waits until is rounded up, so a back-off
+// is never cut short.
+std::string FormatTimeRoundedUp(kube::WallTime t) {
+  const auto whole = std::chrono::time_point_cast<seconds>(t);
+  return api::FormatTime(whole < t ? whole + seconds(1) : whole);
+}
+
 std::string Seconds(kube::Duration d) { return std::to_string(std::chrono::duration_cast<seconds>(d).count()) + " s"; }
 
 class Planner {
@@ -302,7 +309,7 @@ class Planner {
     ++st.restarts;
     ++st.attempt;
     const seconds delay = Backoff(config_.restart_backoff, config_.restart_backoff_max, st.restarts - 1);
-    if (delay.count() > 0) st.retry_after = api::FormatTime(now_ + delay);
+    if (delay.count() > 0) st.retry_after = FormatTimeRoundedUp(now_ + delay);
     const std::string message = failure->why + "; restarting all " + std::to_string(*job_.spec.workers) +
                                 " workers from the last checkpoint (restart " + std::to_string(st.restarts) + " of " +
                                 std::to_string(limit) + ")";
@@ -405,7 +412,7 @@ class Planner {
     ++st.admission_retries;
     ++st.attempt;
     const seconds delay = Backoff(config_.admission_backoff, config_.admission_backoff_max, st.admission_retries - 1);
-    if (delay.count() > 0) st.retry_after = api::FormatTime(now_ + delay);
+    if (delay.count() > 0) st.retry_after = FormatTimeRoundedUp(now_ + delay);
     const std::string message = std::to_string(scheduled) + " of " + std::to_string(*job_.spec.workers) +
                                 " workers scheduled after " +
                                 std::to_string(*job_.spec.scheduling.schedule_timeout_seconds) + " s (" + waiting +
@@ -476,9 +483,12 @@ class Planner {
         Event("Normal", reason::kGangRunning, "the gang runs again after restart " + std::to_string(st.restarts));
       }
     }
+    // Between training and evaluation the Running condition stays, and so does the phase.
+    const bool evaluation_next =
+        Stage() == kStageEvaluate && *job_.spec.mode != "Evaluate" && IsTrue(st, condition::kRunning);
     if (IsTrue(st, condition::kRestarting)) {
       st.phase = "Restarting";
-    } else if (running) {
+    } else if (running || evaluation_next) {
       st.phase = "Running";
     } else if (!workers_.empty() && st.workers.scheduled < w) {
       st.phase = "Scheduling";

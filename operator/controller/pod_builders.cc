@@ -76,6 +76,7 @@ json WorkerPod(const api::TrainingJob& job, int64_t index, int64_t attempt) {
   json spec = {{"hostname", WorkerName(job, index)},
                {"subdomain", ServiceName(job)},
                {"restartPolicy", "Never"},  // a dead rank ends the gang's run; the operator restarts the gang
+               {"automountServiceAccountToken", false},  // sshd and the trainer never call the API
                {"securityContext", PodSecurityContext()},
                {"volumes", json::array()}};
   AddCommonVolumes(job, spec, container, /*data=*/true, /*checkpoints=*/true);
@@ -119,7 +120,10 @@ json LauncherPod(const api::TrainingJob& job, const std::string& stage, int64_t 
                     {"terminationMessagePolicy", "FallbackToLogsOnError"},
                     {"resources", {{"requests", {{"cpu", "100m"}, {"memory", "128Mi"}}}}},
                     {"volumeMounts", json::array()}};
-  json spec = {{"restartPolicy", "Never"}, {"securityContext", PodSecurityContext()}, {"volumes", json::array()}};
+  json spec = {{"restartPolicy", "Never"},
+               {"automountServiceAccountToken", false},  // mpirun reaches the workers over ssh, not the API
+               {"securityContext", PodSecurityContext()},
+               {"volumes", json::array()}};
   // The launcher reads eval-*.json from the checkpoint volume; it needs no data and no GPU.
   AddCommonVolumes(job, spec, container, /*data=*/false, /*checkpoints=*/true);
   spec["containers"] = json::array({container});
@@ -145,6 +149,10 @@ json MergePodTemplate(json pod, const api::PodTemplateSpec& pod_template) {
   const std::string our_name = ours["name"];
   for (const auto& [key, value] : pod_template.spec.items()) {
     if (key == "containers" || key == "volumes" || key == "initContainers") continue;
+    if (key == "automountServiceAccountToken") {  // a template whose pods call the API may ask for a token
+      spec[key] = value;
+      continue;
+    }
     if (key == "securityContext") {
       json merged = value;
       MergeObject(merged, spec["securityContext"]);

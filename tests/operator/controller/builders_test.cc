@@ -153,6 +153,17 @@ TEST(Builders, PodTemplateIsMergedIntoWorkersAndLaunchers) {
   EXPECT_EQ(launcher["spec"]["nodeSelector"]["gpu"], "h100");
 }
 
+TEST(Builders, PodsMountNoServiceAccountTokenUnlessTheTemplateAsks) {
+  api::TrainingJob job = Defaulted(MakeJob());
+  EXPECT_EQ(WorkerPod(job, 0, 0)["spec"]["automountServiceAccountToken"], false)
+      << "sshd and the trainer never call the API; the namespace's default token would be exposed to the job";
+  EXPECT_EQ(LauncherPod(job, kStageTrain, 0)["spec"]["automountServiceAccountToken"], false);
+  EXPECT_EQ(LauncherPod(job, kStageEvaluate, 0)["spec"]["automountServiceAccountToken"], false);
+  job.spec.pod_template.spec = {{"serviceAccountName", "reader"}, {"automountServiceAccountToken", true}};
+  EXPECT_EQ(WorkerPod(job, 0, 0)["spec"]["automountServiceAccountToken"], true) << "a template that needs one gets it";
+  EXPECT_EQ(LauncherPod(job, kStageTrain, 0)["spec"]["serviceAccountName"], "reader");
+}
+
 TEST(TrainerArgs, NvcnnRecipeBecomesItsCommandLine) {
   api::TrainingJob job = MakeJob(4, 8);
   api::TrainerSpec& t = job.spec.trainer;

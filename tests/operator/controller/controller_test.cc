@@ -155,6 +155,21 @@ TEST_F(ControllerTest, InvalidSpecGetsConditionAndEventAndNoPods) {
   EXPECT_EQ(server_.store().Count(Kind("", "v1", "services")), 0u);
 }
 
+TEST_F(ControllerTest, EventsNameTheReportingControllerAndReplica) {
+  ControllerOptions options = FastOptions();
+  options.instance = "kubecnn-operator-7d9f_123456";
+  StartController(options);
+  api::TrainingJob job = testing::MakeJob();
+  job.spec.workers = 0;
+  CreateJob(job);
+  ASSERT_TRUE(WaitFor([&] { return !Events(reason::kInvalidSpec).empty(); }, "an InvalidSpec event"));
+  const json event = Events(reason::kInvalidSpec)[0];
+  EXPECT_EQ(event["reportingComponent"], "kubecnn-operator");
+  EXPECT_EQ(event["reportingInstance"], "kubecnn-operator-7d9f_123456");
+  EXPECT_EQ(event["source"]["component"], "kubecnn-operator");
+  EXPECT_EQ(event["source"]["host"], "kubecnn-operator-7d9f_123456");
+}
+
 TEST_F(ControllerTest, MalformedObjectIsReportedInvalid) {
   StartController();
   json object = api::ToJson(testing::MakeJob());

@@ -256,6 +256,15 @@ TEST(Planner, WorkerFailureRestartsTheWholeGangAfterBackoff) {
   EXPECT_EQ(plan.status.restarts, 1);
 }
 
+TEST(Planner, BackoffIsNeverCutShortByWholeSecondTimestamps) {
+  World w = RunningWorld();
+  w.pods["r50-worker-2"] = Evicted(w.pods["r50-worker-2"]);
+  const Plan plan = w.Pass(kT0 + std::chrono::milliseconds(100500));  // 10:01:40.5
+  EXPECT_EQ(*plan.status.retry_after, "2026-03-01T10:01:51Z") << "10 s from 10:01:40.5, rounded up, not down";
+  EXPECT_EQ(Count(w.Pass(kT0 + std::chrono::milliseconds(110200)), ActionKind::kCreate, "pods"), 0)
+      << "9.7 s into a 10 s back-off: still waiting";
+}
+
 TEST(Planner, OldGangMustBeGoneBeforeTheNewOneIsCreated) {
   World w = RunningWorld();
   w.pods["r50-worker-0"] = Failed(w.pods["r50-worker-0"], 137, "OOMKilled");
@@ -487,6 +496,7 @@ TEST(Planner, EvaluationFollowsTrainingAndReportsAccuracy) {
   Plan plan = w.Pass(kT0 + seconds(100));
   EXPECT_EQ(*plan.status.training_completion_time, "2026-03-01T10:01:40Z");
   EXPECT_TRUE(HasEvent(plan, reason::kTrainingSucceeded));
+  EXPECT_EQ(plan.status.phase, "Running") << "the job runs on: training is done, evaluation starts";
   ASSERT_TRUE(w.pods.count("r50-eval")) << "workers are still ready: the evaluation starts at once";
   const json args = w.pods["r50-eval"]["spec"]["containers"][0]["args"];
   EXPECT_NE(std::find(args.begin(), args.end(), "--eval"), args.end());
