@@ -41,6 +41,7 @@ inline constexpr const char* kJobSuspended = "JobSuspended";
 inline constexpr const char* kJobResumed = "JobResumed";
 inline constexpr const char* kInvalidSpec = "InvalidSpec";
 inline constexpr const char* kSpecValid = "SpecValid";
+inline constexpr const char* kResizeRefused = "ResizeRefused";  // workers/slotsPerWorker changed after creation
 inline constexpr const char* kResourceNotOwned = "ResourceNotOwned";
 inline constexpr const char* kForbidden = "Forbidden";                        // 403 from RBAC or admission
 inline constexpr const char* kGangSchedulerMissing = "GangSchedulerMissing";  // PodGroup kind not served

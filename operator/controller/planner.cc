@@ -103,6 +103,14 @@ class Planner {
       st.phase = "Failed";
       return false;
     }
+    if (const std::optional<std::string> resized = Resized()) {
+      // The gang keeps running at its size; nothing is judged, created or deleted until it is set back.
+      st.workers.desired = job_.status.workers.desired;
+      if (SetCondition(st, condition::kInvalid, true, reason::kResizeRefused, *resized, now_text_)) {
+        Event("Warning", reason::kResizeRefused, *resized);
+      }
+      return false;
+    }
     if (ClearCondition(st, condition::kInvalid, reason::kSpecValid, "the spec is valid", now_text_) &&
         st.phase == "Failed" && !IsTrue(st, condition::kFailed)) {
       st.phase = "Pending";
@@ -138,6 +146,24 @@ class Planner {
       Event("Warning", blockers.front().reason, message);
     }
     Requeue(config_.blocked_recheck);
+  }
+
+  // A gang is never resized: the trainer resumes a checkpoint only at the world size that wrote it.
+  // The CRD refuses the change (a CEL transition rule); this catches API servers that do not run it,
+  // comparing the spec with the hostfile the gang was created with.
+  std::optional<std::string> Resized() const {
+    if (observed_.config_map.is_null()) return std::nullopt;
+    const std::string was = observed_.config_map.value("data", json::object()).value("hostfile", "");
+    if (was.empty() || was == Hostfile(job_)) return std::nullopt;
+    const int64_t workers = std::count(was.begin(), was.end(), '\n');
+    const size_t at = was.find("slots=");
+    const std::string slots = at == std::string::npos ? "?" : was.substr(at + 6, was.find('\n', at) - at - 6);
+    const std::string old_size = std::to_string(workers) + " x " + slots;
+    return "spec.workers x spec.slotsPerWorker changed from " + old_size + " to " + std::to_string(*job_.spec.workers) +
+           " x " + std::to_string(*job_.spec.slots_per_worker) +
+           " after the gang was created; a gang is not resized, since the trainer resumes a checkpoint only at the "
+           "world size that wrote it: set it back to " +
+           old_size + ", or create a new TrainingJob";
   }
 
   Plan RefuseForeign() {

@@ -141,6 +141,20 @@ TEST(Crd, DeclaresTheApiWithStatusSubresourceAndPrinterColumns) {
   EXPECT_EQ(names, (std::vector<std::string>{"PHASE", "WORKERS", "EPOCH", "IMG/S", "TOP1", "AGE"}));
 }
 
+// The trainer resumes a checkpoint only at the world size that wrote it: the API server refuses a
+// resize with a message that says so (a CEL transition rule; the planner refuses it too).
+TEST(Crd, WorldSizeIsImmutableWithAMessageSayingWhy) {
+  const json spec = CrdSchema()["properties"]["spec"]["properties"];
+  for (const char* field : {"workers", "slotsPerWorker"}) {
+    const json& rules = spec[field]["x-kubernetes-validations"];
+    ASSERT_EQ(rules.size(), 1u) << field;
+    EXPECT_EQ(rules[0]["rule"], "self == oldSelf") << field;
+    EXPECT_NE(rules[0]["message"].get<std::string>().find("world size"), std::string::npos) << field;
+    EXPECT_TRUE(spec[field].contains("default"))
+        << field << ": defaulted, so the rule sees an old value whenever it can";
+  }
+}
+
 TEST(Crd, SchemaDefaultsAgreeWithTheOperatorsDefaults) {
   TrainingJobSpec bare;
   bare.image = "i";

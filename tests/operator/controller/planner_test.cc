@@ -265,6 +265,40 @@ TEST(Planner, BackoffIsNeverCutShortByWholeSecondTimestamps) {
       << "9.7 s into a 10 s back-off: still waiting";
 }
 
+// The trainer resumes a checkpoint only at the world size that wrote it, so a gang is never resized
+// (the CRD refuses the change; this covers API servers that do not run its CEL rules): the running
+// gang is left alone, no restart is used up, and the job says what to do.
+TEST(Planner, ResizingARunningGangIsRefusedInBothDirections) {
+  for (const int64_t workers : {5, 3}) {
+    SCOPED_TRACE("4 -> " + std::to_string(workers));
+    World w = RunningWorld();
+    const std::vector<std::string> before = w.PodNames();
+    w.job.spec.workers = workers;
+    w.job.metadata["generation"] = 2;
+    Plan plan = w.Pass(kT0 + seconds(100));
+    EXPECT_TRUE(plan.actions.empty()) << "no pod deleted, none created";
+    EXPECT_EQ(w.PodNames(), before);
+    EXPECT_EQ(plan.status.restarts, 0);
+    EXPECT_EQ(plan.status.attempt, 0);
+    EXPECT_EQ(plan.status.phase, "Running") << "the gang runs on at its size";
+    const api::Condition& invalid = Cond(plan.status, condition::kInvalid);
+    EXPECT_EQ(invalid.status, "True");
+    EXPECT_EQ(invalid.reason, reason::kResizeRefused);
+    EXPECT_NE(invalid.message.find("from 4 x 8 to " + std::to_string(workers) + " x 8"), std::string::npos)
+        << invalid.message;
+    EXPECT_NE(invalid.message.find("set it back to 4 x 8, or create a new TrainingJob"), std::string::npos)
+        << invalid.message;
+    EXPECT_TRUE(HasEvent(plan, reason::kResizeRefused));
+
+    w.job.spec.workers = 4;
+    w.job.metadata["generation"] = 3;
+    plan = w.Pass(kT0 + seconds(110));
+    EXPECT_EQ(Cond(plan.status, condition::kInvalid).status, "False");
+    EXPECT_EQ(plan.status.phase, "Running");
+    EXPECT_TRUE(plan.actions.empty());
+  }
+}
+
 TEST(Planner, OldGangMustBeGoneBeforeTheNewOneIsCreated) {
   World w = RunningWorld();
   w.pods["r50-worker-0"] = Failed(w.pods["r50-worker-0"], 137, "OOMKilled");
