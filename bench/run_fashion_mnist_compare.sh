@@ -2,9 +2,9 @@
 # The main job's proof: kubecnn-trainer and plain PyTorch train ResNet-18 on Fashion-MNIST with the
 # same recipe in the same run; prints top-1 and training images/s side by side.
 #
-# Two epochs from scratch vary by several top-1 points from seed to seed (seen: kubecnn 77.2-82.6
-# over seeds 1234/7/42, PyTorch 80.3-81.3 over 1234/7), so compare top-1 over several seeds:
-# SEEDS="1234 7 42" trains each side once per seed and prints the means.
+# Two epochs from scratch vary by a few top-1 points from seed to seed, so compare top-1 over
+# several seeds: SEEDS="1234 7 42 5 99" trains each side once per seed and prints the mean, the
+# standard deviation and the range of each side.
 #
 # Usage: bench/run_fashion_mnist_compare.sh   (after scripts/build.sh; EPOCHS, IMAGE_SIZE, BATCH, SEEDS override)
 set -euo pipefail
@@ -42,6 +42,12 @@ done
 
 printf '\n%-8s %-10s %8s %12s\n' "seed" "" "top-1 %" "train img/s"
 awk '{ printf "%-8s %-10s %8s %12s\n%-8s %-10s %8s %12s\n", $1, "kubecnn", $2, $3, "", "pytorch", $4, $5 }' "$results"
-awk '{ ct += $2; cs += $3; pt += $4; ps += $5; n++ }
-     END { if (n > 1) printf "mean of %d seeds: kubecnn %.2f%% at %.1f img/s, pytorch %.2f%% at %.1f img/s\n", n, ct/n, cs/n, pt/n, ps/n;
+awk 'function sd(sum, sq, n) { return n > 1 ? sqrt((sq - sum * sum / n) / (n - 1)) : 0 }
+     NR == 1 { cmin = cmax = $2; pmin = pmax = $4 }
+     { ct += $2; cq += $2 * $2; cs += $3; pt += $4; pq += $4 * $4; ps += $5; n++
+       if ($2 < cmin) cmin = $2; if ($2 > cmax) cmax = $2; if ($4 < pmin) pmin = $4; if ($4 > pmax) pmax = $4 }
+     END { if (n > 1) {
+             printf "top-1 over %d seeds: kubecnn mean %.2f%% (sd %.2f, %.2f-%.2f), pytorch mean %.2f%% (sd %.2f, %.2f-%.2f)\n",
+                    n, ct/n, sd(ct, cq, n), cmin, cmax, pt/n, sd(pt, pq, n), pmin, pmax
+             printf "train speed: kubecnn %.1f img/s, pytorch %.1f img/s (means)\n", cs/n, ps/n }
            printf "top-1 difference %+.2f points, speed ratio %.2fx\n", (ct - pt) / n, cs / ps }' "$results"

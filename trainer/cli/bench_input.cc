@@ -41,7 +41,7 @@ int RunBenchInput(const std::vector<std::string>& args) {
   std::unique_ptr<metrics::MetricsServer> metrics_server;
   if (metrics_port > 0) {
     metrics_server = std::make_unique<metrics::MetricsServer>("0.0.0.0:" + std::to_string(metrics_port));
-    metrics_server->Register(metrics::MakeDataMetrics(loader, options.rank));
+    metrics_server->Register(metrics::MakeDataMetrics(loader.counters(), options.rank));
   }
   for (int64_t i = 0; i < warmup_batches; ++i) {
     if (!loader.Next()) break;

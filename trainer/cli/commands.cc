@@ -6,10 +6,10 @@
 #include <functional>
 
 #include "trainer/cli/bench_input.h"
-#include "trainer/cli/flags.h"
 #include "trainer/cli/infer_command.h"
 #include "trainer/cli/train_command.h"
 #include "trainer/common/errors.h"
+#include "trainer/common/flags.h"
 #include "trainer/tools/index_shards.h"
 #include "trainer/tools/inspect.h"
 #include "trainer/tools/make_shards.h"

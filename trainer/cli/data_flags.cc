@@ -16,7 +16,8 @@ void AddDataFlags(FlagSet& flags, data::LoaderOptions& o) {
             "batches being prepared or ready ahead of the consumer (bounds memory)");
   flags.Add("image_size", &o.transform.output_size, "output image side in pixels (224; 299 for inception3)");
   flags.Add("shuffle_buffer", &o.shuffle_buffer,
-            "records in the per-rank shuffle buffer (1 disables record shuffling)");
+            "0: shuffle each epoch as one permutation of all records across shards (reads by offset); N: read "
+            "shards in a shuffled order through an N-record buffer per rank (sequential reads; 1: no record shuffle)");
   flags.Add("seed", &o.seed, "seed of shard order, shuffling and augmentation");
   flags.Add("skip_corrupt_records", &o.skip_corrupt_records,
             "count and skip records with CRC/framing/Example errors instead of stopping");
@@ -46,7 +47,7 @@ void ValidateDataOptions(const data::LoaderOptions& o) {
   require(o.prefetch_batches > 0, "--prefetch_batches must be at least 1");
   require(o.transform.output_size == 0 || (o.transform.output_size >= 8 && o.transform.output_size <= 4096),
           "--image_size must be in [8, 4096] (0: the model's size)");
-  require(o.shuffle_buffer >= 1, "--shuffle_buffer must be at least 1");
+  require(o.shuffle_buffer >= 0, "--shuffle_buffer must not be negative");
   const auto& c = o.transform.crop;
   require(c.area_min > 0 && c.area_min <= c.area_max && c.area_max <= 1,
           "--crop_area_min/--crop_area_max must satisfy 0 < min <= max <= 1");

@@ -1,7 +1,7 @@
 // The input-pipeline flags shared by every subcommand that reads data (nvcnn's names where it had them).
 #pragma once
 
-#include "trainer/cli/flags.h"
+#include "trainer/common/flags.h"
 #include "trainer/data/loader.h"
 
 namespace kubecnn::cli {

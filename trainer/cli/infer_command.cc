@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "trainer/checkpoint/checkpoint.h"
-#include "trainer/cli/flags.h"
+#include "trainer/common/flags.h"
 #include "trainer/engine/infer.h"
 #include "trainer/engine/model_setup.h"
 #include "trainer/engine/train_config.h"

@@ -8,17 +8,28 @@
 #include "trainer/engine/evaluate.h"
 #include "trainer/engine/train_loop.h"
 #include "trainer/models/model_registry.h"
+#include "trainer/optim/larc.h"
+#include "trainer/optim/loss_scaler.h"
+#include "trainer/optim/lr_schedule.h"
 
 namespace kubecnn::cli {
 namespace {
 
-// Flags whose values are converted into the config after parsing.
-struct CommFlags {
+// Flags whose text is parsed into the config's typed fields after parsing.
+struct TextFlags {
   double fusion_threshold_mb = 64;
   int64_t collective_timeout_seconds = 300;
+  std::string lr_schedule = optim::kNvcnnLrSchedule;
+  std::string optimizer = "sgd";
+  std::string larc_mode = "clip";
+  double larc_eta = 0;  // 0: LARC off (nvcnn: unset)
+  double larc_epsilon = optim::LayerwiseOptions().epsilon;
+  std::string loss_scale = "1";
+  bool fp16 = false;
+  bool bf16 = false;
 };
 
-void AddTrainFlags(FlagSet& f, engine::TrainConfig& c, CommFlags& comm) {
+void AddTrainFlags(FlagSet& f, engine::TrainConfig& c, TextFlags& text) {
   f.Add("model", &c.model,
         "network: resnet18/34/50/101/152, resnext50_32x4d, resnext101_32x8d, inception3, googlenet, vgg11..19[_bn], "
         "alexnet, tiny");
@@ -30,23 +41,23 @@ void AddTrainFlags(FlagSet& f, engine::TrainConfig& c, CommFlags& comm) {
   f.Add("num_batches", &c.num_batches, "steps to train when --num_epochs is not given");
   f.Add("num_epochs", &c.num_epochs, "epochs to train (overrides --num_batches; needs --data_dir)");
   f.Add("learning_rate", &c.learning_rate, "base learning rate (0: nvcnn's default for the model)");
-  f.Add("lr_schedule", &c.lr_schedule,
+  f.Add("lr_schedule", &text.lr_schedule,
         "constant | step:N,N,... | step_epochs:E,... | poly[:P] | cosine, with ;warmup_steps=N ;warmup_epochs=E "
         ";factor=F ;end_lr=F");
   f.Add("lr_scaling_reference_batch", &c.lr_scaling_reference_batch, "scale the lr by global batch / this (0: off)");
-  f.Add("optimizer", &c.optimizer, "sgd or lars");
+  f.Add("optimizer", &text.optimizer, "sgd or lars");
   f.Add("momentum", &c.momentum, "SGD momentum");
   f.Add("nesterov", &c.nesterov, "Nesterov momentum (nvcnn used it)");
   f.Add("weight_decay", &c.weight_decay, "L2 weight decay");
   f.Add("weight_decay_exclude_bn_bias", &c.weight_decay_exclude_bn_bias,
         "no weight decay or LARC for batch-norm parameters and biases");
-  f.Add("larc_mode", &c.larc_mode, "LARC mode: clip or scale");
-  f.Add("larc_eta", &c.larc_eta, "LARC trust coefficient (0: LARC off)");
-  f.Add("larc_epsilon", &c.larc_epsilon, "LARC epsilon added to the trust ratio's denominator");
+  f.Add("larc_mode", &text.larc_mode, "LARC mode: clip or scale");
+  f.Add("larc_eta", &text.larc_eta, "LARC trust coefficient (0: LARC off)");
+  f.Add("larc_epsilon", &text.larc_epsilon, "LARC epsilon added to the trust ratio's denominator");
   f.Add("label_smoothing", &c.label_smoothing, "label smoothing epsilon");
-  f.Add("loss_scale", &c.loss_scale, "static loss scale (1: off), or dynamic[:INIT]");
-  f.Add("fp16", &c.fp16, "float16 autocast on CUDA (fp32 master weights)");
-  f.Add("bf16", &c.bf16, "bfloat16 autocast on CUDA");
+  f.Add("loss_scale", &text.loss_scale, "static loss scale (1: off), or dynamic[:INIT]");
+  f.Add("fp16", &text.fp16, "float16 autocast on CUDA (fp32 master weights)");
+  f.Add("bf16", &text.bf16, "bfloat16 autocast on CUDA");
   f.Add("channels_last", &c.channels_last, "NHWC memory layout on CUDA");
   f.Add("cudnn_benchmark", &c.cudnn_benchmark, "let cuDNN autotune convolution algorithms");
   f.Add("log_dir", &c.log_dir, "checkpoints, TensorBoard events and eval results; resumes from its newest checkpoint");
@@ -54,12 +65,12 @@ void AddTrainFlags(FlagSet& f, engine::TrainConfig& c, CommFlags& comm) {
   f.Add("keep_checkpoints", &c.keep_checkpoints, "checkpoints kept in --log_dir (0: all)");
   f.Add("display_every", &c.display_every, "steps between log lines and TensorBoard scalars");
   f.Add("metrics_port", &c.metrics_port, "Prometheus /metrics port (+ local rank); 0: off");
-  f.Add("fusion_threshold_mb", &comm.fusion_threshold_mb,
+  f.Add("fusion_threshold_mb", &text.fusion_threshold_mb,
         "gradients fused into all-reduce buckets of up to this many MiB (Horovod's default 64; 0: one per tensor)");
   f.Add("fp16_allreduce", &c.gradient_sync.compress_fp16, "send gradients as float16 (half the bytes)");
   f.Add("force_gradient_sync", &c.force_gradient_sync,
         "all-reduce gradients even on one rank (NCCL on a GPU): measures what the sync costs");
-  f.Add("collective_timeout", &comm.collective_timeout_seconds,
+  f.Add("collective_timeout", &text.collective_timeout_seconds,
         "seconds any collective may wait for the other ranks before the job stops (a rank died or hung)");
   f.Add("eval", &c.eval,
         "evaluate top-1/top-5 on the validation split: the newest checkpoint in --log_dir, --checkpoint, or "
@@ -67,26 +78,46 @@ void AddTrainFlags(FlagSet& f, engine::TrainConfig& c, CommFlags& comm) {
   f.Add("checkpoint", &c.checkpoint, "with --eval: this checkpoint file instead of the newest");
 }
 
-void Validate(const FlagSet& flags, const engine::TrainConfig& c, const CommFlags& comm) {
+void Validate(const FlagSet& flags, const engine::TrainConfig& c, const TextFlags& text) {
   const auto require = [](bool ok, const std::string& message) {
     if (!ok) throw UsageError(message);
   };
   ValidateDataOptions(c.data);
-  require(!(c.fp16 && c.bf16), "--fp16 and --bf16 exclude each other");
+  require(!(text.fp16 && text.bf16), "--fp16 and --bf16 exclude each other");
   require(c.num_classes >= 1, "--num_classes must be at least 1");
   require(c.num_batches >= 1 || c.eval, "--num_batches must be at least 1");
   require(c.num_epochs >= 0, "--num_epochs must not be negative");
   require(c.learning_rate >= 0, "--learning_rate must not be negative");
   require(c.momentum >= 0 && c.momentum < 1, "--momentum must be in [0, 1)");
   require(c.weight_decay >= 0, "--weight_decay must not be negative");
-  require(c.larc_eta >= 0, "--larc_eta must not be negative");
+  require(text.larc_eta >= 0, "--larc_eta must not be negative");
+  require(text.larc_epsilon >= 0, "--larc_epsilon must not be negative");
   require(c.label_smoothing >= 0 && c.label_smoothing < 1, "--label_smoothing must be in [0, 1)");
   require(c.display_every >= 1, "--display_every must be at least 1");
   require(c.save_interval >= 0, "--save_interval must not be negative");
   require(c.metrics_port >= 0 && c.metrics_port < 65536, "--metrics_port must be a port number");
-  require(comm.fusion_threshold_mb >= 0, "--fusion_threshold_mb must not be negative");
-  require(comm.collective_timeout_seconds >= 1, "--collective_timeout must be at least 1 second");
+  require(text.fusion_threshold_mb >= 0, "--fusion_threshold_mb must not be negative");
+  require(text.collective_timeout_seconds >= 1, "--collective_timeout must be at least 1 second");
   require(!flags.WasSet("checkpoint") || c.eval, "--checkpoint goes with --eval (training resumes from --log_dir)");
+}
+
+// The flags given as text, parsed into the config's typed fields; bad text is a UsageError.
+void ParseTextFlags(const TextFlags& text, engine::TrainConfig& c) {
+  const auto parse = [](const char* flag, const auto& parser) {
+    try {
+      parser();
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(*flag ? std::string(flag) + ": " + e.what() : e.what());  // "": the message names the flag
+    }
+  };
+  parse("--lr_schedule", [&] { c.lr_schedule = optim::ParseLrSchedule(text.lr_schedule); });
+  parse("", [&] { c.layerwise = optim::LayerwiseFromFlags(text.optimizer, text.larc_mode, text.larc_eta); });
+  c.layerwise.epsilon = text.larc_epsilon;
+  parse("", [&] { c.loss_scale = optim::ParseLossScale(text.loss_scale); });
+  c.precision = text.fp16 ? engine::Precision::kFp16 : text.bf16 ? engine::Precision::kBf16 : engine::Precision::kFp32;
+  c.gradient_sync.fusion_threshold_bytes = static_cast<int64_t>(text.fusion_threshold_mb * (1 << 20));
+  c.comm.timeout = std::chrono::seconds(text.collective_timeout_seconds);
+  c.comm.nccl_for_one_gpu = c.force_gradient_sync;
 }
 
 // Parses the training flags; false when --help was answered.
@@ -97,8 +128,8 @@ bool ParseTrainConfig(const std::vector<std::string>& args, const char* usage, e
   config.data.seed = 1234;
   FlagSet flags(usage);
   AddDataFlags(flags, config.data);
-  CommFlags comm;
-  AddTrainFlags(flags, config, comm);
+  TextFlags text;
+  AddTrainFlags(flags, config, text);
   bool list_models = false;
   flags.Add("list_models", &list_models, "print the models with their input size and exit");
   const auto positional = flags.Parse(args);
@@ -115,10 +146,8 @@ bool ParseTrainConfig(const std::vector<std::string>& args, const char* usage, e
     return false;
   }
   if (!positional.empty()) throw UsageError("unexpected argument '" + positional[0] + "'");
-  Validate(flags, config, comm);
-  config.gradient_sync.fusion_threshold_bytes = static_cast<int64_t>(comm.fusion_threshold_mb * (1 << 20));
-  config.comm.timeout = std::chrono::seconds(comm.collective_timeout_seconds);
-  config.comm.nccl_for_one_gpu = config.force_gradient_sync;
+  Validate(flags, config, text);
+  ParseTextFlags(text, config);
   try {
     config.placement = comm::PlacementFromProcessEnvironment();
   } catch (const std::invalid_argument& e) {
@@ -167,10 +196,7 @@ int RunBench(const std::vector<std::string>& args) {
   std::printf("bench: %s, batch %lld, %s, %s: %.1f images/s\n", config.model.c_str(),
               static_cast<long long>(config.data.batch_size),
               config.data.data_dir.empty() ? "synthetic data" : config.data.data_dir.c_str(),
-              config.fp16   ? "fp16"
-              : config.bf16 ? "bf16"
-                            : "fp32",
-              result.throughput.mean);
+              engine::PrecisionName(config.precision), result.throughput.mean);
   return 0;
 }
 

@@ -1,12 +1,12 @@
 // Flag parsing with typed targets, value checks and "did you mean" for unknown names.
-#include "trainer/cli/flags.h"
+#include "trainer/common/flags.h"
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <sstream>
 
-namespace kubecnn::cli {
+namespace kubecnn {
 namespace {
 
 size_t EditDistance(const std::string& a, const std::string& b) {
@@ -174,4 +174,4 @@ std::string FlagSet::Usage() const {
   return out.str();
 }
 
-}  // namespace kubecnn::cli
+}  // namespace kubecnn

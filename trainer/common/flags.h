@@ -1,4 +1,4 @@
-// Command-line flags in nvcnn/absl style: --name=value, --name value, --flag, --noflag.
+// Command-line flags in nvcnn/absl style for both binaries: --name=value, --name value, --flag, --noflag.
 #pragma once
 
 #include <cstdint>
@@ -7,7 +7,7 @@
 #include <variant>
 #include <vector>
 
-namespace kubecnn::cli {
+namespace kubecnn {
 
 // Bad command line: main prints it with a pointer to --help and exits with code 2.
 class UsageError : public std::runtime_error {
@@ -53,4 +53,4 @@ class FlagSet {
   bool help_requested_ = false;
 };
 
-}  // namespace kubecnn::cli
+}  // namespace kubecnn

@@ -14,7 +14,6 @@ struct Batch {
   std::vector<int64_t> labels;  // capacity; the first `size` are valid (label_offset applied)
   int64_t size = 0;             // valid samples: < capacity at the end of an eval pass or after skips
   int image_size = 0;
-  int64_t epoch = 0;         // epoch of the first sample
   int64_t sequence = 0;      // batch number in this loader's stream
   int64_t end_position = 0;  // samples of this rank's stream consumed once this batch is used
 

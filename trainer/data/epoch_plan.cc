@@ -1,7 +1,9 @@
-// Epoch planning: agreed shard order, contiguous rank ranges, bounded shuffle buffer.
+// Epoch planning: a whole-epoch permutation or an agreed shard order with a bounded shuffle buffer,
+// cut into contiguous rank ranges.
 #include "trainer/data/epoch_plan.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <numeric>
 #include <stdexcept>
 #include <utility>
@@ -11,8 +13,35 @@
 namespace kubecnn::data {
 namespace {
 
-constexpr uint64_t kShardOrderStream = 0x5348415244ULL;     // "SHARD"
-constexpr uint64_t kRecordOrderStream = 0x5245434f5244ULL;  // "RECORD"
+constexpr uint64_t kShardOrderStream = 0x5348415244ULL;      // "SHARD"
+constexpr uint64_t kRecordOrderStream = 0x5245434f5244ULL;   // "RECORD"
+constexpr uint64_t kEpochPermutationStream = 0x5045524dULL;  // "PERM"
+
+// The rank's range of a uniform permutation of all records, drawn identically on every rank
+// (Fisher-Yates over 32-bit global indices), mapped back to (shard, record).
+std::vector<RecordRef> PermutedRange(const std::vector<int64_t>& records_per_shard, int64_t total, RankRange range,
+                                     const EpochPlanOptions& options) {
+  if (total > static_cast<int64_t>(UINT32_MAX)) {
+    throw std::invalid_argument(std::to_string(total) +
+                                " records are too many for a whole-epoch permutation (use --shuffle_buffer=N)");
+  }
+  std::vector<uint32_t> order(static_cast<size_t>(total));
+  std::iota(order.begin(), order.end(), 0u);
+  Rng rng(DeriveSeed(DeriveSeed(options.seed, kEpochPermutationStream), static_cast<uint64_t>(options.epoch)));
+  for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.Below(i)]);
+
+  std::vector<int64_t> starts(records_per_shard.size() + 1, 0);  // global index of each shard's first record
+  std::partial_sum(records_per_shard.begin(), records_per_shard.end(), starts.begin() + 1);
+  std::vector<RecordRef> out;
+  out.reserve(static_cast<size_t>(range.count));
+  for (int64_t g = range.begin; g < range.begin + range.count; ++g) {
+    const int64_t index = order[static_cast<size_t>(g)];
+    // The last shard whose first record is <= index (empty shards share a start and are skipped).
+    const auto shard = std::upper_bound(starts.begin(), starts.end(), index) - starts.begin() - 1;
+    out.push_back({static_cast<int32_t>(shard), index - starts[static_cast<size_t>(shard)]});
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -38,6 +67,9 @@ std::vector<RecordRef> PlanEpoch(const std::vector<int64_t>& records_per_shard, 
   const auto num_shards = static_cast<int32_t>(records_per_shard.size());
   const int64_t total = std::accumulate(records_per_shard.begin(), records_per_shard.end(), int64_t{0});
   const RankRange range = RangeForRank(total, options.rank, options.world);
+  if (options.shuffle_buffer < 0)
+    throw std::invalid_argument("shuffle buffer of " + std::to_string(options.shuffle_buffer) + " records");
+  if (options.shuffle && options.shuffle_buffer == 0) return PermutedRange(records_per_shard, total, range, options);
 
   // Walk the shards in the epoch's order, keeping the part of the sequence in our range.
   std::vector<RecordRef> in_order;
@@ -52,7 +84,7 @@ std::vector<RecordRef> PlanEpoch(const std::vector<int64_t>& records_per_shard, 
     if (position >= range.begin + range.count) break;
   }
 
-  if (!options.shuffle || options.shuffle_buffer <= 1) return in_order;
+  if (!options.shuffle || options.shuffle_buffer == 1) return in_order;
 
   // Shuffle buffer, as tf.data's: fill, then repeatedly emit a random slot and refill it.
   Rng rng(DeriveSeed(DeriveSeed(DeriveSeed(options.seed, kRecordOrderStream), static_cast<uint64_t>(options.epoch)),

@@ -1,11 +1,15 @@
 // Which records a rank reads in an epoch, and in what order: a pure function of the shard sizes,
 // the seed, the epoch and (rank, world).
 //
-// Every record is read exactly once per epoch across all ranks: the shards are put in an order
-// that all ranks agree on (reshuffled each epoch from the seed), their records concatenated, and
-// that sequence cut into `world` contiguous ranges whose sizes differ by at most one. Each rank
-// then reads its range through a bounded shuffle buffer, so it touches at most `shuffle_buffer`
-// records ahead of its read position.
+// Every record is read exactly once per epoch across all ranks: the epoch's global sequence of
+// records is cut into `world` contiguous ranges whose sizes differ by at most one. The sequence is
+// by default a uniform permutation of every record of every shard (shuffle_buffer 0), as
+// PyTorch's DistributedSampler draws it: the loader reads records by their offsets, so a batch
+// mixes all shards from the first step, and the permutation costs 4 bytes per record for the
+// moment it is drawn. With shuffle_buffer N > 0 the sequence is instead the shards in an order all
+// ranks agree on, records concatenated, and each rank reads its range through a bounded shuffle
+// buffer of N records (tf.data's scheme): reads stay sequential within a shard, for storage where
+// random reads are slow, at the price of early batches drawn from few shards.
 #pragma once
 
 #include <cstdint>
@@ -24,8 +28,8 @@ struct EpochPlanOptions {
   int64_t epoch = 0;
   int rank = 0;
   int world = 1;
-  bool shuffle = true;             // false: shards and records in file order (evaluation)
-  int64_t shuffle_buffer = 10000;  // records; 1 disables record-level shuffling
+  bool shuffle = true;         // false: shards and records in file order (evaluation)
+  int64_t shuffle_buffer = 0;  // 0: a whole-epoch permutation; N: shard order + an N-record buffer (1: none)
 };
 
 // First record (in the epoch's global sequence) and count of `rank`'s range.

@@ -192,7 +192,6 @@ std::shared_ptr<Loader::Pending> Loader::StartBatchLocked() {
   }
   pending->valid.assign(static_cast<size_t>(count), 0);
   pending->batch = TakeBufferLocked();
-  pending->batch->epoch = pending->first_position / records_per_epoch_;
   pending->batch->sequence = next_sequence_++;
   pending->batch->end_position = next_position_;
   filling_.push_back(pending);
@@ -311,6 +310,7 @@ void Loader::FinishLocked() {
     batch.size = size;
     if (size > 0) {
       ready_.push_back(std::move(pending->batch));
+      counters_.ready_batches.store(static_cast<int64_t>(ready_.size()));
       published = true;
     } else {
       dropped = true;  // every sample skipped: nothing to hand over
@@ -320,11 +320,6 @@ void Loader::FinishLocked() {
   if (dropped) work_cv_.notify_all();
   const bool drained = !options_.train && next_position_ >= records_per_epoch_ && filling_.empty();
   if (published || drained) ready_cv_.notify_all();
-}
-
-int64_t Loader::ready_batches() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return static_cast<int64_t>(ready_.size());
 }
 
 BatchPtr Loader::Next() {
@@ -339,6 +334,7 @@ BatchPtr Loader::Next() {
   if (ready_.empty()) return nullptr;
   BatchPtr batch = std::move(ready_.front());
   ready_.pop_front();
+  counters_.ready_batches.store(static_cast<int64_t>(ready_.size()));
   lock.unlock();
   work_cv_.notify_all();
   return batch;

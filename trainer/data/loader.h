@@ -17,6 +17,7 @@
 #include "trainer/data/epoch_plan.h"
 #include "trainer/data/image_example.h"
 #include "trainer/data/image_transform.h"
+#include "trainer/data/loader_counters.h"
 
 namespace kubecnn::data {
 
@@ -31,22 +32,13 @@ struct LoaderOptions {
   uint64_t seed = 0;
   int rank = 0;
   int world = 1;
-  int64_t shuffle_buffer = 10000;  // records
+  int64_t shuffle_buffer = 0;  // 0: a whole-epoch permutation; N: shard order + N-record buffer (epoch_plan.h)
   bool skip_corrupt_records = false;
   int64_t label_offset = 1;  // ImageNet's build scripts write 1-based labels
   int64_t num_classes = 0;   // > 0: labels are checked against it (and used for synthetic data)
   ExampleSchema schema;
   int64_t start_position = 0;                    // samples of this rank's stream already consumed (resume)
   HostAllocator pixel_allocator = HeapAllocate;  // pinned memory on CUDA (see device_batch.h)
-};
-
-// Counters for logs and metrics; read them at any time.
-struct LoaderCounters {
-  std::atomic<int64_t> records_read{0};
-  std::atomic<int64_t> bytes_read{0};
-  std::atomic<int64_t> corrupt_records{0};     // CRC/framing/Example errors skipped (--skip_corrupt_records)
-  std::atomic<int64_t> undecodable_images{0};  // not a JPEG, or a corrupt one: always skipped
-  std::atomic<int64_t> wait_nanos{0};          // time Next() spent waiting for a batch
 };
 
 class RecordFile;
@@ -68,7 +60,7 @@ class Loader {
   int64_t num_shards() const { return static_cast<int64_t>(shard_paths_.size()); }
   bool synthetic() const { return options_.data_dir.empty(); }
   const LoaderCounters& counters() const { return counters_; }
-  int64_t ready_batches() const;  // prepared and waiting for Next()
+  int64_t ready_batches() const { return counters_.ready_batches.load(); }  // prepared, waiting for Next()
   const LoaderOptions& options() const { return options_; }
 
  private:

@@ -60,7 +60,7 @@ EvalResult RunEvaluation(const TrainConfig& config_in) {
   std::unique_ptr<comm::Communicator> comm = comm::CreateCommunicator(placement, device.device, config.comm);
   EvalResult result;
   std::shared_ptr<models::Model> model;
-  config.fp16 = config.bf16 = false;  // evaluate in fp32, as nvcnn did
+  config.precision = Precision::kFp32;  // evaluate in fp32, as nvcnn did
   if (pretrained) {
     // Every rank reads the weights file itself (BuildModel): it is read-only and usually small.
     result.checkpoint = config.init_checkpoint;

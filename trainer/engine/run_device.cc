@@ -13,7 +13,7 @@ namespace kubecnn::engine {
 
 RunDevice ChooseRunDevice(const TrainConfig& config, int local_rank) {
   RunDevice run;
-  const Precision wanted = RequestedPrecision(config);
+  const Precision wanted = config.precision;
   if (torch::cuda::is_available()) {
     const int count = static_cast<int>(torch::cuda::device_count());
     if (local_rank >= count) {

@@ -14,4 +14,13 @@ double DefaultLearningRate(const std::string& model, int64_t global_batch) {
   return 0.001;
 }
 
+const char* PrecisionName(Precision precision) {
+  switch (precision) {
+    case Precision::kFp16: return "fp16";
+    case Precision::kBf16: return "bf16";
+    case Precision::kFp32: break;
+  }
+  return "fp32";
+}
+
 }  // namespace kubecnn::engine

@@ -1,4 +1,5 @@
-// Everything a training or evaluation run is configured with: nvcnn_hvd.py's flags and ours.
+// Everything a training or evaluation run is configured with: nvcnn_hvd.py's flags and ours,
+// already parsed into typed values (the CLI turns flag text into these and refuses bad text).
 #pragma once
 
 #include <cstdint>
@@ -7,9 +8,20 @@
 #include "trainer/comm/communicator.h"
 #include "trainer/comm/gradient_sync.h"
 #include "trainer/comm/placement.h"
+#include "trainer/common/errors.h"
 #include "trainer/data/loader.h"
+#include "trainer/optim/larc.h"
+#include "trainer/optim/loss_scaler.h"
+#include "trainer/optim/lr_schedule.h"
 
 namespace kubecnn::engine {
+
+// A configuration the run cannot proceed with (bad flag combination, incompatible checkpoint):
+// the CLI exits with code 2, which the operator does not retry.
+class ConfigError : public PermanentError {
+ public:
+  using PermanentError::PermanentError;
+};
 
 enum class Precision { kFp32, kFp16, kBf16 };
 
@@ -30,20 +42,17 @@ struct TrainConfig {
 
   // Optimisation (nvcnn: SGD, Nesterov momentum 0.9, weight decay 1e-4, poly decay of power 2).
   double learning_rate = 0;  // 0: nvcnn's per-model default
-  std::string lr_schedule = "poly:2";
+  // --lr_schedule's decay and warm-up; the run plan fills in the rest (base lr, steps, batch).
+  optim::LrSchedule lr_schedule = optim::ParseLrSchedule(optim::kNvcnnLrSchedule);
   int64_t lr_scaling_reference_batch = 0;
-  std::string optimizer = "sgd";  // sgd | lars
   double momentum = 0.9;
   bool nesterov = true;
   double weight_decay = 1e-4;
   bool weight_decay_exclude_bn_bias = false;
-  std::string larc_mode = "clip";
-  double larc_eta = 0;         // 0: LARC off (nvcnn: unset)
-  double larc_epsilon = 1e-8;  // in the trust ratio's denominator (apex's value)
+  optim::LayerwiseOptions layerwise;  // --optimizer=lars, or LARC from --larc_mode/--larc_eta; none by default
   double label_smoothing = 0;
-  std::string loss_scale = "1";
-  bool fp16 = false;
-  bool bf16 = false;
+  optim::LossScalerOptions loss_scale = optim::StaticLossScale(1.0);  // 1: off, as in nvcnn
+  Precision precision = Precision::kFp32;                             // --fp16 / --bf16 (CUDA only)
   bool channels_last = true;
   bool cudnn_benchmark = true;
 
@@ -65,10 +74,7 @@ struct TrainConfig {
   std::string checkpoint;  // --eval on this file instead of the newest in --log_dir
 };
 
-// The precision the run asks for; --fp16 and --bf16 together is a usage error (checked by the CLI).
-inline Precision RequestedPrecision(const TrainConfig& c) {
-  return c.fp16 ? Precision::kFp16 : c.bf16 ? Precision::kBf16 : Precision::kFp32;
-}
+const char* PrecisionName(Precision precision);  // "fp32", "fp16", "bf16"
 
 // nvcnn_hvd.py's learning rate when --learning_rate is not given, for the global batch.
 double DefaultLearningRate(const std::string& model, int64_t global_batch);

@@ -2,22 +2,13 @@
 // resumed from the newest checkpoint in --log_dir when there is one.
 #pragma once
 
-#include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "trainer/common/errors.h"
 #include "trainer/engine/train_config.h"
 #include "trainer/metrics/throughput.h"
 
 namespace kubecnn::engine {
-
-// A configuration the run cannot proceed with (bad flag combination, incompatible checkpoint):
-// the CLI exits with code 2, which the operator does not retry.
-class ConfigError : public PermanentError {
- public:
-  using PermanentError::PermanentError;
-};
 
 struct TrainResult {
   int64_t first_step = 0;      // > 0 when resumed

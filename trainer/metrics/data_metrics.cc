@@ -10,10 +10,10 @@ namespace {
 
 class DataMetrics : public prometheus::Collectable {
  public:
-  DataMetrics(const data::Loader& loader, int rank) : loader_(loader), rank_(std::to_string(rank)) {}
+  DataMetrics(const data::LoaderCounters& counters, int rank) : counters_(counters), rank_(std::to_string(rank)) {}
 
   std::vector<prometheus::MetricFamily> Collect() const override {
-    const data::LoaderCounters& c = loader_.counters();
+    const data::LoaderCounters& c = counters_;
     return {
         Family("kubecnn_data_records_read_total", "TFRecord records read by the input pipeline",
                prometheus::MetricType::Counter, static_cast<double>(c.records_read.load())),
@@ -27,7 +27,7 @@ class DataMetrics : public prometheus::Collectable {
         Family("kubecnn_data_wait_seconds_total", "Time the consumer spent waiting for a batch (input-bound time)",
                prometheus::MetricType::Counter, c.wait_nanos.load() * 1e-9),
         Family("kubecnn_data_ready_batches", "Batches prepared and waiting for the consumer",
-               prometheus::MetricType::Gauge, static_cast<double>(loader_.ready_batches())),
+               prometheus::MetricType::Gauge, static_cast<double>(c.ready_batches.load())),
     };
   }
 
@@ -43,14 +43,14 @@ class DataMetrics : public prometheus::Collectable {
     return {name, help, type, {metric}};
   }
 
-  const data::Loader& loader_;
+  const data::LoaderCounters& counters_;
   std::string rank_;
 };
 
 }  // namespace
 
-std::shared_ptr<prometheus::Collectable> MakeDataMetrics(const data::Loader& loader, int rank) {
-  return std::make_shared<DataMetrics>(loader, rank);
+std::shared_ptr<prometheus::Collectable> MakeDataMetrics(const data::LoaderCounters& counters, int rank) {
+  return std::make_shared<DataMetrics>(counters, rank);
 }
 
 }  // namespace kubecnn::metrics

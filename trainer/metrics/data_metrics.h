@@ -5,7 +5,7 @@
 
 #include <memory>
 
-#include "trainer/data/loader.h"
+#include "trainer/data/loader_counters.h"
 
 namespace kubecnn::metrics {
 
@@ -13,7 +13,7 @@ namespace kubecnn::metrics {
 //   kubecnn_data_records_read_total, kubecnn_data_read_bytes_total,
 //   kubecnn_data_corrupt_records_total, kubecnn_data_undecodable_images_total,
 //   kubecnn_data_wait_seconds_total, kubecnn_data_ready_batches.
-// The loader must outlive the returned collectable's registration.
-std::shared_ptr<prometheus::Collectable> MakeDataMetrics(const data::Loader& loader, int rank);
+// The counters (the loader's) must outlive the returned collectable's registration.
+std::shared_ptr<prometheus::Collectable> MakeDataMetrics(const data::LoaderCounters& counters, int rank);
 
 }  // namespace kubecnn::metrics

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <mutex>
 
-#include "trainer/cli/flags.h"
+#include "trainer/common/flags.h"
 #include "trainer/common/log.h"
 #include "trainer/data/data_error.h"
 #include "trainer/data/dataset_files.h"
@@ -98,15 +98,15 @@ IndexTotals IndexShards(const std::vector<std::string>& shards, int num_threads)
 
 int RunIndexShards(const std::vector<std::string>& args) {
   int num_threads = 0;
-  cli::FlagSet flags(kUsage);
+  FlagSet flags(kUsage);
   flags.Add("num_threads", &num_threads, "shards indexed at once; 0: one per CPU");
   const std::vector<std::string> paths = flags.Parse(args);
   if (flags.help_requested()) {
     std::printf("%s", flags.Usage().c_str());
     return 0;
   }
-  if (paths.empty()) throw cli::UsageError("name a data directory or shard files");
-  if (num_threads < 0) throw cli::UsageError("--num_threads must be >= 0 (0: one per CPU)");
+  if (paths.empty()) throw UsageError("name a data directory or shard files");
+  if (num_threads < 0) throw UsageError("--num_threads must be >= 0 (0: one per CPU)");
   const auto start = std::chrono::steady_clock::now();
   const IndexTotals totals = IndexShards(ExpandShardArguments(paths), ResolveThreadCount(num_threads));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <iostream>
 
-#include "trainer/cli/flags.h"
+#include "trainer/common/flags.h"
 #include "trainer/data/data_error.h"
 #include "trainer/data/image_example.h"
 #include "trainer/tools/jpeg_info.h"
@@ -141,7 +141,7 @@ int Inspect(const std::vector<std::string>& paths, const InspectOptions& options
 
 int RunInspect(const std::vector<std::string>& args) {
   InspectOptions options;
-  cli::FlagSet flags(kUsage);
+  FlagSet flags(kUsage);
   flags.Add("records", &options.records_to_show, "how many records per file to show as features");
   flags.Add("skip_corrupt_records", &options.skip_corrupt,
             "after a corrupt record, resynchronise and keep counting instead of stopping");
@@ -150,8 +150,8 @@ int RunInspect(const std::vector<std::string>& args) {
     std::printf("%s", flags.Usage().c_str());
     return 0;
   }
-  if (options.records_to_show < 0) throw cli::UsageError("--records must be >= 0");
-  if (paths.empty()) throw cli::UsageError("name at least one TFRecord file");
+  if (options.records_to_show < 0) throw UsageError("--records must be >= 0");
+  if (paths.empty()) throw UsageError("name at least one TFRecord file");
   return Inspect(paths, options, std::cout);
 }
 

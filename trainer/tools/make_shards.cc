@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "trainer/cli/flags.h"
+#include "trainer/common/flags.h"
 #include "trainer/common/log.h"
 #include "trainer/common/random.h"
 #include "trainer/data/data_error.h"
@@ -22,8 +22,6 @@
 
 namespace kubecnn::tools {
 namespace {
-
-using cli::UsageError;
 
 constexpr int kMaxShards = 99999;  // ShardFileName's five digits
 
@@ -168,7 +166,7 @@ int MakeShards(const MakeShardsOptions& options) {
 
 int RunMakeShards(const std::vector<std::string>& args) {
   MakeShardsOptions o;
-  cli::FlagSet flags(kUsage);
+  FlagSet flags(kUsage);
   flags.Add("input_dir", &o.input_dir, "image folder with one sub-folder per class (ImageNet train/ layout)");
   flags.Add("validation_dir", &o.validation_dir,
             "optional second image folder, same classes, for the validation split");

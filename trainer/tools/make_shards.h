@@ -23,11 +23,11 @@ struct MakeShardsOptions {
   bool overwrite = false;
 };
 
-// Checks flag combinations and ranges; throws cli::UsageError naming the flag.
+// Checks flag combinations and ranges; throws UsageError naming the flag.
 void ValidateMakeShardsOptions(const MakeShardsOptions& options);
 
 // The shard count for a split: `requested` if set (must not exceed `images`), else the default
-// capped at `images` so no shard is empty. Throws cli::UsageError.
+// capped at `images` so no shard is empty. Throws UsageError.
 int ResolveShardCount(int requested, int default_count, size_t images, const std::string& flag);
 
 // Does the conversion; prints a summary per split on stdout and progress on stderr.

@@ -12,6 +12,8 @@
 #include <cstdio>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "tests/support/http_get.h"
 #include "tests/support/process.h"
@@ -61,6 +63,25 @@ TEST(TrainerBinary, MissingDataDirectoryExitsTwoNamingIt) {
 TEST(TrainerBinary, EvalWithoutDataExitsTwoSayingWhatItNeeds) {
   kubecnn::testing::ScratchDir dir;
   ExpectRefused(RunTrainer("--model=tiny --eval --log_dir=" + dir.path()), "--eval needs --data_dir");
+}
+
+TEST(TrainerBinary, ConfigurationErrorsExitTwoBeforeAnyWork) {
+  // Each is refused by the flag parser or the run plan: before the model is built or a step taken
+  // (the "Model:" header comes after the plan).
+  const std::vector<std::pair<std::string, std::string>> table = {
+      {"--model=tiny --image_size=32 --num_epochs=1", "synthetic data has no epochs"},
+      {"--model=tiny --image_size=32 --num_batches=10 '--lr_schedule=poly;warmup_steps=20'", "--lr_schedule="},
+      {"--model=tiny --image_size=32 --lr_schedule=sideways", "--lr_schedule"},
+      {"--model=tiny --image_size=32 --loss_scale=dynamic:0.5", "--loss_scale"},
+      {"--model=tiny --image_size=32 --optimizer=adam", "--optimizer=adam"},
+      {"--model=resnet18 --aux_logits --num_batches=1", "no auxiliary heads"},
+  };
+  for (const auto& [args, says] : table) {
+    SCOPED_TRACE(args);
+    const Outcome o = RunTrainer(args);
+    ExpectRefused(o, says);
+    EXPECT_EQ(o.output.find("Model:"), std::string::npos) << o.output;
+  }
 }
 
 TEST(TrainerBinary, Fp16OnCpuTrainsInFp32WithAWarning) {

@@ -1,9 +1,9 @@
 // Flag parsing: nvcnn_hvd.py's command lines parse as written; mistakes are UsageErrors that say what.
-#include "trainer/cli/flags.h"
+#include "trainer/common/flags.h"
 
 #include <gtest/gtest.h>
 
-namespace kubecnn::cli {
+namespace kubecnn {
 namespace {
 
 struct Values {
@@ -114,4 +114,4 @@ TEST(Flags, HelpIsRequestedNotAnError) {
 }
 
 }  // namespace
-}  // namespace kubecnn::cli
+}  // namespace kubecnn

@@ -1,5 +1,6 @@
 // Epoch planning over many (shard sizes, world size) combinations: exactly-once coverage,
-// balanced ranks, agreed reshuffled shard order, bounded shuffle locality, determinism.
+// balanced ranks, agreed reshuffled shard order, a uniform whole-epoch permutation by default,
+// bounded shuffle locality, determinism.
 #include "trainer/data/epoch_plan.h"
 
 #include <gtest/gtest.h>
@@ -31,11 +32,11 @@ TEST(EpochPlan, EveryRecordReadExactlyOncePerEpochAcrossRanks) {
   for (const Layout& layout : Layouts()) {
     const int64_t total = std::accumulate(layout.shard_sizes.begin(), layout.shard_sizes.end(), int64_t{0});
     for (int64_t epoch : {0, 1, 5}) {
-      for (bool shuffle : {false, true}) {
+      for (const auto& [shuffle, buffer] : {std::pair{false, 4}, {true, 4}, {true, 0}, {true, 1}}) {
         std::map<std::pair<int32_t, int64_t>, int> seen;
         int64_t min_count = total, max_count = 0;
         for (int rank = 0; rank < layout.world; ++rank) {
-          const auto plan = PlanEpoch(layout.shard_sizes, {123, epoch, rank, layout.world, shuffle, 4});
+          const auto plan = PlanEpoch(layout.shard_sizes, {123, epoch, rank, layout.world, shuffle, buffer});
           min_count = std::min<int64_t>(min_count, static_cast<int64_t>(plan.size()));
           max_count = std::max<int64_t>(max_count, static_cast<int64_t>(plan.size()));
           for (const RecordRef& r : plan) {
@@ -44,7 +45,8 @@ TEST(EpochPlan, EveryRecordReadExactlyOncePerEpochAcrossRanks) {
             ++seen[{r.shard, r.record}];
           }
         }
-        SCOPED_TRACE("world " + std::to_string(layout.world) + " total " + std::to_string(total));
+        SCOPED_TRACE("world " + std::to_string(layout.world) + " total " + std::to_string(total) + " buffer " +
+                     std::to_string(buffer));
         ASSERT_EQ(static_cast<int64_t>(seen.size()), total);
         for (const auto& [ref, count] : seen) ASSERT_EQ(count, 1);
         ASSERT_LE(max_count - min_count, 1);  // balanced: ranks step in lockstep
@@ -115,6 +117,51 @@ TEST(EpochPlan, ShuffleBufferBoundsHowFarAheadARankReads) {
     displaced += plan[i].record != i;
   }
   EXPECT_GT(displaced, n * 9 / 10);  // and it does actually shuffle
+}
+
+TEST(EpochPlan, WholeEpochPermutationMixesEveryShardFromTheFirstBatch) {
+  // 8 shards of 500: the first 64 records rank 0 reads come from nearly all shards with the
+  // default permutation, but from at most two with a shard-ordered 100-record buffer.
+  const std::vector<int64_t> shards(8, 500);
+  const auto shards_in_first = [&](int64_t buffer) {
+    const auto plan = PlanEpoch(shards, {42, 0, 0, 2, true, buffer});
+    std::set<int32_t> seen;
+    for (size_t i = 0; i < 64; ++i) seen.insert(plan[i].shard);
+    return seen.size();
+  };
+  EXPECT_EQ(shards_in_first(0), 8u);
+  EXPECT_LE(shards_in_first(100), 2u);
+}
+
+TEST(EpochPlan, WholeEpochPermutationPutsEveryRecordFirstEquallyOften) {
+  // Over 4000 epochs each of 20 records (4 uneven shards, one empty) should open rank 0's epoch
+  // about 200 times; a biased shuffle (say, shard-major) would not. Bounds are > 6 sigma.
+  const std::vector<int64_t> shards = {3, 0, 9, 8};
+  std::map<std::pair<int32_t, int64_t>, int> first;
+  for (int64_t epoch = 0; epoch < 4000; ++epoch) {
+    const RecordRef r = PlanEpoch(shards, {7, epoch, 0, 2, true, 0}).front();
+    ++first[{r.shard, r.record}];
+  }
+  ASSERT_EQ(first.size(), 20u);
+  for (const auto& [ref, count] : first) {
+    EXPECT_GT(count, 110) << ref.first << "/" << ref.second;
+    EXPECT_LT(count, 290) << ref.first << "/" << ref.second;
+  }
+}
+
+TEST(EpochPlan, WholeEpochPermutationIsAgreedByRanksAndDiffersByEpoch) {
+  const std::vector<int64_t> shards = {50, 70, 30};
+  const auto epoch_sequence = [&](int64_t epoch) {
+    std::vector<RecordRef> all;
+    for (int rank = 0; rank < 3; ++rank) {
+      const auto part = PlanEpoch(shards, {11, epoch, rank, 3, true, 0});
+      all.insert(all.end(), part.begin(), part.end());
+    }
+    return all;
+  };
+  EXPECT_EQ(epoch_sequence(2), epoch_sequence(2));
+  EXPECT_NE(epoch_sequence(2), epoch_sequence(3));
+  EXPECT_THROW(PlanEpoch(shards, {11, 0, 0, 1, true, -1}), std::invalid_argument);
 }
 
 }  // namespace

@@ -31,7 +31,7 @@ TrainConfig TinyConfig(const std::string& data_dir, const std::string& log_dir, 
   c.data.seed = 7;
   c.num_batches = steps;
   c.learning_rate = 0.05;
-  c.lr_schedule = "constant";
+  c.lr_schedule = optim::ParseLrSchedule("constant");
   c.log_dir = log_dir;
   c.display_every = 2;
   return c;

@@ -7,6 +7,7 @@
 #include "tests/support/test_files.h"
 #include "trainer/data/dataset_files.h"
 #include "trainer/data/image_example.h"
+#include "trainer/data/loader.h"
 #include "trainer/data/tfrecord_writer.h"
 #include "trainer/metrics/metrics_server.h"
 
@@ -34,7 +35,7 @@ TEST(DataMetrics, ScrapeShowsRecordsAndUndecodableImagesWithTheRankLabel) {
   EXPECT_EQ(loader.Next(), nullptr);  // every image skipped: the pass ends empty
 
   MetricsServer server("127.0.0.1:0");
-  server.Register(MakeDataMetrics(loader, 3));
+  server.Register(MakeDataMetrics(loader.counters(), 3));
   ASSERT_GT(server.port(), 0);
   const auto response = kubecnn::testing::HttpGet(server.port(), "/metrics");
   ASSERT_EQ(response.status, 200);

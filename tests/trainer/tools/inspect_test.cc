@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "tests/support/test_files.h"
-#include "trainer/cli/flags.h"
+#include "trainer/common/flags.h"
 #include "trainer/data/image_example.h"
 #include "trainer/data/tfrecord_writer.h"
 
@@ -111,7 +111,7 @@ TEST(Inspect, DescribesTensorFlowWrittenShardsAndEventFiles) {
   EXPECT_NE(out.str().find("no features"), std::string::npos) << out.str();  // an Event, not an Example
 }
 
-TEST(Inspect, NoFilesIsAUsageError) { EXPECT_THROW(RunInspect({"--records=2"}), cli::UsageError); }
+TEST(Inspect, NoFilesIsAUsageError) { EXPECT_THROW(RunInspect({"--records=2"}), UsageError); }
 
 }  // namespace
 }  // namespace kubecnn::tools

@@ -9,7 +9,7 @@
 
 #include "tests/support/test_files.h"
 #include "tests/trainer/tools/shard_reading.h"
-#include "trainer/cli/flags.h"
+#include "trainer/common/flags.h"
 #include "trainer/data/data_error.h"
 #include "trainer/data/dataset_files.h"
 #include "trainer/data/record_index.h"
@@ -237,13 +237,13 @@ TEST_F(MakeShardsFolderTest, ValidationFolderWithAnUnknownClassIsRejected) {
 TEST_F(MakeShardsFolderTest, MoreShardsThanImagesIsAUsageError) {
   MakeShardsOptions o = Options("out");
   o.train_shards = 13;
-  EXPECT_THROW(MakeShards(o), cli::UsageError);
+  EXPECT_THROW(MakeShards(o), UsageError);
 }
 
 TEST_F(MakeShardsFolderTest, OutputInsideTheInputFolderIsAUsageError) {
   MakeShardsOptions o = Options("unused");
   o.output_dir = input_dir() + "/shards";
-  EXPECT_THROW(MakeShards(o), cli::UsageError);
+  EXPECT_THROW(MakeShards(o), UsageError);
   EXPECT_FALSE(fs::exists(o.output_dir));
 }
 

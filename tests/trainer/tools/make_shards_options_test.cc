@@ -1,7 +1,7 @@
 // make-shards flag checks and shard-count defaults, and the small text formats it reads and writes.
 #include <gtest/gtest.h>
 
-#include "trainer/cli/flags.h"
+#include "trainer/common/flags.h"
 #include "trainer/data/data_error.h"
 #include "trainer/tools/class_names.h"
 #include "trainer/tools/labels_file.h"
@@ -15,33 +15,33 @@ TEST(MakeShardsOptions, ShardCountDefaultsAreCappedAtOnePerImageButExplicitCount
   EXPECT_EQ(ResolveShardCount(0, 1024, 12, "train_shards"), 12);
   EXPECT_EQ(ResolveShardCount(0, 16, 0, "train_shards"), 1);
   EXPECT_EQ(ResolveShardCount(5, 1024, 12, "train_shards"), 5);
-  EXPECT_THROW(ResolveShardCount(13, 1024, 12, "train_shards"), cli::UsageError);
+  EXPECT_THROW(ResolveShardCount(13, 1024, 12, "train_shards"), UsageError);
 }
 
 TEST(MakeShardsOptions, ExactlyOneInputAndAnOutputAreRequired) {
   MakeShardsOptions o;
   o.output_dir = "/tmp/x";
-  EXPECT_THROW(ValidateMakeShardsOptions(o), cli::UsageError);  // no input
+  EXPECT_THROW(ValidateMakeShardsOptions(o), UsageError);  // no input
   o.input_dir = "/a";
   EXPECT_NO_THROW(ValidateMakeShardsOptions(o));
   o.fashion_mnist = "/b";
-  EXPECT_THROW(ValidateMakeShardsOptions(o), cli::UsageError);  // two inputs
+  EXPECT_THROW(ValidateMakeShardsOptions(o), UsageError);  // two inputs
   o.input_dir.clear();
   o.validation_dir = "/v";
-  EXPECT_THROW(ValidateMakeShardsOptions(o), cli::UsageError);  // folder-only flag with Fashion-MNIST
+  EXPECT_THROW(ValidateMakeShardsOptions(o), UsageError);  // folder-only flag with Fashion-MNIST
   o.validation_dir.clear();
   o.fashion_mnist = "--output_dir=/tmp/x";  // a bare --fashion_mnist swallowed the next flag
-  EXPECT_THROW(ValidateMakeShardsOptions(o), cli::UsageError);
+  EXPECT_THROW(ValidateMakeShardsOptions(o), UsageError);
   o.fashion_mnist = "/b";
   o.jpeg_quality = 0;
-  EXPECT_THROW(ValidateMakeShardsOptions(o), cli::UsageError);
+  EXPECT_THROW(ValidateMakeShardsOptions(o), UsageError);
   o.jpeg_quality = 95;
   o.output_dir.clear();
-  EXPECT_THROW(ValidateMakeShardsOptions(o), cli::UsageError);
+  EXPECT_THROW(ValidateMakeShardsOptions(o), UsageError);
 }
 
 TEST(MakeShardsOptions, PositionalArgumentsAreRejected) {
-  EXPECT_THROW(RunMakeShards({"--input_dir=/a", "--output_dir=/b", "stray"}), cli::UsageError);
+  EXPECT_THROW(RunMakeShards({"--input_dir=/a", "--output_dir=/b", "stray"}), UsageError);
 }
 
 TEST(ClassNames, FirstWordIsTheSynsetAndTheRestTheName) {
