@@ -62,6 +62,7 @@ Controller::Controller(kube::Client& client, ControllerOptions options, std::sha
                         stale_version_.erase(key);
                         last_scrape_.erase(key);
                         refused_.erase(key);
+                        ssh_secrets_.erase(o.value("metadata", json::object()).value("uid", ""));
                       }});
   const kube::InformerOptions child = ChildInformerOptions(options_);
   const kube::ResourceEventHandlers owner_handlers = {[this](const json& o) { EnqueueOwner(o); },
@@ -75,7 +76,6 @@ Controller::Controller(kube::Client& client, ControllerOptions options, std::sha
   pods_ = make(kube::resources::kPods);
   services_ = make(kube::resources::kServices);
   config_maps_ = make(kube::resources::kConfigMaps);
-  secrets_ = make(kube::resources::kSecrets);
   if (options_.watch_volcano_podgroups) volcano_pod_groups_ = make(kube::resources::kVolcanoPodGroups);
   if (options_.watch_scheduler_plugins_podgroups) {
     scheduler_plugins_pod_groups_ = make(kube::resources::kSchedulerPluginsPodGroups);
@@ -85,21 +85,21 @@ Controller::Controller(kube::Client& client, ControllerOptions options, std::sha
 Controller::~Controller() {
   StopWorkers();
   for (auto* informer :
-       {&jobs_, &pods_, &services_, &config_maps_, &secrets_, &volcano_pod_groups_, &scheduler_plugins_pod_groups_}) {
+       {&jobs_, &pods_, &services_, &config_maps_, &volcano_pod_groups_, &scheduler_plugins_pod_groups_}) {
     if (*informer) (*informer)->Stop();
   }
 }
 
 void Controller::StartInformers() {
   for (auto* informer :
-       {&jobs_, &pods_, &services_, &config_maps_, &secrets_, &volcano_pod_groups_, &scheduler_plugins_pod_groups_}) {
+       {&jobs_, &pods_, &services_, &config_maps_, &volcano_pod_groups_, &scheduler_plugins_pod_groups_}) {
     if (*informer) (*informer)->Start();
   }
 }
 
 bool Controller::HasSynced() const {
   for (auto* informer :
-       {&jobs_, &pods_, &services_, &config_maps_, &secrets_, &volcano_pod_groups_, &scheduler_plugins_pod_groups_}) {
+       {&jobs_, &pods_, &services_, &config_maps_, &volcano_pod_groups_, &scheduler_plugins_pod_groups_}) {
     if (*informer && !(*informer)->HasSynced()) return false;
   }
   return true;
@@ -108,7 +108,7 @@ bool Controller::HasSynced() const {
 bool Controller::WaitForSync(kube::Duration timeout) const {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (auto* informer :
-       {&jobs_, &pods_, &services_, &config_maps_, &secrets_, &volcano_pod_groups_, &scheduler_plugins_pod_groups_}) {
+       {&jobs_, &pods_, &services_, &config_maps_, &volcano_pod_groups_, &scheduler_plugins_pod_groups_}) {
     if (*informer && !(*informer)->WaitForSync(deadline - std::chrono::steady_clock::now())) return false;
   }
   return true;
@@ -174,7 +174,10 @@ Observed Controller::Observe(const api::TrainingJob& job) {
   const api::TrainingJobSpec spec = api::WithDefaults(job.spec);
   ObserveChild(*services_, "Service", job, ServiceName(job), &o.service, &o.foreign);
   ObserveChild(*config_maps_, "ConfigMap", job, ConfigMapName(job), &o.config_map, &o.foreign);
-  ObserveChild(*secrets_, "Secret", job, SecretName(job), &o.secret, &o.foreign);
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    if (ssh_secrets_.count(job.Uid())) o.secret = {{"kind", "Secret"}, {"metadata", {{"name", SecretName(job)}}}};
+  }
   for (int64_t i = 0; i < spec.workers.value_or(1); ++i)
     ObserveChild(*pods_, "Pod", job, WorkerName(job, i), nullptr, &o.foreign);
   for (const char* stage : {kStageTrain, kStageEvaluate}) {
@@ -270,11 +273,19 @@ Controller::ApplyOutcome Controller::Apply(const api::TrainingJob& job, const js
   for (const Action& a : plan.actions) {
     try {
       switch (a.kind) {
-        case ActionKind::kCreate:
         case ActionKind::kCreateSshSecret: {
-          const json object = a.kind == ActionKind::kCreate ? a.object : SshSecret(job, GenerateSshKeyPair());
           try {
-            client_.Create(a.resource, ns, object);
+            client_.Create(a.resource, ns, SshSecret(job, GenerateSshKeyPair()));
+          } catch (const std::exception& e) {
+            if (!kube::IsAlreadyExists(e)) throw;  // the uid in its name makes it this job's, from an earlier pass
+          }
+          std::lock_guard<std::mutex> lock(state_mu_);
+          out.ssh_secret_found = ssh_secrets_.insert(job.Uid()).second;
+          break;
+        }
+        case ActionKind::kCreate: {
+          try {
+            client_.Create(a.resource, ns, a.object);
           } catch (const std::exception& e) {
             if (!kube::IsAlreadyExists(e)) throw;
             const json existing = client_.Get(a.resource, ns, a.name);
@@ -403,7 +414,7 @@ kube::ReconcileResult Controller::Reconcile(const std::string& key) {
   std::optional<kube::Duration> after = plan.requeue_after;
   // A refusal that the status does not show yet (or no longer holds) is written by the next pass,
   // at once; a standing one is rechecked on the planner's short period, not the growing back-off.
-  if (outcome.refused != observed.refused) after = std::chrono::milliseconds(1);
+  if (outcome.refused != observed.refused || outcome.ssh_secret_found) after = std::chrono::milliseconds(1);
   if (after) result.requeue_after = std::max<kube::Duration>(*after, std::chrono::milliseconds(1));
   return result;
 }

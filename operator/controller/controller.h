@@ -1,14 +1,15 @@
-// The TrainingJob controller's I/O shell: informers on TrainingJobs and on the pods, Services,
-// ConfigMaps, Secrets (and PodGroups) they own, a work queue keyed by job, and a reconcile that
-// gathers Observed from the caches, asks the planner, stores the Plan's status and then carries out
-// its actions through the API (status first, so a decision survives an operator killed midway).
-// Caches run on every replica (a standby takes over warm); workers run only while leading.
+// The TrainingJob controller's I/O shell: informers on TrainingJobs and on the pods, Services and
+// ConfigMaps (and PodGroups) they own (Secrets are created, never read), a work queue keyed by job, and a reconcile
+// that gathers Observed from the caches, asks the planner, stores the Plan's status and then carries out its actions
+// through the API (status first, so a decision survives an operator killed midway). Caches run on every replica (a
+// standby takes over warm); workers run only while leading.
 #pragma once
 
 #include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -65,8 +66,9 @@ class Controller {
                     const std::string& name, nlohmann::json* owned, std::vector<nlohmann::json>* foreign);
   std::optional<api::Progress> ScrapeProgress(const std::string& key, const Observed& observed);
   struct ApplyOutcome {
-    std::string error;             // the first error that is only retried (with back-off)
-    std::vector<Refusal> refused;  // what the job should show (condition Blocked)
+    std::string error;              // the first error that is only retried (with back-off)
+    std::vector<Refusal> refused;   // what the job should show (condition Blocked)
+    bool ssh_secret_found = false;  // the SSH Secret is known to exist since this pass
   };
   ApplyOutcome Apply(const api::TrainingJob& job, const nlohmann::json& job_object, const Plan& plan);
   static std::optional<Refusal> AsRefusal(const Action& action, const std::exception& e);
@@ -81,7 +83,6 @@ class Controller {
   std::unique_ptr<kube::Informer> pods_;
   std::unique_ptr<kube::Informer> services_;
   std::unique_ptr<kube::Informer> config_maps_;
-  std::unique_ptr<kube::Informer> secrets_;
   std::unique_ptr<kube::Informer> volcano_pod_groups_;
   std::unique_ptr<kube::Informer> scheduler_plugins_pod_groups_;
 
@@ -94,6 +95,7 @@ class Controller {
   std::map<std::string, std::string> stale_version_;
   std::map<std::string, std::chrono::steady_clock::time_point> last_scrape_;
   std::map<std::string, std::vector<Refusal>> refused_;  // by job key: the last pass's refused writes
+  std::set<std::string> ssh_secrets_;                    // job uids whose SSH Secret exists (created or 409)
 };
 
 }  // namespace kubecnn::controller

@@ -34,6 +34,8 @@ ControllerMetrics::ControllerMetrics(prometheus::Registry& registry)
 }
 
 void ControllerMetrics::ObserveReconcile(double seconds) { reconcile_seconds_.Observe(seconds); }
+
+uint64_t ControllerMetrics::Reconciles() const { return reconcile_seconds_.Collect().histogram.sample_count; }
 void ControllerMetrics::CountError(const std::string& stage) { errors_.Add({{"stage", stage}}).Increment(); }
 void ControllerMetrics::CountGangRestart() { gang_restarts_.Increment(); }
 double ControllerMetrics::Errors(const std::string& stage) { return errors_.Add({{"stage", stage}}).Value(); }

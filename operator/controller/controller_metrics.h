@@ -25,6 +25,7 @@ class ControllerMetrics {
   void SetPhase(const std::string& job_key, const std::string& phase);
 
   double GangRestarts() const { return gang_restarts_.Value(); }
+  uint64_t Reconciles() const;  // passes finished (the reconcile histogram's count)
   double Errors(const std::string& stage);
   double JobsInPhase(const std::string& phase);
 

@@ -5,7 +5,9 @@ namespace kubecnn::controller {
 
 std::string ServiceName(const api::TrainingJob& job) { return job.Name(); }
 std::string ConfigMapName(const api::TrainingJob& job) { return job.Name() + "-config"; }
-std::string SecretName(const api::TrainingJob& job) { return job.Name() + "-ssh"; }
+// The uid in the name makes an existing Secret of this name the job's own (the operator may create
+// Secrets but not read them, so it cannot look).
+std::string SecretName(const api::TrainingJob& job) { return job.Name() + "-ssh-" + job.Uid().substr(0, 8); }
 std::string PodGroupName(const api::TrainingJob& job) { return job.Name(); }
 std::string WorkerName(const api::TrainingJob& job, int64_t index) {
   return job.Name() + "-worker-" + std::to_string(index);

@@ -47,6 +47,26 @@ TEST_F(BlockedTest, ChartRbacSufficesUnderOwnerReferencesPermissionEnforcement) 
   EXPECT_EQ(FindCondition(Status(), condition::kBlocked), nullptr) << "nothing was refused";
 }
 
+// Least privilege: the operator may create Secrets but not read them, so it cannot read every
+// Secret of the cluster. The SSH Secret's name carries the job's uid, so an existing one is the
+// job's own, from an earlier pass.
+TEST_F(BlockedTest, OperatorRunsJobsWithoutReadingSecrets) {
+  std::vector<PolicyRule> rules = ChartRules();
+  for (const PolicyRule& rule : rules) {
+    if (rule.resources.count("secrets")) {
+      EXPECT_EQ(rule.verbs, (std::set<std::string>{"create"})) << "the chart grants only create on Secrets";
+    }
+  }
+  UseRbac(rules);
+  StartController();
+  RunToLauncher(testing::MakeJob(2, 1));
+  StopController();  // a restarted operator finds the Secret by creating it again (409)
+  StartController();
+  Kubelet("r50-launcher", [](json p) { return testing::Succeeded(p); });
+  ASSERT_TRUE(WaitFor([&] { return Status().phase == "Succeeded"; }, "Succeeded"));
+  EXPECT_EQ(FindCondition(Status(), condition::kBlocked), nullptr) << "nothing was refused";
+}
+
 TEST_F(BlockedTest, ForbiddenCreateShowsOnTheJobUntilRbacIsFixed) {
   std::vector<PolicyRule> rules = ChartRules();
   for (PolicyRule& rule : rules) {

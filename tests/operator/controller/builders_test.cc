@@ -116,7 +116,8 @@ TEST(Builders, WorkerPodRunsSshdAsNonRootWithVolumesPortsAndResources) {
   ASSERT_TRUE(FindByName(spec["volumes"], "data"));
   EXPECT_EQ((*FindByName(spec["volumes"], "data"))["persistentVolumeClaim"]["claimName"], "imagenet");
   EXPECT_EQ((*FindByName(spec["volumes"], "checkpoints"))["persistentVolumeClaim"]["claimName"], "ckpt");
-  EXPECT_EQ((*FindByName(spec["volumes"], "ssh"))["secret"]["secretName"], "r50-ssh");
+  EXPECT_EQ((*FindByName(spec["volumes"], "ssh"))["secret"]["secretName"], "r50-ssh-job-uid")
+      << "the uid in the name: an existing one is the job's own";
   EXPECT_EQ((*FindByName(c["volumeMounts"], "data"))["mountPath"], "/data");
   EXPECT_EQ((*FindByName(c["volumeMounts"], "checkpoints"))["mountPath"], "/checkpoints");
   EXPECT_FALSE(spec.contains("schedulerName")) << "gang None: the default scheduler";

@@ -170,10 +170,10 @@ void ControllerHarness::RunToLauncher(api::TrainingJob job) {
   ASSERT_TRUE(WaitFor([&] { return Status().phase == "Running"; }, "phase Running"));
 }
 
-int ControllerHarness::Posts(const std::string& plural) {
+int ControllerHarness::Creates(const std::string& plural) {
   int n = 0;
   for (const auto& r : server_.Requests()) {
-    n += r.method == "POST" && r.path.size() >= plural.size() &&
+    n += r.method == "POST" && r.status == 201 && r.path.size() >= plural.size() &&
          r.path.compare(r.path.size() - plural.size(), plural.size(), plural) == 0;
   }
   return n;

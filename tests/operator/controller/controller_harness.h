@@ -65,8 +65,8 @@ class ControllerHarness {
   // Creates the job and drives it to a running launcher.
   void RunToLauncher(api::TrainingJob job = MakeJob());
 
-  // POSTs whose path ends in `plural` (any answer).
-  int Posts(const std::string& plural);
+  // Objects created (POSTs answered 201) under paths ending in `plural`.
+  int Creates(const std::string& plural);
 
   ::kubecnn::testing::FakeApiServer server_;
   std::unique_ptr<kube::Client> client_;  // the test's own, as a user's kubectl

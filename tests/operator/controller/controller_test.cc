@@ -47,7 +47,7 @@ TEST_F(ControllerTest, CreateMakesEveryChildWithTheBuildersContent) {
   const auto& secrets = Kind("", "v1", "secrets");
   EXPECT_EQ(server_.store().Get(services, "ml", "r50")["spec"], HeadlessService(job)["spec"]);
   EXPECT_EQ(server_.store().Get(config_maps, "ml", "r50-config")["data"], HostfileConfigMap(job)["data"]);
-  const json secret = server_.store().Get(secrets, "ml", "r50-ssh");
+  const json secret = server_.store().Get(secrets, "ml", SecretName(job));
   EXPECT_EQ(secret["type"], "kubernetes.io/ssh-auth");
   EXPECT_TRUE(secret["data"].contains("ssh-privatekey"));
   for (int i = 0; i < 4; ++i) {
@@ -125,10 +125,17 @@ TEST_F(ControllerTest, DeletingTheJobCascadesAndNothingIsRecreated) {
   StartController();
   CreateJob(testing::MakeJob());
   ASSERT_TRUE(WaitForWorkers(4));
+  ASSERT_TRUE(WaitFor([&] { return controller_->metrics().JobsInPhase("Scheduling") == 1; }, "phase Scheduling"));
+  const size_t mark = server_.Requests().size();
   client_->Delete(kube::resources::kTrainingJobs, "ml", "r50", {"Background", "", ""});
   ASSERT_TRUE(WaitFor([&] { return Pods().empty(); }, "pods gone"));
-  std::this_thread::sleep_for(milliseconds(500));
+  // The controller has seen the job go (its phase gauge dropped it); every pass from then on finds
+  // no job. Stopping the workers waits for a pass still in flight.
+  ASSERT_TRUE(WaitFor([&] { return controller_->metrics().JobsInPhase("Scheduling") == 0; }, "the job's delete seen"));
+  controller_->StopWorkers();
   EXPECT_TRUE(Pods().empty()) << "the controller must not re-create children of a deleted job";
+  const std::vector<::kubecnn::testing::RecordedRequest> all = server_.Requests();
+  for (size_t i = mark; i < all.size(); ++i) EXPECT_NE(all[i].method, "POST") << all[i].path << " after the delete";
   EXPECT_EQ(server_.store().Count(Kind("", "v1", "services")), 0u);
   EXPECT_EQ(server_.store().Count(Kind("", "v1", "secrets")), 0u);
 }
@@ -213,9 +220,13 @@ TEST_F(ControllerTest, RestartedOperatorCreatesNoDuplicates) {
   for (const auto& [name, pod] : Pods()) uids[name] = pod["metadata"]["uid"];
   StopController();
   server_.ClearRequests();
+  const size_t scrapes = scraper_->hosts().size();
   StartController();
-  std::this_thread::sleep_for(milliseconds(1500));  // several passes, one progress period
-  EXPECT_EQ(Posts("/pods") + Posts("/services") + Posts("/configmaps") + Posts("/secrets"), 0);
+  // Several passes, one of them after a progress period (it scrapes), then no pass in flight.
+  ASSERT_TRUE(WaitFor([&] { return controller_->metrics().Reconciles() >= 3 && scraper_->hosts().size() > scrapes; },
+                      "three passes and a scrape"));
+  controller_->StopWorkers();
+  EXPECT_EQ(Creates("/pods") + Creates("/services") + Creates("/configmaps") + Creates("/secrets"), 0);
   for (const auto& [name, pod] : Pods()) EXPECT_EQ(pod["metadata"]["uid"], uids[name]) << name;
   EXPECT_EQ(Status().phase, "Running");
   EXPECT_EQ(Status().restarts, 0);
@@ -259,6 +270,7 @@ TEST(ControllerLeader, TwoReplicasOnlyTheLeaderActsAndTheStandbyTakesOver) {
     kube::StopSignal stop;
     std::thread thread;
   };
+  std::atomic<int> standby_saw_leader{0};
   Replica replicas[2];
   for (int i = 0; i < 2; ++i) {
     Replica& r = replicas[i];
@@ -273,8 +285,10 @@ TEST(ControllerLeader, TwoReplicasOnlyTheLeaderActsAndTheStandbyTakesOver) {
     config.renew_deadline = milliseconds(600);
     config.retry_period = milliseconds(100);
     Controller* c = r.controller.get();
+    std::function<void(const std::string&)> seen;
+    if (i == 1) seen = [&](const std::string& holder) { standby_saw_leader += holder == "replica-0"; };
     r.elector = std::make_unique<kube::LeaderElector>(
-        *r.client, config, kube::LeaderElector::Callbacks{[c] { c->StartWorkers(); }, [c] { c->StopWorkers(); }, {}});
+        *r.client, config, kube::LeaderElector::Callbacks{[c] { c->StartWorkers(); }, [c] { c->StopWorkers(); }, seen});
     r.thread = std::thread([&r] { r.elector->Run(r.stop); });
     if (i == 0) {
       const auto deadline = std::chrono::steady_clock::now() + seconds(5);
@@ -283,7 +297,12 @@ TEST(ControllerLeader, TwoReplicasOnlyTheLeaderActsAndTheStandbyTakesOver) {
       ASSERT_TRUE(r.elector->IsLeader());
     }
   }
-  std::this_thread::sleep_for(milliseconds(300));
+  // The standby has read the Lease and seen replica-0 hold it: from then on it only watches.
+  auto deadline = std::chrono::steady_clock::now() + seconds(5);
+  while (standby_saw_leader.load() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  ASSERT_GT(standby_saw_leader.load(), 0);
   EXPECT_TRUE(replicas[0].controller->WorkersRunning());
   EXPECT_FALSE(replicas[1].controller->WorkersRunning()) << "the standby keeps caches but does not reconcile";
 
@@ -293,7 +312,7 @@ TEST(ControllerLeader, TwoReplicasOnlyTheLeaderActsAndTheStandbyTakesOver) {
   replicas[0].client->Create(kube::resources::kTrainingJobs, "ml", job);
   const auto& pods = *::kubecnn::testing::FindKind("", "v1", "pods");
   const auto count_pods = [&] { return server.store().Count(pods); };
-  auto deadline = std::chrono::steady_clock::now() + seconds(10);
+  deadline = std::chrono::steady_clock::now() + seconds(10);
   while (count_pods() < 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(milliseconds(20));
   ASSERT_EQ(count_pods(), 2u);
 
