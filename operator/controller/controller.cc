@@ -118,7 +118,7 @@ void Controller::StartWorkers() {
   std::lock_guard<std::mutex> lock(queue_mu_);
   if (pool_) return;
   queue_ = std::make_unique<kube::WorkQueue>("trainingjobs", options_.rate_limiter ? options_.rate_limiter() : nullptr,
-                                             client_.shared_metrics());
+                                             client_.shared_metrics(), &client_.clock());
   for (const std::string& key : jobs_->store().Keys()) queue_->Add(key);
   pool_ = std::make_unique<kube::WorkerPool>(
       *queue_, options_.workers, [this](const std::string& key) { return Reconcile(key); }, client_.shared_metrics(),

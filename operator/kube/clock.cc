@@ -13,6 +13,9 @@ class SystemClock : public Clock {
   SteadyTime Now() const override { return std::chrono::steady_clock::now(); }
   WallTime WallNow() const override { return std::chrono::system_clock::now(); }
   void Sleep(Duration d) override { std::this_thread::sleep_for(d); }
+  void WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock, SteadyTime deadline) const override {
+    cv.wait_until(lock, deadline);
+  }
 };
 
 std::string Format(WallTime t, bool micros) {
@@ -31,6 +34,10 @@ std::string Format(WallTime t, bool micros) {
 }
 
 }  // namespace
+
+void Clock::WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock, SteadyTime deadline) const {
+  if (Now() < deadline) cv.wait_for(lock, std::chrono::milliseconds(1));
+}
 
 Clock& RealClock() {
   static SystemClock clock;

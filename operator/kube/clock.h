@@ -21,6 +21,10 @@ class Clock {
   virtual SteadyTime Now() const = 0;
   virtual WallTime WallNow() const = 0;
   virtual void Sleep(Duration d) = 0;
+  // Waits on `cv` (with `lock` held) until notified or until Now() reaches `deadline`; it may wake
+  // early, so callers re-check. The default looks at Now() every millisecond, which serves clocks
+  // that tests move by hand; the real clock waits for the deadline itself.
+  virtual void WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock, SteadyTime deadline) const;
 };
 
 // The process clock (steady_clock, system_clock, this_thread::sleep_for).

@@ -6,9 +6,13 @@
 
 namespace kubecnn::kube {
 
-WorkQueue::WorkQueue(std::string name, std::unique_ptr<QueueRateLimiter> limiter, std::shared_ptr<Metrics> metrics)
+WorkQueue::WorkQueue(std::string name, std::unique_ptr<QueueRateLimiter> limiter, std::shared_ptr<Metrics> metrics,
+                     Clock* clock)
     : name_(std::move(name)),
-      limiter_(limiter ? std::move(limiter) : std::make_unique<ControllerRateLimiter>()),
+      clock_(clock ? *clock : RealClock()),
+      limiter_(limiter ? std::move(limiter)
+                       : std::make_unique<ControllerRateLimiter>(std::chrono::milliseconds(5),
+                                                                 std::chrono::seconds(1000), 10, 100, clock_.Now())),
       metrics_(metrics ? std::move(metrics) : std::make_shared<Metrics>()) {
   ReportDepth();  // the depth series exists (at 0) before the first add
   delay_thread_ = std::thread([this] { DelayLoop(); });
@@ -43,13 +47,13 @@ void WorkQueue::AddAfter(const std::string& key, Duration delay) {
     AddLocked(key);
     return;
   }
-  delayed_.push({std::chrono::steady_clock::now() + delay, key});
+  delayed_.push({clock_.Now() + delay, key});
   delay_cv_.notify_one();
 }
 
 void WorkQueue::AddRateLimited(const std::string& key) {
   metrics_->CountQueueRetry(name_);
-  AddAfter(key, limiter_->When(key, std::chrono::steady_clock::now()));
+  AddAfter(key, limiter_->When(key, clock_.Now()));
 }
 
 void WorkQueue::Forget(const std::string& key) { limiter_->Forget(key); }
@@ -58,7 +62,9 @@ int WorkQueue::NumRequeues(const std::string& key) { return limiter_->NumRequeue
 
 std::optional<std::string> WorkQueue::Get() {
   std::unique_lock<std::mutex> lock(mu_);
+  ++waiters_;
   ready_cv_.wait(lock, [this] { return !queue_.empty() || shutting_down_; });
+  --waiters_;
   if (queue_.empty()) return std::nullopt;
   std::string key = queue_.front();
   queue_.pop_front();
@@ -90,26 +96,35 @@ bool WorkQueue::ShuttingDown() const {
   return shutting_down_;
 }
 
-size_t WorkQueue::Len() const {
+size_t WorkQueue::Len() {
   std::lock_guard<std::mutex> lock(mu_);
+  PromoteDueLocked();  // so a moved clock is seen at once, not when the delay thread next looks
   return queue_.size();
+}
+
+size_t WorkQueue::Waiters() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return waiters_;
+}
+
+void WorkQueue::PromoteDueLocked() {
+  const SteadyTime now = clock_.Now();
+  while (!delayed_.empty() && delayed_.top().first <= now) {
+    const std::string key = delayed_.top().second;
+    delayed_.pop();
+    AddLocked(key);
+  }
 }
 
 void WorkQueue::DelayLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!shutting_down_) {
+    PromoteDueLocked();
     if (delayed_.empty()) {
       delay_cv_.wait(lock);
-      continue;
+    } else {
+      clock_.WaitUntil(delay_cv_, lock, delayed_.top().first);
     }
-    const SteadyTime due = delayed_.top().first;
-    if (std::chrono::steady_clock::now() < due) {
-      delay_cv_.wait_until(lock, due);
-      continue;
-    }
-    const std::string key = delayed_.top().second;
-    delayed_.pop();
-    AddLocked(key);
   }
 }
 

@@ -24,8 +24,9 @@ namespace kubecnn::kube {
 class WorkQueue {
  public:
   // `limiter` null: ControllerRateLimiter's defaults (5 ms .. 1000 s per key, 10 qps / 100 burst).
+  // Delays and back-offs run on `clock` (RealClock() when null; a test's FakeClock moves them).
   explicit WorkQueue(std::string name, std::unique_ptr<QueueRateLimiter> limiter = nullptr,
-                     std::shared_ptr<Metrics> metrics = nullptr);
+                     std::shared_ptr<Metrics> metrics = nullptr, Clock* clock = nullptr);
   ~WorkQueue();
   WorkQueue(const WorkQueue&) = delete;
   WorkQueue& operator=(const WorkQueue&) = delete;
@@ -43,17 +44,21 @@ class WorkQueue {
 
   void ShutDown();
   bool ShuttingDown() const;
-  size_t Len() const;  // keys ready and waiting (not processing, not delayed)
+  size_t Len();            // keys ready and waiting (not processing, not delayed); delays due by now count
+  size_t Waiters() const;  // threads blocked in Get
 
  private:
   void AddLocked(const std::string& key);
+  void PromoteDueLocked();  // moves delayed keys due by clock_.Now() to the queue
   void DelayLoop();
   void ReportDepth();
 
   const std::string name_;
+  Clock& clock_;
   std::unique_ptr<QueueRateLimiter> limiter_;
   std::shared_ptr<Metrics> metrics_;
   mutable std::mutex mu_;
+  size_t waiters_ = 0;
   std::condition_variable ready_cv_;
   std::condition_variable delay_cv_;
   std::deque<std::string> queue_;

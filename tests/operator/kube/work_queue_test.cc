@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <thread>
+
+#include "tests/support/fake_clock.h"
 
 namespace kubecnn::kube {
 namespace {
@@ -63,61 +66,68 @@ TEST(WorkQueue, NoKeyIsEverProcessedByTwoWorkersAtOnce) {
   EXPECT_EQ(overlaps, 0);
 }
 
+// Waits (on the real clock, polling) for `done`; false after 10 s.
+bool Eventually(const std::function<bool()>& done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(milliseconds(1));
+  }
+  return true;
+}
+
 TEST(WorkQueue, FailuresBackOffExponentiallyAndSuccessForgets) {
-  WorkQueue queue("test");
-  std::mutex mu;
-  std::vector<std::chrono::steady_clock::time_point> attempts;
-  {
-    WorkerPool pool(queue, 2, [&](const std::string&) -> ReconcileResult {
-      std::lock_guard<std::mutex> lock(mu);
-      attempts.push_back(std::chrono::steady_clock::now());
-      if (attempts.size() <= 4) throw std::runtime_error("transient");
-      return {};
-    });
-    queue.Add("job");
-    for (int i = 0; i < 500; ++i) {
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        if (attempts.size() >= 5) break;
-      }
-      std::this_thread::sleep_for(milliseconds(2));
-    }
-    std::this_thread::sleep_for(milliseconds(5));
-    EXPECT_EQ(queue.NumRequeues("job"), 0) << "success forgets the back-off";
+  testing::FakeClock clock;
+  WorkQueue queue("test", nullptr, nullptr, &clock);
+  std::atomic<int> attempts{0};
+  WorkerPool pool(queue, 2, [&](const std::string&) -> ReconcileResult {
+    if (++attempts <= 4) throw std::runtime_error("transient");
+    return {};
+  });
+  queue.Add("job");
+  // 5, 10, 20, 40 ms between attempts, on the queue's clock: a millisecond early nothing is due.
+  for (int retry = 1; retry <= 4; ++retry) {
+    // Failure `retry` is queued with its back-off and both workers wait for work again.
+    ASSERT_TRUE(Eventually([&] { return queue.NumRequeues("job") == retry && queue.Waiters() == 2; }))
+        << "failure " << retry;
+    const milliseconds delay(5 << (retry - 1));
+    clock.Advance(delay - milliseconds(1));
+    EXPECT_EQ(queue.Len(), 0u) << "retry " << retry << " is not due before " << delay.count() << " ms";
+    EXPECT_EQ(attempts, retry);
+    clock.Advance(milliseconds(1));
+    ASSERT_TRUE(Eventually([&] { return attempts == retry + 1; })) << "retry " << retry << " runs when due";
   }
-  ASSERT_EQ(attempts.size(), 5u);
-  // 5, 10, 20, 40 ms between attempts (at least; scheduling only adds).
-  for (size_t i = 1; i < attempts.size(); ++i) {
-    EXPECT_GE(attempts[i] - attempts[i - 1], milliseconds(5 << (i - 1))) << "retry " << i;
-  }
+  ASSERT_TRUE(Eventually([&] { return queue.NumRequeues("job") == 0; })) << "success forgets the back-off";
 }
 
 TEST(WorkQueue, AddAfterAndRequeueAfterDelay) {
-  WorkQueue queue("test");
-  const auto start = std::chrono::steady_clock::now();
+  testing::FakeClock clock;
+  WorkQueue queue("test", nullptr, nullptr, &clock);
   queue.AddAfter("later", milliseconds(50));
-  EXPECT_EQ(queue.Len(), 0u);
+  clock.Advance(milliseconds(49));
+  EXPECT_EQ(queue.Len(), 0u) << "not due yet";
+  clock.Advance(milliseconds(1));
+  EXPECT_EQ(queue.Len(), 1u) << "due: seen at once";
   EXPECT_EQ(queue.Get(), "later");
-  EXPECT_GE(std::chrono::steady_clock::now() - start, milliseconds(50));
   queue.Done("later");
 
   std::atomic<int> runs{0};
-  std::chrono::steady_clock::time_point first, second;
-  {
-    WorkerPool pool(queue, 1, [&](const std::string&) {
-      (++runs == 1 ? first : second) = std::chrono::steady_clock::now();
-      return runs == 1 ? ReconcileResult{false, milliseconds(60)} : ReconcileResult{};
-    });
-    queue.Add("periodic");
-    while (runs < 2) std::this_thread::sleep_for(milliseconds(2));
-  }
-  EXPECT_GE(second - first, milliseconds(60));
+  WorkerPool pool(queue, 1, [&](const std::string&) {
+    return ++runs == 1 ? ReconcileResult{false, milliseconds(60)} : ReconcileResult{};
+  });
+  queue.Add("periodic");
+  ASSERT_TRUE(Eventually([&] { return runs == 1 && queue.Waiters() == 1; })) << "the first pass asked for 60 ms";
+  clock.Advance(milliseconds(59));
+  EXPECT_EQ(queue.Len(), 0u);
+  EXPECT_EQ(runs, 1);
+  clock.Advance(milliseconds(1));
+  ASSERT_TRUE(Eventually([&] { return runs == 2; })) << "the requeue runs when due";
 }
 
 TEST(WorkQueue, ShutDownReleasesWaitingWorkers) {
   WorkQueue queue("test");
   std::thread waiter([&] { EXPECT_EQ(queue.Get(), std::nullopt); });
-  std::this_thread::sleep_for(milliseconds(20));
+  ASSERT_TRUE(Eventually([&] { return queue.Waiters() == 1; })) << "the waiter is blocked in Get";
   queue.ShutDown();
   waiter.join();
   queue.Add("ignored");
