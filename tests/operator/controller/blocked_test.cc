@@ -4,6 +4,8 @@
 // that another owner holds. Each clears, and the job proceeds, once the obstacle goes.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "operator/controller/conditions.h"
 #include "tests/operator/controller/controller_harness.h"
 #include "tests/operator/controller/job_fixtures.h"
@@ -117,6 +119,35 @@ TEST_F(BlockedTest, ForeignObjectBlocksUntilItIsDeleted) {
   client_->Delete(kube::resources::kServices, "ml", "r50");  // unlabelled: no informer sees this
   ASSERT_TRUE(WaitForWorkers(2));
   ASSERT_TRUE(WaitFor([&] { return Blocked().status == "False"; }, "Blocked cleared"));
+}
+
+// A blocked job is looked at again on a short fixed period, not on the work queue's failure
+// back-off (5 ms doubling to 1000 s): nothing reports the obstacle's removal.
+TEST_F(BlockedTest, ABlockedJobIsRecheckedOnAFixedPeriodNotABackoff) {
+  ControllerOptions options = testing::FastOptions();
+  options.planner.blocked_recheck = seconds(10);
+  StartController(options, /*workers=*/false);
+  client_->Create(kube::resources::kServices, "ml",
+                  {{"metadata", {{"name", "r50"}}}, {"spec", {{"ports", {{{"port", 80}}}}}}});
+  CreateJob(testing::MakeJob(2, 1));
+  const auto pass = [&](int n) {
+    kube::ReconcileResult result;
+    EXPECT_NO_THROW(result = controller_->Reconcile("ml/r50")) << "pass " << n << ": a thrown pass backs off";
+    return result;
+  };
+  // Until the job reaches the cache and the first refusal is in its status.
+  for (int n = 0; Blocked().status != "True"; ++n) {
+    ASSERT_LT(n, 1000) << "no Blocked condition";
+    pass(n);
+    if (::testing::Test::HasFailure()) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  for (int n = 0; n < 5; ++n) {
+    const kube::ReconcileResult result = pass(n);
+    EXPECT_GT(result.requeue_after, kube::Duration::zero()) << "pass " << n;
+    EXPECT_LE(result.requeue_after, seconds(10)) << "pass " << n;
+  }
+  EXPECT_EQ(Blocked().reason, reason::kResourceNotOwned);
 }
 
 }  // namespace

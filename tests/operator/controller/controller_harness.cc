@@ -67,14 +67,14 @@ ControllerHarness::ControllerHarness() : client_(NewClient(server_)), scraper_(s
 
 ControllerHarness::~ControllerHarness() { StopController(); }
 
-void ControllerHarness::StartController(ControllerOptions options) {
+void ControllerHarness::StartController(ControllerOptions options, bool workers) {
   StopController();
   controller_client_ = NewClient(server_, controller_token_);
   registry_ = std::make_unique<prometheus::Registry>();
   controller_ = std::make_unique<Controller>(*controller_client_, std::move(options), scraper_, *registry_);
   controller_->StartInformers();
   ASSERT_TRUE(controller_->WaitForSync(seconds(5)));
-  controller_->StartWorkers();
+  if (workers) controller_->StartWorkers();
 }
 
 void ControllerHarness::StopController() {

@@ -42,8 +42,9 @@ class ControllerHarness {
   ControllerHarness();
   virtual ~ControllerHarness();
 
-  // A fresh Controller (its own client and registry), synced and working.
-  void StartController(ControllerOptions options = FastOptions());
+  // A fresh Controller (its own client and registry), synced and, with `workers`, working (without,
+  // the test runs passes itself with controller_->Reconcile).
+  void StartController(ControllerOptions options = FastOptions(), bool workers = true);
   // Stops and destroys the controller: its workers finish the pass they are in.
   void StopController();
 
