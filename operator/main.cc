@@ -105,7 +105,7 @@ double NonNegative(const std::string& flag, const std::string& value, const std:
   throw std::invalid_argument("--" + flag + "=" + value + " is not " + what);
 }
 
-std::chrono::milliseconds Seconds(const std::string& flag, const std::string& value) {
+std::chrono::milliseconds SecondsFlag(const std::string& flag, const std::string& value) {
   return std::chrono::milliseconds(static_cast<int64_t>(NonNegative(flag, value, "a number of seconds >= 0") * 1000));
 }
 
@@ -139,7 +139,7 @@ kubecnn::controller::ControllerOptions ControllerOptionsFrom(std::map<std::strin
   o.ns = f["watch_namespace"];
   o.workers = std::max(1, Integer("concurrency", f["concurrency"]));
   const auto secs = [&](const char* flag) {
-    return std::chrono::duration_cast<std::chrono::seconds>(Seconds(flag, f[flag]));
+    return std::chrono::duration_cast<std::chrono::seconds>(SecondsFlag(flag, f[flag]));
   };
   o.planner.restart_backoff = secs("restart_backoff");
   o.planner.admission_backoff = secs("admission_backoff");
@@ -188,7 +188,7 @@ int main(int argc, char** argv) {
     const bool leader_elect = Boolean("leader_elect", f["leader_elect"]);
     const int health_port = Port("health_port", f["health_port"]);
     const int metrics_port = Port("metrics_port", f["metrics_port"]);
-    const auto api_unreachable_after = Seconds("api_unreachable_after", f["api_unreachable_after"]);
+    const auto api_unreachable_after = SecondsFlag("api_unreachable_after", f["api_unreachable_after"]);
     kubecnn::kube::RestConfig rest = kubecnn::kube::LoadRestConfig(f["kubeconfig"], f["context"]);
     rest.qps = NonNegative("kube_api_qps", f["kube_api_qps"], "a number >= 0 (0 turns the limit off)");
     rest.burst = Integer("kube_api_burst", f["kube_api_burst"]);
@@ -232,9 +232,9 @@ int main(int argc, char** argv) {
       config.ns = f["namespace"].empty() ? rest.default_namespace : f["namespace"];
       config.name = f["lease_name"];
       config.identity = identity;
-      config.lease_duration = Seconds("lease_duration", f["lease_duration"]);
-      config.renew_deadline = Seconds("renew_deadline", f["renew_deadline"]);
-      config.retry_period = Seconds("retry_period", f["retry_period"]);
+      config.lease_duration = SecondsFlag("lease_duration", f["lease_duration"]);
+      config.renew_deadline = SecondsFlag("renew_deadline", f["renew_deadline"]);
+      config.retry_period = SecondsFlag("retry_period", f["retry_period"]);
       kubecnn::kube::LeaderElector elector(
           client, config,
           {[&] {

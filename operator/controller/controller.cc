@@ -84,32 +84,33 @@ Controller::Controller(kube::Client& client, ControllerOptions options, std::sha
 
 Controller::~Controller() {
   StopWorkers();
-  for (auto* informer :
+  for (kube::Informer* informer : Informers()) informer->Stop();
+}
+
+std::vector<kube::Informer*> Controller::Informers() const {
+  std::vector<kube::Informer*> out;
+  for (const auto* informer :
        {&jobs_, &pods_, &services_, &config_maps_, &volcano_pod_groups_, &scheduler_plugins_pod_groups_}) {
-    if (*informer) (*informer)->Stop();
+    if (*informer) out.push_back(informer->get());
   }
+  return out;
 }
 
 void Controller::StartInformers() {
-  for (auto* informer :
-       {&jobs_, &pods_, &services_, &config_maps_, &volcano_pod_groups_, &scheduler_plugins_pod_groups_}) {
-    if (*informer) (*informer)->Start();
-  }
+  for (kube::Informer* informer : Informers()) informer->Start();
 }
 
 bool Controller::HasSynced() const {
-  for (auto* informer :
-       {&jobs_, &pods_, &services_, &config_maps_, &volcano_pod_groups_, &scheduler_plugins_pod_groups_}) {
-    if (*informer && !(*informer)->HasSynced()) return false;
+  for (const kube::Informer* informer : Informers()) {
+    if (!informer->HasSynced()) return false;
   }
   return true;
 }
 
 bool Controller::WaitForSync(kube::Duration timeout) const {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (auto* informer :
-       {&jobs_, &pods_, &services_, &config_maps_, &volcano_pod_groups_, &scheduler_plugins_pod_groups_}) {
-    if (*informer && !(*informer)->WaitForSync(deadline - std::chrono::steady_clock::now())) return false;
+  for (const kube::Informer* informer : Informers()) {
+    if (!informer->WaitForSync(deadline - std::chrono::steady_clock::now())) return false;
   }
   return true;
 }

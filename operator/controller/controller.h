@@ -59,6 +59,7 @@ class Controller {
   ControllerMetrics& metrics() { return metrics_; }
 
  private:
+  std::vector<kube::Informer*> Informers() const;  // every informer this controller runs
   void Enqueue(const std::string& key);
   void EnqueueOwner(const nlohmann::json& object);
   Observed Observe(const api::TrainingJob& job);

@@ -43,7 +43,9 @@ std::string FormatTimeRoundedUp(kube::WallTime t) {
   return api::FormatTime(whole < t ? whole + seconds(1) : whole);
 }
 
-std::string Seconds(kube::Duration d) { return std::to_string(std::chrono::duration_cast<seconds>(d).count()) + " s"; }
+std::string SecondsText(kube::Duration d) {
+  return std::to_string(std::chrono::duration_cast<seconds>(d).count()) + " s";
+}
 
 class Planner {
  public:
@@ -442,7 +444,7 @@ class Planner {
     const std::string message = std::to_string(scheduled) + " of " + std::to_string(*job_.spec.workers) +
                                 " workers scheduled after " +
                                 std::to_string(*job_.spec.scheduling.schedule_timeout_seconds) + " s (" + waiting +
-                                "); released the whole gang, retrying in " + Seconds(delay);
+                                "); released the whole gang, retrying in " + SecondsText(delay);
     SetCondition(st, condition::kScheduled, false, reason::kScheduleTimeout, message, now_text_);
     Event("Warning", reason::kScheduleTimeout, message);
     ClassifyPods();

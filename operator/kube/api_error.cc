@@ -23,7 +23,7 @@ std::string HintFor(int code, const std::string& reason) {
     case 405: return "the server does not allow this verb on this path";
     case 409:
       if (reason == "AlreadyExists") return "an object with this name exists: get and update it instead";
-      return "the object changed since it was read: re-read it and apply the change again (RetryOnConflict)";
+      return "the object changed since it was read: re-read it and apply the change again";
     case 410: return "the resourceVersion or continue token is too old: list again from the start";
     case 415: return "the server does not accept this patch type";
     case 422: return "the object is invalid: fix the fields named in the message";

@@ -186,22 +186,6 @@ nlohmann::json Client::MergePatch(const Resource& resource, const std::string& n
   return ParseBody("PATCH " + target, Do("patch", "PATCH", target, patch.dump(), "application/merge-patch+json"));
 }
 
-nlohmann::json Client::Apply(const Resource& resource, const nlohmann::json& config, const std::string& field_manager,
-                             bool force) {
-  RequireName("apply", resource, config);
-  if (field_manager.empty()) {
-    throw std::invalid_argument("apply " + resource.plural + "/" + NameOf(config) +
-                                ": a field manager name is required (the server rejects apply without one)");
-  }
-  nlohmann::json body = config;
-  body["kind"] = resource.kind;
-  body["apiVersion"] = resource.ApiVersion();
-  const std::string target = ObjectPath(resource, NamespaceOf(config), NameOf(config)) +
-                             QueryString({{"fieldManager", field_manager}, {"force", force ? "true" : ""}});
-  // JSON is YAML, so the configuration goes as it is.
-  return ParseBody("PATCH " + target, Do("apply", "PATCH", target, body.dump(), "application/apply-patch+yaml"));
-}
-
 nlohmann::json Client::Delete(const Resource& resource, const std::string& ns, const std::string& name,
                               const DeleteOptions& options) {
   nlohmann::json body = {{"kind", "DeleteOptions"}, {"apiVersion", "v1"}};

@@ -75,9 +75,6 @@ class Client {
   // RFC 7386 merge patch of the object or of its /status.
   nlohmann::json MergePatch(const Resource& resource, const std::string& ns, const std::string& name,
                             const nlohmann::json& patch, bool status = false);
-  // Server-side apply of a (partial) configuration as `field_manager`; `force` takes fields over.
-  nlohmann::json Apply(const Resource& resource, const nlohmann::json& config, const std::string& field_manager,
-                       bool force = false);
   // Returns the server's answer (the object, possibly with a deletionTimestamp when finalizers hold it).
   nlohmann::json Delete(const Resource& resource, const std::string& ns, const std::string& name,
                         const DeleteOptions& options = {});

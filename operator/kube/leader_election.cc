@@ -9,7 +9,7 @@
 namespace kubecnn::kube {
 namespace {
 
-int64_t Seconds(Duration d) {
+int64_t WholeSeconds(Duration d) {
   return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(std::chrono::duration<double>(d).count())));
 }
 
@@ -48,7 +48,7 @@ nlohmann::json LeaseSpec(const LeaseRecord& r) {
 LeaderDecision Decide(const std::optional<LeaseRecord>& observed, SteadyTime observed_since,
                       const std::string& identity, SteadyTime now, const std::string& now_micro,
                       const LeaderElectionConfig& config) {
-  const int64_t seconds = Seconds(config.lease_duration);
+  const int64_t seconds = WholeSeconds(config.lease_duration);
   if (!observed) return {LeaderAction::kCreate, {identity, seconds, now_micro, now_micro, 0}};
   LeaseRecord next = *observed;
   next.lease_duration_seconds = seconds;

@@ -157,14 +157,14 @@ void Validate(const ApiKind& kind, const nlohmann::json& object) {
   }
   if (meta.contains("labels") && meta["labels"].is_object()) {
     for (auto it = meta["labels"].begin(); it != meta["labels"].end(); ++it) {
-      if (!kube::IsValidLabelKey(it.key())) {
+      if (!IsValidLabelKey(it.key())) {
         causes.push_back({"FieldValueInvalid", "metadata.labels",
                           "Invalid value: \"" + it.key() +
                               "\": name part must consist of alphanumeric characters, "
                               "'-', '_' or '.', and must start and end with an "
                               "alphanumeric character"});
       }
-      if (!it.value().is_string() || !kube::IsValidLabelValue(it.value().get<std::string>())) {
+      if (!it.value().is_string() || !IsValidLabelValue(it.value().get<std::string>())) {
         causes.push_back({"FieldValueInvalid", "metadata.labels",
                           "Invalid value: " + it.value().dump() +
                               ": a valid label must be an empty string or consist of alphanumeric characters, '-', "
@@ -211,12 +211,12 @@ ObjectFilter MakeFilter(const std::string& ns, const std::string& label_selector
   ObjectFilter filter;
   filter.ns = ns;
   try {
-    filter.labels = kube::ParseLabelSelector(label_selector);
-    filter.fields = kube::ParseFieldSelector(field_selector);
+    filter.labels = ParseLabelSelector(label_selector);
+    filter.fields = ParseFieldSelector(field_selector);
   } catch (const std::invalid_argument& e) {
     throw BadRequest(std::string("unable to parse requirement: ") + e.what());
   }
-  for (const kube::FieldRequirement& f : filter.fields) {
+  for (const FieldRequirement& f : filter.fields) {
     if (f.field != "metadata.name" && f.field != "metadata.namespace") {
       throw BadRequest("\"" + f.field +
                        "\" is not a known field selector: only \"metadata.name\", "
@@ -229,11 +229,11 @@ ObjectFilter MakeFilter(const std::string& ns, const std::string& label_selector
 bool Passes(const ObjectFilter& filter, const nlohmann::json& object) {
   const nlohmann::json& meta = object["metadata"];
   if (!filter.ns.empty() && meta.value("namespace", "") != filter.ns) return false;
-  for (const kube::FieldRequirement& f : filter.fields) {
+  for (const FieldRequirement& f : filter.fields) {
     const std::string value = meta.value(f.field == "metadata.name" ? "name" : "namespace", "");
     if ((value == f.value) != f.equals) return false;
   }
-  return kube::Matches(filter.labels, meta.value("labels", nlohmann::json()));
+  return Matches(filter.labels, meta.value("labels", nlohmann::json()));
 }
 
 std::set<std::string> FieldSet(const nlohmann::json& config) {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "operator/kube/label_selector.h"
+#include "tests/support/label_selector.h"
 
 namespace kubecnn::testing {
 
@@ -61,8 +61,8 @@ nlohmann::json SpecPart(const ApiKind& kind, const nlohmann::json& object);
 
 struct ObjectFilter {
   std::string ns;  // empty: every namespace
-  kube::LabelSelector labels;
-  std::vector<kube::FieldRequirement> fields;  // metadata.name / metadata.namespace only
+  LabelSelector labels;
+  std::vector<FieldRequirement> fields;  // metadata.name / metadata.namespace only
 };
 // Throws 400 for selectors kube-apiserver would refuse (bad syntax, unsupported field label).
 ObjectFilter MakeFilter(const std::string& ns, const std::string& label_selector, const std::string& field_selector);

@@ -4,8 +4,6 @@
 
 #include <algorithm>
 
-#include "operator/kube/merge_patch.h"
-
 namespace kubecnn::testing {
 namespace {
 
@@ -354,7 +352,9 @@ nlohmann::json ApiStore::MergePatch(const ApiKind& kind, const std::string& ns, 
   const nlohmann::json old = Existing(kind, ns, name);
   if (!patch.is_object()) throw BadRequest("a merge patch must be a JSON object, got: " + patch.dump());
   CheckResourceVersion(kind, name, old, patch);
-  return WriteLocked(kind, ns, name, old, kube::ApplyMergePatch(old, patch), status_subresource);
+  nlohmann::json patched = old;
+  patched.merge_patch(patch);  // RFC 7386, as the API server applies application/merge-patch+json
+  return WriteLocked(kind, ns, name, old, patched, status_subresource);
 }
 
 nlohmann::json ApiStore::Apply(const ApiKind& kind, const std::string& ns, const std::string& name,

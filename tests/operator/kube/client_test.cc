@@ -135,7 +135,7 @@ TEST(Client, SelectorsReachTheServer) {
   EXPECT_EQ(list.items[0]["metadata"]["name"], "none");
 }
 
-TEST(Client, StatusUpdatesMergePatchesAndApplyUseTheirOwnPaths) {
+TEST(Client, StatusUpdatesAndMergePatchesUseTheirOwnPaths) {
   FakeApiServer server;
   Client client(ConfigFor(server));
   json job = client.Create(resources::kTrainingJobs, "ns", Job("j"));
@@ -149,19 +149,6 @@ TEST(Client, StatusUpdatesMergePatchesAndApplyUseTheirOwnPaths) {
   EXPECT_EQ(job["metadata"]["generation"], 2);
   job = client.MergePatch(resources::kTrainingJobs, "ns", "j", {{"status", {{"phase", "Failed"}}}}, true);
   EXPECT_EQ(job["status"]["phase"], "Failed");
-
-  const json applied = client.Apply(resources::kConfigMaps, ConfigMap("applied"), "kubecnn-operator");
-  EXPECT_EQ(applied["metadata"]["managedFields"][0]["manager"], "kubecnn-operator");
-  json other = ConfigMap("applied");
-  other["data"]["k"] = "theirs";
-  try {
-    client.Apply(resources::kConfigMaps, other, "someone-else");
-    FAIL() << "apply took over a field without force";
-  } catch (const ApiError& e) {
-    EXPECT_EQ(e.code(), 409);
-  }
-  EXPECT_EQ(client.Apply(resources::kConfigMaps, other, "someone-else", true)["data"]["k"], "theirs");
-  EXPECT_THROW(client.Apply(resources::kConfigMaps, other, ""), std::invalid_argument);
 }
 
 TEST(Client, DeletePropagationPolicyReachesTheServer) {

@@ -1,9 +1,10 @@
-// Table tests of label/field selector parsing and matching against Kubernetes' rules.
-#include "operator/kube/label_selector.h"
+// Table tests of the fake API server's label/field selector parsing and matching against
+// Kubernetes' rules.
+#include "tests/support/label_selector.h"
 
 #include <gtest/gtest.h>
 
-namespace kubecnn::kube {
+namespace kubecnn::testing {
 namespace {
 
 using nlohmann::json;
@@ -83,4 +84,4 @@ TEST(FieldSelector, ParsesEqualityAndInequality) {
 }
 
 }  // namespace
-}  // namespace kubecnn::kube
+}  // namespace kubecnn::testing

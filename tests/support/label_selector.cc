@@ -1,12 +1,12 @@
 // Label selector parsing follows k8s.io/apimachinery/pkg/labels: a lexer over the special tokens
 // ! != = == ( ) , and identifiers, then a recursive-descent parser of comma-separated requirements.
-#include "operator/kube/label_selector.h"
+#include "tests/support/label_selector.h"
 
 #include <algorithm>
 #include <cctype>
 #include <stdexcept>
 
-namespace kubecnn::kube {
+namespace kubecnn::testing {
 namespace {
 
 enum class Tok { kIdent, kBang, kEq, kDoubleEq, kNotEq, kOpen, kClose, kComma, kIn, kNotIn, kEnd };
@@ -284,4 +284,4 @@ std::vector<FieldRequirement> ParseFieldSelector(std::string_view text) {
   return out;
 }
 
-}  // namespace kubecnn::kube
+}  // namespace kubecnn::testing

@@ -1,4 +1,5 @@
-// Label and field selectors in the syntax of the Kubernetes API's labelSelector/fieldSelector.
+// Label and field selectors in the syntax of the Kubernetes API's labelSelector/fieldSelector, as
+// the fake API server filters lists and watches by them (the operator only sends selectors).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -6,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-namespace kubecnn::kube {
+namespace kubecnn::testing {
 
 enum class SelectorOp { kEquals, kNotEquals, kIn, kNotIn, kExists, kDoesNotExist };
 
@@ -44,4 +45,4 @@ std::vector<FieldRequirement> ParseFieldSelector(std::string_view text);
 bool IsValidLabelKey(std::string_view key);
 bool IsValidLabelValue(std::string_view value);
 
-}  // namespace kubecnn::kube
+}  // namespace kubecnn::testing
