@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "trainer/common/log.h"
+#include "trainer/engine/host_memory.h"
 
 namespace kubecnn::engine {
 
@@ -26,6 +27,7 @@ RunDevice ChooseRunDevice(const TrainConfig& config, int local_rank) {
     at::globalContext().setBenchmarkCuDNN(config.cudnn_benchmark);
     return run;
   }
+  if (RetainFreedHostMemory()) LogInfo("device", "CPU run: freed host memory is kept for reuse (see host_memory.h)");
   // Ranks on one node share its cores: split them unless the user said otherwise (OMP_NUM_THREADS).
   const int local_world = config.placement.local_world_size;
   if (local_world > 1 && std::getenv("OMP_NUM_THREADS") == nullptr) {
