@@ -47,7 +47,10 @@ Controller::Controller(kube::Client& client, ControllerOptions options, std::sha
                        prometheus::Registry& registry)
     : client_(client),
       options_(std::move(options)),
-      scraper_(std::move(scraper)),
+      progress_(scraper ? std::make_unique<ProgressTracker>(std::move(scraper), options_.planner.progress_period,
+                                                            client.clock(),
+                                                            [this](const std::string& key) { Enqueue(key); })
+                        : nullptr),
       metrics_(registry),
       events_(client, EventOptions(options_)) {
   kube::InformerOptions job_options = options_.informer;
@@ -60,7 +63,7 @@ Controller::Controller(kube::Client& client, ControllerOptions options, std::sha
                         metrics_.SetPhase(key, "");
                         std::lock_guard<std::mutex> lock(state_mu_);
                         stale_version_.erase(key);
-                        last_scrape_.erase(key);
+                        if (progress_) progress_->Forget(key);
                         refused_.erase(key);
                         ssh_secrets_.erase(o.value("metadata", json::object()).value("uid", ""));
                       }});
@@ -83,6 +86,7 @@ Controller::Controller(kube::Client& client, ControllerOptions options, std::sha
 }
 
 Controller::~Controller() {
+  progress_.reset();  // no scrape result wakes a job from here on
   StopWorkers();
   for (kube::Informer* informer : Informers()) informer->Stop();
 }
@@ -207,7 +211,7 @@ Observed Controller::Observe(const api::TrainingJob& job) {
 }
 
 std::optional<api::Progress> Controller::ScrapeProgress(const std::string& key, const Observed& observed) {
-  if (!scraper_) return std::nullopt;
+  if (!progress_) return std::nullopt;
   const json* launcher = nullptr;
   const json* rank0 = nullptr;
   for (const json& pod : observed.pods) {
@@ -218,14 +222,7 @@ std::optional<api::Progress> Controller::ScrapeProgress(const std::string& key, 
   if (!launcher || !rank0 || PodPhase(*launcher) != "Running") return std::nullopt;
   const std::string ip = (*rank0)["status"].value("podIP", "");
   if (ip.empty()) return std::nullopt;
-  const auto now = std::chrono::steady_clock::now();
-  {
-    std::lock_guard<std::mutex> lock(state_mu_);
-    auto it = last_scrape_.find(key);
-    if (it != last_scrape_.end() && now - it->second < options_.planner.progress_period) return std::nullopt;
-    last_scrape_[key] = now;
-  }
-  return scraper_->Scrape(ip, kMetricsBasePort);  // rank 0 is worker 0's first slot (hostfile order)
+  return progress_->Poll(key, ip, kMetricsBasePort);  // rank 0 is worker 0's first slot (hostfile order)
 }
 
 void Controller::RecordInvalidObject(const json& object, const std::string& error) {

@@ -16,6 +16,7 @@
 #include "operator/controller/controller_metrics.h"
 #include "operator/controller/planner.h"
 #include "operator/controller/progress.h"
+#include "operator/controller/progress_tracker.h"
 #include "operator/kube/client.h"
 #include "operator/kube/events.h"
 #include "operator/kube/informer.h"
@@ -77,7 +78,7 @@ class Controller {
 
   kube::Client& client_;
   ControllerOptions options_;
-  std::shared_ptr<ProgressScraper> scraper_;
+  std::unique_ptr<ProgressTracker> progress_;  // null without a scraper
   ControllerMetrics metrics_;
   kube::EventRecorder events_;
   std::unique_ptr<kube::Informer> jobs_;
@@ -94,7 +95,6 @@ class Controller {
   std::mutex state_mu_;
   // The resourceVersion a status write was based on: the cache still showing it is stale.
   std::map<std::string, std::string> stale_version_;
-  std::map<std::string, std::chrono::steady_clock::time_point> last_scrape_;
   std::map<std::string, std::vector<Refusal>> refused_;  // by job key: the last pass's refused writes
   std::set<std::string> ssh_secrets_;                    // job uids whose SSH Secret exists (created or 409)
 };

@@ -1,14 +1,8 @@
-// Prometheus text parsing, eval JSON parsing, and a small HTTP scraper over POSIX sockets.
+// Prometheus text parsing, eval JSON parsing, and the asynchronous HTTP scraper (cpprestsdk).
 #include "operator/controller/progress.h"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <cpprest/http_client.h>
 
-#include <cerrno>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -92,50 +86,35 @@ api::EvaluationResult ParseEvaluationResult(const std::string& text) {
   return r;
 }
 
-std::optional<api::Progress> HttpProgressScraper::Scrape(const std::string& host, int port) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0 || !found) return std::nullopt;
-  const int fd = ::socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) {
-    freeaddrinfo(found);
-    return std::nullopt;
+void HttpProgressScraper::ScrapeAsync(const std::string& host, int port, Done done) {
+  // An IPv6 pod IP goes in brackets.
+  const std::string authority = host.find(':') == std::string::npos ? host : "[" + host + "]";
+  try {
+    web::http::client::http_client_config config;
+    config.set_timeout(timeout_);
+    web::http::client::http_client client("http://" + authority + ":" + std::to_string(port), config);
+    web::http::http_request request(web::http::methods::GET);
+    request.set_request_uri("/metrics");
+    // The trainer's exposer serves with two threads: a kept-alive connection would hold one.
+    request.headers().add("Connection", "close");
+    client.request(request)
+        .then([](const web::http::http_response& response) {
+          if (response.status_code() != web::http::status_codes::OK) {
+            return pplx::task_from_result(std::string());
+          }
+          return response.extract_utf8string(/*ignore_content_type=*/true);
+        })
+        .then([done](const pplx::task<std::string>& body) {
+          std::optional<api::Progress> progress;
+          try {
+            progress = ParseTrainerMetrics(body.get());
+          } catch (const std::exception&) {  // refused, reset, timed out, unresolvable: no progress this time
+          }
+          done(progress);
+        });
+  } catch (const std::exception&) {  // a host that makes no URI
+    done(std::nullopt);
   }
-  const int timeout_ms = static_cast<int>(timeout_.count());
-  int rc = ::connect(fd, found->ai_addr, found->ai_addrlen);
-  freeaddrinfo(found);
-  pollfd pfd{fd, POLLOUT, 0};
-  int error = 0;
-  socklen_t len = sizeof error;
-  if ((rc != 0 && errno != EINPROGRESS) ||
-      (rc != 0 &&
-       (::poll(&pfd, 1, timeout_ms) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0 || error != 0))) {
-    ::close(fd);
-    return std::nullopt;
-  }
-  const std::string request = "GET /metrics HTTP/1.0\r\nHost: " + host + "\r\nAccept: text/plain\r\n\r\n";
-  std::string response;
-  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
-    ::close(fd);
-    return std::nullopt;
-  }
-  const auto deadline = std::chrono::steady_clock::now() + timeout_;
-  char buf[16384];
-  while (response.size() < (8u << 20)) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
-    pollfd in{fd, POLLIN, 0};
-    if (left <= 0 || ::poll(&in, 1, static_cast<int>(left)) != 1) break;
-    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    response.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  if (response.rfind("HTTP/1.", 0) != 0 || response.find(" 200 ") == std::string::npos) return std::nullopt;
-  const size_t body = response.find("\r\n\r\n");
-  return body == std::string::npos ? std::nullopt : ParseTrainerMetrics(response.substr(body + 4));
 }
 
 }  // namespace kubecnn::controller

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -21,17 +22,21 @@ api::EvaluationResult ParseEvaluationResult(const std::string& text);
 // Where progress comes from; tests replace it.
 class ProgressScraper {
  public:
+  using Done = std::function<void(std::optional<api::Progress>)>;
   virtual ~ProgressScraper() = default;
-  // Progress from http://<host>:<port>/metrics; nullopt when unreachable or not (yet) serving.
-  virtual std::optional<api::Progress> Scrape(const std::string& host, int port) = 0;
+  // Starts reading http://<host>:<port>/metrics and returns at once; `done` gets the progress later
+  // (on another thread, or on this one before returning), or nullopt when the endpoint is
+  // unreachable, too slow or not (yet) serving.
+  virtual void ScrapeAsync(const std::string& host, int port, Done done) = 0;
 };
 
-// Plain HTTP/1.0 GET with connect and read timeouts, so a hung rank cannot stall a reconcile.
+// cpprestsdk's asynchronous HTTP client with a timeout: a hung rank costs a pending request, never
+// a reconcile worker.
 class HttpProgressScraper : public ProgressScraper {
  public:
   explicit HttpProgressScraper(std::chrono::milliseconds timeout = std::chrono::milliseconds(2000))
       : timeout_(timeout) {}
-  std::optional<api::Progress> Scrape(const std::string& host, int port) override;
+  void ScrapeAsync(const std::string& host, int port, Done done) override;
 
  private:
   std::chrono::milliseconds timeout_;

@@ -23,10 +23,14 @@ const ::kubecnn::testing::ApiKind& Kind(const std::string& group, const std::str
 
 }  // namespace
 
-std::optional<api::Progress> FakeScraper::Scrape(const std::string& host, int port) {
-  std::lock_guard<std::mutex> lock(mu_);
-  hosts_.push_back(host + ":" + std::to_string(port));
-  return progress_;
+void FakeScraper::ScrapeAsync(const std::string& host, int port, Done done) {
+  std::optional<api::Progress> progress;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    hosts_.push_back(host + ":" + std::to_string(port));
+    progress = progress_;
+  }
+  done(progress);
 }
 
 void FakeScraper::Set(api::Progress p) {

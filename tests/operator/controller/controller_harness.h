@@ -20,10 +20,10 @@
 
 namespace kubecnn::controller::testing {
 
-// Hands back a preset Progress and remembers whom it was asked about.
+// Hands back a preset Progress at once and remembers whom it was asked about.
 class FakeScraper : public ProgressScraper {
  public:
-  std::optional<api::Progress> Scrape(const std::string& host, int port) override;
+  void ScrapeAsync(const std::string& host, int port, Done done) override;
   void Set(api::Progress p);
   std::vector<std::string> hosts();
 

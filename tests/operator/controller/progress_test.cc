@@ -2,13 +2,44 @@
 // endpoint scraped over HTTP, unreachable endpoints, and the eval JSON contract.
 #include "operator/controller/progress.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <prometheus/exposer.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <mutex>
 
 namespace kubecnn::controller {
 namespace {
+
+// The one answer of a ScrapeAsync, awaited.
+class Result {
+ public:
+  ProgressScraper::Done Callback() {
+    return [this](std::optional<api::Progress> p) {
+      std::lock_guard<std::mutex> lock(mu_);
+      progress_ = std::move(p);
+      done_ = true;
+      cv_.notify_all();
+    };
+  }
+  std::optional<api::Progress> Wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    EXPECT_TRUE(cv_.wait_for(lock, std::chrono::seconds(10), [this] { return done_; })) << "no answer";
+    return progress_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::optional<api::Progress> progress_;
+};
 
 TEST(TrainerMetrics, ParsesTheTrainerFamilies) {
   const std::string text =
@@ -46,7 +77,9 @@ TEST(TrainerMetrics, ScrapesALivePrometheusEndpoint) {
   exposer.RegisterCollectable(registry);
   const int port = exposer.GetListeningPorts().at(0);
   HttpProgressScraper scraper;
-  const auto p = scraper.Scrape("127.0.0.1", port);
+  Result result;
+  scraper.ScrapeAsync("127.0.0.1", port, result.Callback());
+  const auto p = result.Wait();
   ASSERT_TRUE(p);
   EXPECT_EQ(*p->step, 42);
   EXPECT_DOUBLE_EQ(*p->images_per_second, 99.5);
@@ -55,8 +88,48 @@ TEST(TrainerMetrics, ScrapesALivePrometheusEndpoint) {
 
 TEST(TrainerMetrics, UnreachableEndpointIsNoProgressNotAnError) {
   HttpProgressScraper scraper(std::chrono::milliseconds(300));
-  EXPECT_FALSE(scraper.Scrape("127.0.0.1", 1));
-  EXPECT_FALSE(scraper.Scrape("no-such-host.invalid", 9400));
+  for (const auto& [host, port] :
+       std::vector<std::pair<std::string, int>>{{"127.0.0.1", 1}, {"no-such-host.invalid", 9400}}) {
+    Result result;
+    scraper.ScrapeAsync(host, port, result.Callback());
+    EXPECT_FALSE(result.Wait()) << host;
+  }
+}
+
+// A rank whose metrics endpoint accepts connections but never answers (a hung process).
+class BlackHole {
+ public:
+  BlackHole() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&a), len) != 0 || ::listen(fd_, 1024) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      throw std::runtime_error("black hole: cannot listen");
+    }
+    port_ = ntohs(a.sin_port);
+  }
+  ~BlackHole() { ::close(fd_); }
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+// A hung rank used to hold the reconcile worker for the whole timeout (2001 ms measured).
+TEST(TrainerMetrics, AHungRankDoesNotBlockTheCaller) {
+  BlackHole hole;
+  HttpProgressScraper scraper(std::chrono::milliseconds(300));
+  Result result;
+  const auto start = std::chrono::steady_clock::now();
+  scraper.ScrapeAsync("127.0.0.1", hole.port(), result.Callback());
+  const auto returned = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(returned, std::chrono::milliseconds(100)) << "the caller (a reconcile worker) was blocked";
+  EXPECT_FALSE(result.Wait()) << "a timeout is no progress";
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(300)) << "it waited for the timeout";
 }
 
 TEST(EvaluationResult, ReadsTheTrainersJson) {
