@@ -7,144 +7,126 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <cstdlib>
 #include <iostream>
-#include <map>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "operator/controller/controller.h"
 #include "operator/kube/client.h"
 #include "operator/kube/health_server.h"
 #include "operator/kube/leader_election.h"
 #include "operator/kube/log.h"
+#include "trainer/common/flags.h"
 
 namespace {
 
 using kubecnn::kube::LogError;
 using kubecnn::kube::LogInfo;
 
-const char* kUsage = R"(usage: kubecnn-operator [flags]
-  --kubeconfig=PATH      kubeconfig file (default: $KUBECONFIG, then the in-cluster service account)
-  --context=NAME         kubeconfig context (default: current-context)
-  --namespace=NS         namespace of the leader-election Lease (default: the config's namespace)
-  --leader_elect[=BOOL]  take part in leader election (default true)
-  --lease_name=NAME      Lease name (default kubecnn-operator)
-  --identity=ID          this replica's identity (default: hostname + random suffix)
-  --lease_duration=S --renew_deadline=S --retry_period=S   seconds (default 15, 10, 2)
-  --health_port=PORT     /healthz and /readyz (default 8081)
-  --api_unreachable_after=S  /readyz fails once the API server has not answered for this long
-                         (default 120; the Lease is renewed and watches get bookmarks far more often)
-  --metrics_port=PORT    Prometheus /metrics (default 8080)
-  --watch_namespace=NS   namespace of the TrainingJobs to run (default: all namespaces)
-  --concurrency=N        TrainingJobs reconciled in parallel (default 4)
-  --kube_api_qps=Q --kube_api_burst=B   client-side API rate limit (default 50, 100; qps 0: none)
-  --gang_schedulers=LIST PodGroup kinds to watch: volcano, scheduler-plugins (comma-separated;
-                         default none: PodGroups are then read with GETs)
-  --restart_backoff=S    first back-off before a failed gang is re-created (default 10, doubling to 300)
-  --admission_backoff=S  first back-off after a gang did not fit in scheduleTimeoutSeconds (default 30)
-  --progress_period=S    how often rank 0's metrics are read into status.progress (default 15)
-)";
+const char* kUsage =
+    "usage: kubecnn-operator [flags]\n"
+    "Runs TrainingJobs as MPI gangs of pods; serves /healthz, /readyz and /metrics. Flags take --name=value,\n"
+    "--name value, --flag and --noflag, as kubecnn-trainer's do.";
 
+// The operator's flags, typed; the defaults are the chart's.
 struct Flags {
-  std::map<std::string, std::string> values = {{"kubeconfig", ""},
-                                               {"context", ""},
-                                               {"namespace", ""},
-                                               {"leader_elect", "true"},
-                                               {"lease_name", "kubecnn-operator"},
-                                               {"identity", ""},
-                                               {"lease_duration", "15"},
-                                               {"renew_deadline", "10"},
-                                               {"retry_period", "2"},
-                                               {"health_port", "8081"},
-                                               {"api_unreachable_after", "120"},
-                                               {"metrics_port", "8080"},
-                                               {"watch_namespace", ""},
-                                               {"concurrency", "4"},
-                                               {"kube_api_qps", "50"},
-                                               {"kube_api_burst", "100"},
-                                               {"gang_schedulers", ""},
-                                               {"restart_backoff", "10"},
-                                               {"admission_backoff", "30"},
-                                               {"progress_period", "15"}};
+  std::string kubeconfig;
+  std::string context;
+  std::string ns;
+  bool leader_elect = true;
+  std::string lease_name = "kubecnn-operator";
+  std::string identity;
+  double lease_duration = 15;
+  double renew_deadline = 10;
+  double retry_period = 2;
+  int health_port = 8081;
+  double api_unreachable_after = 120;
+  int metrics_port = 8080;
+  std::string watch_namespace;
+  int concurrency = 4;
+  double kube_api_qps = 50;
+  int kube_api_burst = 100;
+  std::string gang_schedulers;
+  double restart_backoff = 10;
+  double admission_backoff = 30;
+  double progress_period = 15;
 };
 
-// Returns false (after printing why) on an unknown flag or a malformed value.
-bool ParseFlags(int argc, char** argv, Flags* flags) {
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::cout << kUsage;
-      std::exit(0);
-    }
-    if (arg.rfind("--", 0) != 0) {
-      std::cerr << "kubecnn-operator: unexpected argument \"" << arg << "\"\n" << kUsage;
-      return false;
-    }
-    const size_t eq = arg.find('=');
-    const std::string name = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
-    if (!flags->values.count(name)) {
-      std::cerr << "kubecnn-operator: unknown flag --" << name << "\n" << kUsage;
-      return false;
-    }
-    flags->values[name] = eq == std::string::npos ? "true" : arg.substr(eq + 1);
-  }
-  return true;
+void AddFlags(kubecnn::FlagSet& s, Flags& f) {
+  s.Add("kubeconfig", &f.kubeconfig, "kubeconfig file (empty: $KUBECONFIG, then the in-cluster service account)");
+  s.Add("context", &f.context, "kubeconfig context (empty: current-context)");
+  s.Add("namespace", &f.ns, "namespace of the leader-election Lease (empty: the config's namespace)");
+  s.Add("leader_elect", &f.leader_elect, "take part in leader election (1/t/true/yes or 0/f/false/no)");
+  s.Add("lease_name", &f.lease_name, "leader-election Lease name");
+  s.Add("identity", &f.identity, "this replica's identity (empty: hostname + random suffix)");
+  s.Add("lease_duration", &f.lease_duration, "seconds a Lease is valid without renewal");
+  s.Add("renew_deadline", &f.renew_deadline, "seconds the leader keeps trying to renew before it gives up");
+  s.Add("retry_period", &f.retry_period, "seconds between leader-election attempts");
+  s.Add("health_port", &f.health_port, "port of /healthz and /readyz (0: a free one)");
+  s.Add("api_unreachable_after", &f.api_unreachable_after,
+        "seconds without an answer from the API server after which /readyz fails (the Lease is renewed and "
+        "watches get bookmarks far more often)");
+  s.Add("metrics_port", &f.metrics_port, "port of Prometheus /metrics (0: a free one)");
+  s.Add("watch_namespace", &f.watch_namespace, "namespace of the TrainingJobs to run (empty: all namespaces)");
+  s.Add("concurrency", &f.concurrency, "TrainingJobs reconciled in parallel");
+  s.Add("kube_api_qps", &f.kube_api_qps, "client-side API rate limit in requests/s (0: none)");
+  s.Add("kube_api_burst", &f.kube_api_burst, "client-side API burst");
+  s.Add("gang_schedulers", &f.gang_schedulers,
+        "PodGroup kinds to watch: volcano, scheduler-plugins (comma-separated; empty: PodGroups are read with GETs)");
+  s.Add("restart_backoff", &f.restart_backoff,
+        "seconds of the first back-off before a failed gang is re-created "
+        "(doubling to 300)");
+  s.Add("admission_backoff", &f.admission_backoff,
+        "seconds of the first back-off after a gang did not fit in scheduleTimeoutSeconds");
+  s.Add("progress_period", &f.progress_period, "seconds between reads of rank 0's metrics into status.progress");
 }
 
-// The whole of `value` as a number >= 0; otherwise an error naming the flag and what it takes.
-double NonNegative(const std::string& flag, const std::string& value, const std::string& what) {
-  try {
-    size_t used = 0;
-    const double x = std::stod(value, &used);
-    if (used == value.size() && x >= 0) return x;
-  } catch (const std::exception&) {
-  }
-  throw std::invalid_argument("--" + flag + "=" + value + " is not " + what);
-}
-
-std::chrono::milliseconds SecondsFlag(const std::string& flag, const std::string& value) {
-  return std::chrono::milliseconds(static_cast<int64_t>(NonNegative(flag, value, "a number of seconds >= 0") * 1000));
-}
-
-int Integer(const std::string& flag, const std::string& value) {
-  const double x = NonNegative(flag, value, "a non-negative integer");
-  if (x != static_cast<double>(static_cast<int>(x))) {
-    throw std::invalid_argument("--" + flag + "=" + value + " is not a non-negative integer");
-  }
-  return static_cast<int>(x);
-}
-
-// As Go's strconv.ParseBool, which kube tooling users know: 1/t/true and 0/f/false, any case.
-bool Boolean(const std::string& flag, const std::string& value) {
-  std::string v;
-  for (char c : value) v += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (v == "1" || v == "t" || v == "true") return true;
-  if (v == "0" || v == "f" || v == "false") return false;
-  throw std::invalid_argument("--" + flag + "=" + value + " is not true or false");
-}
-
-int Port(const std::string& flag, const std::string& value) {
-  const int port = Integer(flag, value);
-  if (port > 65535) {
-    throw std::invalid_argument("--" + flag + "=" + value + " is not a port number (0-65535; 0 picks a free one)");
-  }
-  return port;
-}
-
-kubecnn::controller::ControllerOptions ControllerOptionsFrom(std::map<std::string, std::string>& f) {
-  kubecnn::controller::ControllerOptions o;
-  o.ns = f["watch_namespace"];
-  o.workers = std::max(1, Integer("concurrency", f["concurrency"]));
-  const auto secs = [&](const char* flag) {
-    return std::chrono::duration_cast<std::chrono::seconds>(SecondsFlag(flag, f[flag]));
+// Ranges the parser cannot know; a UsageError names the flag and its value.
+void Validate(const Flags& f) {
+  const auto require = [](bool ok, const std::string& flag, const std::string& value, const std::string& what) {
+    if (!ok) throw kubecnn::UsageError("--" + flag + "=" + value + " is not " + what);
   };
-  o.planner.restart_backoff = secs("restart_backoff");
-  o.planner.admission_backoff = secs("admission_backoff");
-  o.planner.progress_period = secs("progress_period");
-  std::string list = f["gang_schedulers"];
+  const auto number = [](double v) {
+    std::ostringstream out;
+    out << v;
+    return out.str();
+  };
+  for (const auto& [name, port] : {std::pair{"health_port", f.health_port}, {"metrics_port", f.metrics_port}}) {
+    require(port >= 0 && port <= 65535, name, std::to_string(port), "a port number (0-65535; 0 picks a free one)");
+  }
+  for (const auto& [name, seconds] : {std::pair{"lease_duration", f.lease_duration},
+                                      {"renew_deadline", f.renew_deadline},
+                                      {"retry_period", f.retry_period},
+                                      {"api_unreachable_after", f.api_unreachable_after},
+                                      {"restart_backoff", f.restart_backoff},
+                                      {"admission_backoff", f.admission_backoff},
+                                      {"progress_period", f.progress_period}}) {
+    require(seconds >= 0, name, number(seconds), "a number of seconds >= 0");
+  }
+  require(f.concurrency >= 1, "concurrency", std::to_string(f.concurrency), "at least 1");
+  require(f.kube_api_qps >= 0, "kube_api_qps", number(f.kube_api_qps), "a number >= 0 (0 turns the limit off)");
+  require(f.kube_api_burst >= 0, "kube_api_burst", std::to_string(f.kube_api_burst), "a non-negative integer");
+}
+
+std::chrono::milliseconds Milliseconds(double seconds) {
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+}
+
+kubecnn::controller::ControllerOptions ControllerOptionsFrom(const Flags& f) {
+  kubecnn::controller::ControllerOptions o;
+  o.ns = f.watch_namespace;
+  o.workers = f.concurrency;
+  const auto secs = [](double seconds) {
+    return std::chrono::duration_cast<std::chrono::seconds>(Milliseconds(seconds));
+  };
+  o.planner.restart_backoff = secs(f.restart_backoff);
+  o.planner.admission_backoff = secs(f.admission_backoff);
+  o.planner.progress_period = secs(f.progress_period);
+  const std::string& list = f.gang_schedulers;
   size_t start = 0;
   while (start <= list.size() && !list.empty()) {
     const size_t comma = list.find(',', start);
@@ -154,8 +136,8 @@ kubecnn::controller::ControllerOptions ControllerOptionsFrom(std::map<std::strin
     } else if (item == "scheduler-plugins") {
       o.watch_scheduler_plugins_podgroups = true;
     } else if (!item.empty()) {
-      throw std::invalid_argument("--gang_schedulers: unknown \"" + item +
-                                  "\" (use volcano and/or scheduler-plugins, comma-separated)");
+      throw kubecnn::UsageError("--gang_schedulers: unknown \"" + item +
+                                "\" (use volcano and/or scheduler-plugins, comma-separated)");
     }
     if (comma == std::string::npos) break;
     start = comma + 1;
@@ -173,9 +155,24 @@ std::string DefaultIdentity() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  Flags flags;
-  if (!ParseFlags(argc, argv, &flags)) return 2;
-  auto& f = flags.values;
+  // Flags first: a typo is reported as such, before any connection is tried.
+  Flags f;
+  kubecnn::controller::ControllerOptions options;
+  try {
+    kubecnn::FlagSet flag_set(kUsage);
+    AddFlags(flag_set, f);
+    const std::vector<std::string> positional = flag_set.Parse(std::vector<std::string>(argv + 1, argv + argc));
+    if (flag_set.help_requested()) {
+      std::cout << flag_set.Usage();
+      return 0;
+    }
+    if (!positional.empty()) throw kubecnn::UsageError("unexpected argument \"" + positional.front() + "\"");
+    Validate(f);
+    options = ControllerOptionsFrom(f);
+  } catch (const kubecnn::UsageError& e) {
+    std::cerr << "kubecnn-operator: " << e.what() << " (see --help)\n";
+    return 2;
+  }
   // SIGTERM/SIGINT go to one waiting thread, which stops everything (and so releases the lease).
   sigset_t signals;
   sigemptyset(&signals);
@@ -184,21 +181,15 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   try {
-    // Flags first: a typo is reported as such, before any connection is tried.
-    const bool leader_elect = Boolean("leader_elect", f["leader_elect"]);
-    const int health_port = Port("health_port", f["health_port"]);
-    const int metrics_port = Port("metrics_port", f["metrics_port"]);
-    const auto api_unreachable_after = SecondsFlag("api_unreachable_after", f["api_unreachable_after"]);
-    kubecnn::kube::RestConfig rest = kubecnn::kube::LoadRestConfig(f["kubeconfig"], f["context"]);
-    rest.qps = NonNegative("kube_api_qps", f["kube_api_qps"], "a number >= 0 (0 turns the limit off)");
-    rest.burst = Integer("kube_api_burst", f["kube_api_burst"]);
+    kubecnn::kube::RestConfig rest = kubecnn::kube::LoadRestConfig(f.kubeconfig, f.context);
+    rest.qps = f.kube_api_qps;
+    rest.burst = f.kube_api_burst;
     LogInfo("operator", "API server " + rest.server + " (" + rest.source + ")");
     auto metrics = std::make_shared<kubecnn::kube::Metrics>();
     kubecnn::kube::Client client(rest, metrics);
-    prometheus::Exposer exposer("0.0.0.0:" + std::to_string(metrics_port));
+    prometheus::Exposer exposer("0.0.0.0:" + std::to_string(f.metrics_port));
     exposer.RegisterCollectable(metrics->registry());
-    const std::string identity = f["identity"].empty() ? DefaultIdentity() : f["identity"];
-    kubecnn::controller::ControllerOptions options = ControllerOptionsFrom(f);
+    const std::string identity = f.identity.empty() ? DefaultIdentity() : f.identity;
     options.instance = identity;
     kubecnn::controller::Controller controller(
         client, std::move(options), std::make_shared<kubecnn::controller::HttpProgressScraper>(), *metrics->registry());
@@ -207,7 +198,7 @@ int main(int argc, char** argv) {
     kubecnn::kube::StopSignal stop;
     std::atomic<bool> lost{false};
     kubecnn::kube::HealthServer health(
-        health_port,
+        f.health_port,
         [] {
           return std::pair<bool, std::string>{true, ""};
         },
@@ -215,9 +206,10 @@ int main(int argc, char** argv) {
           const auto contact = client.LastContact();
           return kubecnn::kube::Readiness(controller.HasSynced(),
                                           contact ? std::optional(client.clock().Now() - *contact) : std::nullopt,
-                                          api_unreachable_after);
+                                          Milliseconds(f.api_unreachable_after));
         });
-    LogInfo("operator", "health on :" + std::to_string(health.port()) + ", metrics on :" + f["metrics_port"]);
+    LogInfo("operator",
+            "health on :" + std::to_string(health.port()) + ", metrics on :" + std::to_string(f.metrics_port));
 
     std::thread signal_thread([&] {
       int sig = 0;
@@ -227,14 +219,14 @@ int main(int argc, char** argv) {
     });
     signal_thread.detach();
 
-    if (leader_elect) {
+    if (f.leader_elect) {
       kubecnn::kube::LeaderElectionConfig config;
-      config.ns = f["namespace"].empty() ? rest.default_namespace : f["namespace"];
-      config.name = f["lease_name"];
+      config.ns = f.ns.empty() ? rest.default_namespace : f.ns;
+      config.name = f.lease_name;
       config.identity = identity;
-      config.lease_duration = SecondsFlag("lease_duration", f["lease_duration"]);
-      config.renew_deadline = SecondsFlag("renew_deadline", f["renew_deadline"]);
-      config.retry_period = SecondsFlag("retry_period", f["retry_period"]);
+      config.lease_duration = Milliseconds(f.lease_duration);
+      config.renew_deadline = Milliseconds(f.renew_deadline);
+      config.retry_period = Milliseconds(f.retry_period);
       kubecnn::kube::LeaderElector elector(
           client, config,
           {[&] {

@@ -2,6 +2,7 @@
 #include "trainer/common/flags.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <sstream>
@@ -84,9 +85,12 @@ void FlagSet::Assign(Flag& flag, const std::string& text) {
       [&](auto* target) {
         using T = std::remove_pointer_t<decltype(target)>;
         if constexpr (std::is_same_v<T, bool>) {
-          if (text == "true" || text == "1" || text == "yes") {
+          // Go's strconv.ParseBool set (which kube tooling users know) plus yes/no, any case.
+          std::string v;
+          for (char c : text) v += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+          if (v == "true" || v == "t" || v == "1" || v == "yes") {
             *target = true;
-          } else if (text == "false" || text == "0" || text == "no") {
+          } else if (v == "false" || v == "f" || v == "0" || v == "no") {
             *target = false;
           } else {
             throw bad("true or false");

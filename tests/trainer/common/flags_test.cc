@@ -52,6 +52,15 @@ TEST(Flags, BooleanSpellings) {
       {{"--noeval"}, false},
       {{"-eval"}, true},
       {{"--eval", "--noeval"}, false},
+      // Go's strconv.ParseBool spellings, which kubectl users pass to the operator, any case.
+      {{"--eval=t"}, true},
+      {{"--eval=T"}, true},
+      {{"--eval=TRUE"}, true},
+      {{"--eval=Yes"}, true},
+      {{"--eval=f"}, false},
+      {{"--eval=False"}, false},
+      {{"--eval=0"}, false},
+      {{"--eval=NO"}, false},
   };
   for (const auto& [args, expected] : cases) {
     Values v;
