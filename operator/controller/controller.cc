@@ -60,8 +60,8 @@ Controller::Controller(kube::Client& client, ControllerOptions options, std::sha
                       [this](const json&, const json& o) { Enqueue(kube::ObjectKey(o)); },
                       [this](const json& o) {
                         const std::string key = kube::ObjectKey(o);
-                        metrics_.SetPhase(key, "");
                         std::lock_guard<std::mutex> lock(state_mu_);
+                        metrics_.SetPhase(key, "");  // under the lock: see the end of Reconcile
                         stale_version_.erase(key);
                         if (progress_) progress_->Forget(key);
                         refused_.erase(key);
@@ -406,7 +406,12 @@ kube::ReconcileResult Controller::Reconcile(const std::string& key) {
       refused_[key] = outcome.refused;
     }
   }
-  metrics_.SetPhase(key, deleted ? "" : plan.status.phase);
+  {
+    // A pass that began before the job's deletion must not put it back into the phase gauge: the
+    // cache drops the job before the delete handler (which clears the gauge) takes this lock.
+    std::lock_guard<std::mutex> lock(state_mu_);
+    metrics_.SetPhase(key, deleted || !jobs_->store().Get(key) ? "" : plan.status.phase);
+  }
   if (!outcome.error.empty()) throw std::runtime_error(outcome.error + " (retrying with back-off)");
   kube::ReconcileResult result;
   std::optional<kube::Duration> after = plan.requeue_after;
