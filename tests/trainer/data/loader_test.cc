@@ -158,12 +158,20 @@ TEST_F(LoaderTest, MemoryStaysBoundedWhenTheConsumerIsSlow) {
   o.prefetch_batches = 2;
   o.num_threads = 3;
   Loader loader(o);
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  EXPECT_LE(loader.counters().records_read.load(), o.prefetch_batches * o.batch_size);
-  EXPECT_GT(loader.counters().records_read.load(), 0);
+  // Once prefetch_batches are ready the loader is saturated: nothing is being filled, so every
+  // record it read sits in a ready batch. A loader that read ahead of its bound would show more.
+  const auto wait_until_saturated = [&] {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (loader.ready_batches() < o.prefetch_batches && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return loader.ready_batches() == o.prefetch_batches;
+  };
+  ASSERT_TRUE(wait_until_saturated());
+  EXPECT_EQ(loader.counters().records_read.load(), o.prefetch_batches * o.batch_size);
   ASSERT_NE(loader.Next(), nullptr);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  EXPECT_LE(loader.counters().records_read.load(), (o.prefetch_batches + 1) * o.batch_size);
+  ASSERT_TRUE(wait_until_saturated());  // it refills exactly the batch taken
+  EXPECT_EQ(loader.counters().records_read.load(), (o.prefetch_batches + 1) * o.batch_size);
 }
 
 TEST_F(LoaderTest, CorruptRecordStopsTheRunUnlessSkipping) {
