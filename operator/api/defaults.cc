@@ -1,6 +1,8 @@
 // Spec defaulting (see defaults.h for the values and why).
 #include "operator/api/defaults.h"
 
+#include <stdexcept>
+
 namespace kubecnn::api {
 namespace {
 
@@ -31,6 +33,49 @@ TrainingJobSpec WithDefaults(TrainingJobSpec spec) {
   Default(spec.scheduling.schedule_timeout_seconds, kDefaultScheduleTimeoutSeconds);
   Default(spec.evaluation.enabled, false);
   return spec;
+}
+
+namespace {
+
+template <class E>
+E Require(std::optional<E> value, const char* field, const std::optional<std::string>& text) {
+  if (!value) throw std::logic_error(std::string(field) + ": \"" + text.value_or("") + "\" passed validation");
+  return *value;
+}
+
+}  // namespace
+
+DefaultedSpec Defaulted(const TrainingJobSpec& raw) {
+  const TrainingJobSpec s = WithDefaults(raw);
+  DefaultedSpec d;
+  d.mode = Require(ParseMode(*s.mode), "spec.mode", s.mode);
+  d.image = s.image;
+  d.image_pull_policy = *s.image_pull_policy;
+  d.workers = *s.workers;
+  d.slots_per_worker = *s.slots_per_worker;
+  d.resources = s.resources;
+  d.trainer = s.trainer;
+  d.log_dir = *s.trainer.log_dir;
+  d.volumes = s.volumes;
+  d.pod_template = s.pod_template;
+  d.run_policy = {*s.run_policy.backoff_limit, s.run_policy.active_deadline_seconds,
+                  s.run_policy.ttl_seconds_after_finished,
+                  Require(ParseCleanPodPolicy(*s.run_policy.clean_pod_policy), "spec.runPolicy.cleanPodPolicy",
+                          s.run_policy.clean_pod_policy),
+                  *s.run_policy.suspend};
+  d.scheduling = {Require(ParseGang(*s.scheduling.gang), "spec.scheduling.gang", s.scheduling.gang),
+                  s.scheduling.scheduler_name, s.scheduling.queue, s.scheduling.priority_class_name,
+                  *s.scheduling.schedule_timeout_seconds};
+  d.evaluation = {*s.evaluation.enabled, s.evaluation.batch_size, s.evaluation.data_dir, s.evaluation.checkpoint};
+  return d;
+}
+
+DefaultedJob Defaulted(const TrainingJob& job) {
+  DefaultedJob d;
+  d.metadata = job.metadata;
+  d.spec = Defaulted(job.spec);
+  d.status = job.status;
+  return d;
 }
 
 }  // namespace kubecnn::api

@@ -197,10 +197,10 @@ EvaluationResult EvaluationResultFromJson(const Reader& r) {
 
 }  // namespace
 
-std::string TrainingJob::Name() const { return metadata.is_object() ? metadata.value("name", "") : ""; }
-std::string TrainingJob::Namespace() const { return metadata.is_object() ? metadata.value("namespace", "") : ""; }
-std::string TrainingJob::Uid() const { return metadata.is_object() ? metadata.value("uid", "") : ""; }
-int64_t TrainingJob::Generation() const {
+std::string JobMeta::Name() const { return metadata.is_object() ? metadata.value("name", "") : ""; }
+std::string JobMeta::Namespace() const { return metadata.is_object() ? metadata.value("namespace", "") : ""; }
+std::string JobMeta::Uid() const { return metadata.is_object() ? metadata.value("uid", "") : ""; }
+int64_t JobMeta::Generation() const {
   return metadata.is_object() && metadata.contains("generation") && metadata["generation"].is_number_integer()
              ? metadata["generation"].get<int64_t>()
              : 0;

@@ -153,15 +153,19 @@ struct TrainingJobStatus {
   bool operator==(const TrainingJobStatus&) const = default;
 };
 
-struct TrainingJob {
-  nlohmann::json metadata;  // as the API server sent it
-  TrainingJobSpec spec;
-  TrainingJobStatus status;
+// What names a job: its metadata, as the API server sent it.
+struct JobMeta {
+  nlohmann::json metadata;
 
   std::string Name() const;
   std::string Namespace() const;
   std::string Uid() const;
   int64_t Generation() const;
+};
+
+struct TrainingJob : JobMeta {
+  TrainingJobSpec spec;
+  TrainingJobStatus status;
 };
 
 // JSON -> typed. Throws std::invalid_argument naming the field ("spec.trainer.batchSize: expected

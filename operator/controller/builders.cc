@@ -12,14 +12,14 @@ using nlohmann::json;
 
 }  // namespace
 
-json ChildMetadata(const api::TrainingJob& job, const std::string& name) {
+json ChildMetadata(const api::JobMeta& job, const std::string& name) {
   return {{"name", name},
           {"namespace", job.Namespace()},
           {"labels", JobLabels(job)},
           {"ownerReferences", json::array({ControllerReference(job)})}};
 }
 
-json HeadlessService(const api::TrainingJob& job) {
+json HeadlessService(const api::JobMeta& job) {
   return {{"apiVersion", "v1"},
           {"kind", "Service"},
           {"metadata", ChildMetadata(job, ServiceName(job))},
@@ -30,11 +30,10 @@ json HeadlessService(const api::TrainingJob& job) {
             {"ports", json::array({{{"name", "ssh"}, {"port", kSshPort}, {"targetPort", kSshPort}}})}}}};
 }
 
-std::string Hostfile(const api::TrainingJob& job) {
+std::string Hostfile(const api::DefaultedJob& job) {
   std::string out;
-  const int64_t slots = job.spec.slots_per_worker.value_or(1);
-  for (int64_t i = 0; i < job.spec.workers.value_or(1); ++i) {
-    out += WorkerHost(job, i) + " slots=" + std::to_string(slots) + "\n";
+  for (int64_t i = 0; i < job.spec.workers; ++i) {
+    out += WorkerHost(job, i) + " slots=" + std::to_string(job.spec.slots_per_worker) + "\n";
   }
   return out;
 }
@@ -63,14 +62,14 @@ std::string SshdConfig() {
          "AllowTcpForwarding no\n";
 }
 
-json HostfileConfigMap(const api::TrainingJob& job) {
+json HostfileConfigMap(const api::DefaultedJob& job) {
   return {{"apiVersion", "v1"},
           {"kind", "ConfigMap"},
           {"metadata", ChildMetadata(job, ConfigMapName(job))},
           {"data", {{"hostfile", Hostfile(job)}, {"sshd_config", SshdConfig()}}}};
 }
 
-json SshSecret(const api::TrainingJob& job, const SshKeyPair& keys) {
+json SshSecret(const api::JobMeta& job, const SshKeyPair& keys) {
   return {{"apiVersion", "v1"},
           {"kind", "Secret"},
           {"metadata", ChildMetadata(job, SecretName(job))},
@@ -81,19 +80,18 @@ json SshSecret(const api::TrainingJob& job, const SshKeyPair& keys) {
             {"authorized_keys", Base64Encode(keys.public_key + "\n")}}}};
 }
 
-const kube::Resource& PodGroupResource(const std::string& gang) {
-  return gang == "Volcano" ? kube::resources::kVolcanoPodGroups : kube::resources::kSchedulerPluginsPodGroups;
+const kube::Resource& PodGroupResource(api::Gang gang) {
+  return gang == api::Gang::kVolcano ? kube::resources::kVolcanoPodGroups : kube::resources::kSchedulerPluginsPodGroups;
 }
 
-json PodGroup(const api::TrainingJob& job) {
-  const std::string gang = job.spec.scheduling.gang.value_or("None");
-  const kube::Resource& resource = PodGroupResource(gang);
-  json spec = {{"minMember", job.spec.workers.value_or(1)}};
-  if (gang == "Volcano") {
+json PodGroup(const api::DefaultedJob& job) {
+  const kube::Resource& resource = PodGroupResource(job.spec.scheduling.gang);
+  json spec = {{"minMember", job.spec.workers}};
+  if (job.spec.scheduling.gang == api::Gang::kVolcano) {
     if (job.spec.scheduling.queue) spec["queue"] = *job.spec.scheduling.queue;
     if (job.spec.scheduling.priority_class_name) spec["priorityClassName"] = *job.spec.scheduling.priority_class_name;
   } else {
-    spec["scheduleTimeoutSeconds"] = job.spec.scheduling.schedule_timeout_seconds.value_or(300);
+    spec["scheduleTimeoutSeconds"] = job.spec.scheduling.schedule_timeout_seconds;
   }
   return {{"apiVersion", resource.ApiVersion()},
           {"kind", "PodGroup"},

@@ -12,7 +12,7 @@
 #include "operator/controller/pod_status.h"
 #include "operator/controller/ssh_keys.h"
 #include "operator/kube/api_error.h"
-#include "operator/kube/log.h"
+#include "trainer/common/log.h"
 
 namespace kubecnn::controller {
 namespace {
@@ -29,6 +29,9 @@ kube::InformerOptions ChildInformerOptions(const ControllerOptions& o) {
 }
 
 std::string Kind(const kube::Resource& r) { return r.kind; }
+
+// Validation caps spec.workers; an invalid spec is observed only this far.
+constexpr int64_t kMaxObservedWorkers = 10000;
 
 kube::EventRecorderOptions EventOptions(const ControllerOptions& o) {
   kube::EventRecorderOptions e;
@@ -128,7 +131,7 @@ void Controller::StartWorkers() {
   pool_ = std::make_unique<kube::WorkerPool>(
       *queue_, options_.workers, [this](const std::string& key) { return Reconcile(key); }, client_.shared_metrics(),
       "trainingjobs");
-  kube::LogInfo(kComponent, "reconciling TrainingJobs with " + std::to_string(options_.workers) + " workers");
+  LogInfo(kComponent, "reconciling TrainingJobs with " + std::to_string(options_.workers) + " workers");
 }
 
 void Controller::StopWorkers() {
@@ -183,20 +186,21 @@ Observed Controller::Observe(const api::TrainingJob& job) {
     std::lock_guard<std::mutex> lock(state_mu_);
     if (ssh_secrets_.count(job.Uid())) o.secret = {{"kind", "Secret"}, {"metadata", {{"name", SecretName(job)}}}};
   }
-  for (int64_t i = 0; i < spec.workers.value_or(1); ++i)
+  // The spec may be invalid here (the planner says so): only what is safe to read of it.
+  for (int64_t i = 0; i < std::min<int64_t>(*spec.workers, kMaxObservedWorkers); ++i)
     ObserveChild(*pods_, "Pod", job, WorkerName(job, i), nullptr, &o.foreign);
   for (const char* stage : {kStageTrain, kStageEvaluate}) {
     ObserveChild(*pods_, "Pod", job, LauncherName(job, stage), nullptr, &o.foreign);
   }
-  const std::string gang = spec.scheduling.gang.value_or("None");
-  if (gang != "None") {
+  const std::optional<api::Gang> gang = api::ParseGang(*spec.scheduling.gang);
+  if (gang && *gang != api::Gang::kNone) {
     const kube::Informer* informer =
-        gang == "Volcano" ? volcano_pod_groups_.get() : scheduler_plugins_pod_groups_.get();
+        *gang == api::Gang::kVolcano ? volcano_pod_groups_.get() : scheduler_plugins_pod_groups_.get();
     if (informer) {
       ObserveChild(*informer, "PodGroup", job, PodGroupName(job), &o.pod_group, &o.foreign);
     } else {
       try {  // no informer for this kind: ask the API server
-        json pg = client_.Get(PodGroupResource(gang), job.Namespace(), PodGroupName(job));
+        json pg = client_.Get(PodGroupResource(*gang), job.Namespace(), PodGroupName(job));
         if (IsControlledBy(pg, job.Uid())) {
           o.pod_group = pg;
         } else {
@@ -234,10 +238,10 @@ void Controller::RecordInvalidObject(const json& object, const std::string& erro
   const std::string message = "invalid spec: " + error;
   const std::string now = kube::FormatTime(client_.clock().WallNow());
   if (!SetCondition(status, condition::kInvalid, true, reason::kInvalidSpec, message, now) &&
-      status.phase == "Failed") {
+      status.phase == api::Name(api::Phase::kFailed)) {
     return;
   }
-  status.phase = "Failed";
+  status.phase = api::Name(api::Phase::kFailed);
   events_.Record(object, "Warning", reason::kInvalidSpec, message);
   json updated = object;
   updated["status"] = api::StatusToJson(status);
@@ -320,7 +324,7 @@ Controller::ApplyOutcome Controller::Apply(const api::TrainingJob& job, const js
       const std::string what = "TrainingJob " + ns + "/" + job.Name() + ": " +
                                (a.kind == ActionKind::kDelete ? "deleting " : "writing ") + Kind(a.resource) + " " +
                                a.name + " (" + a.why + "): " + e.what();
-      kube::LogWarning(kComponent, what);
+      LogWarning(kComponent, what);
       if (std::optional<Refusal> refusal = AsRefusal(a, e)) {
         if (std::find(out.refused.begin(), out.refused.end(), *refusal) == out.refused.end()) {
           out.refused.push_back(*refusal);

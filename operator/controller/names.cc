@@ -3,29 +3,29 @@
 
 namespace kubecnn::controller {
 
-std::string ServiceName(const api::TrainingJob& job) { return job.Name(); }
-std::string ConfigMapName(const api::TrainingJob& job) { return job.Name() + "-config"; }
+std::string ServiceName(const api::JobMeta& job) { return job.Name(); }
+std::string ConfigMapName(const api::JobMeta& job) { return job.Name() + "-config"; }
 // The uid in the name makes an existing Secret of this name the job's own (the operator may create
 // Secrets but not read them, so it cannot look).
-std::string SecretName(const api::TrainingJob& job) { return job.Name() + "-ssh-" + job.Uid().substr(0, 8); }
-std::string PodGroupName(const api::TrainingJob& job) { return job.Name(); }
-std::string WorkerName(const api::TrainingJob& job, int64_t index) {
+std::string SecretName(const api::JobMeta& job) { return job.Name() + "-ssh-" + job.Uid().substr(0, 8); }
+std::string PodGroupName(const api::JobMeta& job) { return job.Name(); }
+std::string WorkerName(const api::JobMeta& job, int64_t index) {
   return job.Name() + "-worker-" + std::to_string(index);
 }
-std::string LauncherName(const api::TrainingJob& job, const std::string& stage) {
+std::string LauncherName(const api::JobMeta& job, const std::string& stage) {
   return job.Name() + (stage == kStageEvaluate ? "-eval" : "-launcher");
 }
-std::string WorkerHost(const api::TrainingJob& job, int64_t index) {
+std::string WorkerHost(const api::JobMeta& job, int64_t index) {
   return WorkerName(job, index) + "." + ServiceName(job) + "." + job.Namespace() + ".svc";
 }
 
-nlohmann::json JobLabels(const api::TrainingJob& job) {
+nlohmann::json JobLabels(const api::JobMeta& job) {
   return {{"app.kubernetes.io/name", "kubecnn"},
           {"app.kubernetes.io/managed-by", "kubecnn-operator"},
           {kLabelJobName, job.Name()}};
 }
 
-nlohmann::json ControllerReference(const api::TrainingJob& job) {
+nlohmann::json ControllerReference(const api::JobMeta& job) {
   return {{"apiVersion", api::kApiVersion},
           {"kind", api::kKind},
           {"name", job.Name()},

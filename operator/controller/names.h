@@ -28,19 +28,19 @@ inline constexpr const char* kSshDir = "/etc/kubecnn/ssh";
 inline constexpr const char* kSshdConfigPath = "/etc/kubecnn/sshd_config";
 inline constexpr const char* kTerminationMessagePath = "/dev/termination-log";
 
-std::string ServiceName(const api::TrainingJob& job);  // headless Service; the pods' subdomain
-std::string ConfigMapName(const api::TrainingJob& job);
-std::string SecretName(const api::TrainingJob& job);
-std::string PodGroupName(const api::TrainingJob& job);
-std::string WorkerName(const api::TrainingJob& job, int64_t index);
-std::string LauncherName(const api::TrainingJob& job, const std::string& stage);  // -launcher / -eval
+std::string ServiceName(const api::JobMeta& job);  // headless Service; the pods' subdomain
+std::string ConfigMapName(const api::JobMeta& job);
+std::string SecretName(const api::JobMeta& job);
+std::string PodGroupName(const api::JobMeta& job);
+std::string WorkerName(const api::JobMeta& job, int64_t index);
+std::string LauncherName(const api::JobMeta& job, const std::string& stage);  // -launcher / -eval
 // <worker>.<service>.<namespace>.svc: what the hostfile lists and the launcher resolves.
-std::string WorkerHost(const api::TrainingJob& job, int64_t index);
+std::string WorkerHost(const api::JobMeta& job, int64_t index);
 
 // Labels every child carries (selector of the headless Service and of the operator's informers).
-nlohmann::json JobLabels(const api::TrainingJob& job);
+nlohmann::json JobLabels(const api::JobMeta& job);
 // The ownerReference that makes the job the controller of a child (garbage collection cascades).
-nlohmann::json ControllerReference(const api::TrainingJob& job);
+nlohmann::json ControllerReference(const api::JobMeta& job);
 // Whether `object` is controlled by the job with `uid`.
 bool IsControlledBy(const nlohmann::json& object, const std::string& uid);
 // The (namespace, name) of the TrainingJob controlling `object`, or empty strings.

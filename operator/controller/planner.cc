@@ -51,15 +51,15 @@ class Planner {
  public:
   Planner(const api::TrainingJob& job, const Observed& observed, kube::WallTime now, const PlannerConfig& config)
       : observed_(observed), now_(now), now_text_(api::FormatTime(now)), config_(config) {
-    job_ = job;
-    job_.spec = api::WithDefaults(job.spec);
+    raw_ = job;
+    raw_.spec = api::WithDefaults(job.spec);
     plan_.status = job.status;
   }
 
   Plan Run() {
     api::TrainingJobStatus& st = plan_.status;
-    st.observed_generation = job_.Generation();
-    st.workers.desired = *job_.spec.workers;
+    st.observed_generation = raw_.Generation();
+    st.workers.desired = *raw_.spec.workers;
     if (!CheckValid()) return Finish();
     ReportBlocked();
     if (!observed_.foreign.empty()) return RefuseForeign();
@@ -68,7 +68,7 @@ class Planner {
       Ttl();
       return Finish();
     }
-    if (*job_.spec.run_policy.suspend) return Suspend();
+    if (job_.spec.run_policy.suspend) return Suspend();
     if (ClearCondition(st, condition::kSuspended, reason::kJobResumed, "resumed; pods are re-created", now_text_)) {
       Event("Normal", reason::kJobResumed, "resumed: re-creating the gang; the trainer resumes from its checkpoint");
     }
@@ -96,26 +96,27 @@ class Planner {
 
   bool CheckValid() {
     api::TrainingJobStatus& st = plan_.status;
-    const std::vector<api::FieldError> errors = api::Validate(job_);
+    const std::vector<api::FieldError> errors = api::Validate(raw_);
     if (!errors.empty()) {
       const std::string message = "invalid spec: " + api::Describe(errors) + "; fix the TrainingJob and apply it again";
       if (SetCondition(st, condition::kInvalid, true, reason::kInvalidSpec, message, now_text_)) {
         Event("Warning", reason::kInvalidSpec, message);
       }
-      st.phase = "Failed";
+      st.phase = api::Name(api::Phase::kFailed);
       return false;
     }
+    job_ = api::Defaulted(raw_);  // valid: from here on plain values and enums
     if (const std::optional<std::string> resized = Resized()) {
       // The gang keeps running at its size; nothing is judged, created or deleted until it is set back.
-      st.workers.desired = job_.status.workers.desired;
+      st.workers.desired = raw_.status.workers.desired;
       if (SetCondition(st, condition::kInvalid, true, reason::kResizeRefused, *resized, now_text_)) {
         Event("Warning", reason::kResizeRefused, *resized);
       }
       return false;
     }
     if (ClearCondition(st, condition::kInvalid, reason::kSpecValid, "the spec is valid", now_text_) &&
-        st.phase == "Failed" && !IsTrue(st, condition::kFailed)) {
-      st.phase = "Pending";
+        st.phase == api::Name(api::Phase::kFailed) && !IsTrue(st, condition::kFailed)) {
+      st.phase = api::Name(api::Phase::kPending);
     }
     return true;
   }
@@ -161,8 +162,8 @@ class Planner {
     const size_t at = was.find("slots=");
     const std::string slots = at == std::string::npos ? "?" : was.substr(at + 6, was.find('\n', at) - at - 6);
     const std::string old_size = std::to_string(workers) + " x " + slots;
-    return "spec.workers x spec.slotsPerWorker changed from " + old_size + " to " + std::to_string(*job_.spec.workers) +
-           " x " + std::to_string(*job_.spec.slots_per_worker) +
+    return "spec.workers x spec.slotsPerWorker changed from " + old_size + " to " + std::to_string(job_.spec.workers) +
+           " x " + std::to_string(job_.spec.slots_per_worker) +
            " after the gang was created; a gang is not resized, since the trainer resumes a checkpoint only at the "
            "world size that wrote it: set it back to " +
            old_size + ", or create a new TrainingJob";
@@ -179,16 +180,16 @@ class Planner {
 
   // Terminal: the pods that cleanPodPolicy says to remove, and the PodGroup.
   void CleanUp() {
-    const std::string policy = *job_.spec.run_policy.clean_pod_policy;
+    const api::CleanPodPolicy policy = job_.spec.run_policy.clean_pod_policy;
     for (const json& pod : observed_.pods) {
       if (IsTerminating(pod)) continue;
       const std::string phase = PodPhase(pod);
       const bool done = phase == "Succeeded" || phase == "Failed";
-      if (policy == "All" || (policy == "Running" && !done))
-        DeletePod(pod, "the job finished (cleanPodPolicy " + policy + ")");
+      if (policy == api::CleanPodPolicy::kAll || (policy == api::CleanPodPolicy::kRunning && !done))
+        DeletePod(pod, std::string("the job finished (cleanPodPolicy ") + api::Name(policy) + ")");
     }
     if (!observed_.pod_group.is_null()) {
-      Delete(PodGroupResource(*job_.spec.scheduling.gang), observed_.pod_group, "the job finished");
+      Delete(PodGroupResource(job_.spec.scheduling.gang), observed_.pod_group, "the job finished");
     }
     Counts();
   }
@@ -221,13 +222,13 @@ class Planner {
       if (!IsTerminating(pod)) DeletePod(pod, "the job is suspended");
     }
     if (!observed_.pod_group.is_null()) {
-      Delete(PodGroupResource(*job_.spec.scheduling.gang), observed_.pod_group, "the job is suspended");
+      Delete(PodGroupResource(job_.spec.scheduling.gang), observed_.pod_group, "the job is suspended");
     }
     ClearCondition(st, condition::kRunning, reason::kJobSuspended, "suspended", now_text_);
     ClearCondition(st, condition::kRestarting, reason::kJobSuspended, "suspended", now_text_);
     st.start_time.reset();  // activeDeadlineSeconds counts from the resume
     st.retry_after.reset();
-    st.phase = "Suspended";
+    st.phase = api::Name(api::Phase::kSuspended);
     Counts();
     return Finish();
   }
@@ -253,7 +254,7 @@ class Planner {
     for (const json& pod : observed_.pods) {
       if (AttemptOf(pod) != attempt) continue;
       const std::string role = Label(pod, kLabelRole);
-      if (role == kRoleWorker && IndexOf(pod) >= 0 && IndexOf(pod) < *job_.spec.workers) {
+      if (role == kRoleWorker && IndexOf(pod) >= 0 && IndexOf(pod) < job_.spec.workers) {
         workers_[IndexOf(pod)] = &pod;
       } else if (role == kRoleLauncher) {
         launchers_[Label(pod, kLabelStage)] = &pod;
@@ -262,7 +263,8 @@ class Planner {
   }
 
   std::string Stage() const {
-    return *job_.spec.mode == "Evaluate" || plan_.status.training_completion_time ? kStageEvaluate : kStageTrain;
+    return job_.spec.mode == api::Mode::kEvaluate || plan_.status.training_completion_time ? kStageEvaluate
+                                                                                           : kStageTrain;
   }
 
   const json* Launcher() const {
@@ -280,7 +282,7 @@ class Planner {
         st.progress->step = st.progress->total_steps;
         st.progress->updated_at = now_text_;
       }
-      if (!*job_.spec.evaluation.enabled) {
+      if (!job_.spec.evaluation.enabled) {
         Complete(true, reason::kTrainingSucceeded, "training finished");
         return false;
       }
@@ -309,7 +311,7 @@ class Planner {
       failure = FailureOf(*launcher);
       launcher_failed = failure.has_value();
     }
-    for (int64_t i = 0; i < *job_.spec.workers && !failure; ++i) {
+    for (int64_t i = 0; i < job_.spec.workers && !failure; ++i) {
       auto it = workers_.find(i);
       if (it == workers_.end()) {
         // Before the launcher exists a missing worker is simply created; after, a member was lost.
@@ -327,7 +329,7 @@ class Planner {
                    "spec.trainer and re-create the job");
       return false;
     }
-    const int64_t limit = *job_.spec.run_policy.backoff_limit;
+    const int64_t limit = job_.spec.run_policy.backoff_limit;
     if (st.restarts >= limit) {
       Complete(false, reason::kBackoffLimitExceeded,
                failure->why + "; the gang was restarted " + std::to_string(st.restarts) +
@@ -338,7 +340,7 @@ class Planner {
     ++st.attempt;
     const seconds delay = Backoff(config_.restart_backoff, config_.restart_backoff_max, st.restarts - 1);
     if (delay.count() > 0) st.retry_after = FormatTimeRoundedUp(now_ + delay);
-    const std::string message = failure->why + "; restarting all " + std::to_string(*job_.spec.workers) +
+    const std::string message = failure->why + "; restarting all " + std::to_string(job_.spec.workers) +
                                 " workers from the last checkpoint (restart " + std::to_string(st.restarts) + " of " +
                                 std::to_string(limit) + ")";
     SetCondition(st, condition::kRestarting, true, reason::kGangRestart, message, now_text_);
@@ -365,17 +367,17 @@ class Planner {
       plan_.actions.push_back(
           {ActionKind::kCreateSshSecret, kube::resources::kSecrets, nullptr, SecretName(job_), "", "SSH key pair"});
     }
-    const std::string gang = *job_.spec.scheduling.gang;
-    if (gang != "None" && observed_.pod_group.is_null()) {
+    const api::Gang gang = job_.spec.scheduling.gang;
+    if (gang != api::Gang::kNone && observed_.pod_group.is_null()) {
       plan_.actions.push_back({ActionKind::kCreate, PodGroupResource(gang), PodGroup(job_), PodGroupName(job_), "",
-                               "PodGroup for " + gang});
+                               std::string("PodGroup for ") + api::Name(gang)});
     }
     const bool in_place = !observed_.service.is_null() && !observed_.config_map.is_null() &&
                           !observed_.secret.is_null();  // seen in the world, not merely asked for
     if (in_place && SetCondition(st, condition::kCreated, true, reason::kJobCreated,
                                  "headless Service, hostfile ConfigMap and SSH Secret in place", now_text_)) {
       Event("Normal", reason::kJobCreated,
-            "headless Service, hostfile and SSH Secret in place; gang of " + std::to_string(*job_.spec.workers) +
+            "headless Service, hostfile and SSH Secret in place; gang of " + std::to_string(job_.spec.workers) +
                 " workers");
     }
   }
@@ -384,7 +386,7 @@ class Planner {
     stale_remaining_ = false;
     const int64_t attempt = plan_.status.attempt;
     for (const json& pod : observed_.pods) {
-      const bool stale_worker = Label(pod, kLabelRole) == kRoleWorker && IndexOf(pod) >= *job_.spec.workers;
+      const bool stale_worker = Label(pod, kLabelRole) == kRoleWorker && IndexOf(pod) >= job_.spec.workers;
       if (AttemptOf(pod) == attempt && !stale_worker) continue;
       stale_remaining_ = true;
       if (!IsTerminating(pod)) DeletePod(pod, "it belongs to gang attempt " + std::to_string(AttemptOf(pod)));
@@ -406,7 +408,7 @@ class Planner {
   void CreateWorkers() {
     // Hostnames are stable across attempts, so a new gang waits until the old one is gone.
     if (stale_remaining_) return;
-    for (int64_t i = 0; i < *job_.spec.workers; ++i) {
+    for (int64_t i = 0; i < job_.spec.workers; ++i) {
       if (workers_.count(i)) continue;
       Create(WorkerPod(job_, i, plan_.status.attempt), "worker " + std::to_string(i));
     }
@@ -416,8 +418,8 @@ class Planner {
   // scheduleTimeoutSeconds is released (so its scheduled members free their nodes) and retried.
   bool Admission() {
     api::TrainingJobStatus& st = plan_.status;
-    if (*job_.spec.scheduling.gang != "None" || Launcher()) return true;
-    if (static_cast<int64_t>(workers_.size()) < *job_.spec.workers) return true;
+    if (job_.spec.scheduling.gang != api::Gang::kNone || Launcher()) return true;
+    if (static_cast<int64_t>(workers_.size()) < job_.spec.workers) return true;
     int64_t scheduled = 0;
     std::optional<kube::WallTime> first;
     std::string waiting;
@@ -431,8 +433,8 @@ class Planner {
       const auto created = api::ParseTime((*pod)["metadata"].value("creationTimestamp", ""));
       if (created && (!first || *created < *first)) first = created;
     }
-    if (scheduled == *job_.spec.workers || !first) return true;
-    const kube::WallTime deadline = *first + seconds(*job_.spec.scheduling.schedule_timeout_seconds);
+    if (scheduled == job_.spec.workers || !first) return true;
+    const kube::WallTime deadline = *first + seconds(job_.spec.scheduling.schedule_timeout_seconds);
     if (now_ < deadline) {
       Requeue(deadline - now_);
       return true;
@@ -441,23 +443,23 @@ class Planner {
     ++st.attempt;
     const seconds delay = Backoff(config_.admission_backoff, config_.admission_backoff_max, st.admission_retries - 1);
     if (delay.count() > 0) st.retry_after = FormatTimeRoundedUp(now_ + delay);
-    const std::string message = std::to_string(scheduled) + " of " + std::to_string(*job_.spec.workers) +
+    const std::string message = std::to_string(scheduled) + " of " + std::to_string(job_.spec.workers) +
                                 " workers scheduled after " +
-                                std::to_string(*job_.spec.scheduling.schedule_timeout_seconds) + " s (" + waiting +
+                                std::to_string(job_.spec.scheduling.schedule_timeout_seconds) + " s (" + waiting +
                                 "); released the whole gang, retrying in " + SecondsText(delay);
     SetCondition(st, condition::kScheduled, false, reason::kScheduleTimeout, message, now_text_);
     Event("Warning", reason::kScheduleTimeout, message);
     ClassifyPods();
     SweepStalePods();
     Counts();
-    st.phase = "Scheduling";
+    st.phase = api::Name(api::Phase::kScheduling);
     Requeue(delay);
     return false;
   }
 
   void CreateLauncher() {
     if (Launcher() || stale_remaining_) return;
-    for (int64_t i = 0; i < *job_.spec.workers; ++i) {
+    for (int64_t i = 0; i < job_.spec.workers; ++i) {
       auto it = workers_.find(i);
       if (it == workers_.end() || !IsReady(*it->second)) return;
     }
@@ -467,7 +469,7 @@ class Planner {
 
   void Counts() {
     api::WorkerCounts& c = plan_.status.workers;
-    c = {*job_.spec.workers, 0, 0, 0};
+    c = {job_.spec.workers, 0, 0, 0};
     for (const auto& [index, pod] : workers_) {
       if (IsScheduled(*pod)) ++c.scheduled;
       if (IsReady(*pod)) ++c.ready;
@@ -479,7 +481,7 @@ class Planner {
     api::TrainingJobStatus& st = plan_.status;
     const json* launcher = Launcher();
     const bool running = launcher && PodPhase(*launcher) == "Running" && !IsTerminating(*launcher);
-    const int64_t w = *job_.spec.workers;
+    const int64_t w = job_.spec.workers;
     if (!workers_.empty() && !IsTrue(st, condition::kRestarting)) {
       if (st.workers.scheduled == w) {
         SetCondition(st, condition::kScheduled, true, reason::kAllWorkersScheduled,
@@ -503,7 +505,7 @@ class Planner {
       if (!st.start_time) st.start_time = now_text_;
       const bool eval = Stage() == kStageEvaluate;
       const std::string what = eval ? "evaluating on " + std::to_string(w) + " workers"
-                                    : "training on " + std::to_string(w * *job_.spec.slots_per_worker) + " ranks";
+                                    : "training on " + std::to_string(w * job_.spec.slots_per_worker) + " ranks";
       const char* why = eval ? reason::kEvaluating : reason::kLauncherRunning;
       if (SetCondition(st, condition::kRunning, true, why, what, now_text_)) Event("Normal", why, what);
       if (ClearCondition(st, condition::kRestarting, reason::kGangRunning,
@@ -513,15 +515,15 @@ class Planner {
     }
     // Between training and evaluation the Running condition stays, and so does the phase.
     const bool evaluation_next =
-        Stage() == kStageEvaluate && *job_.spec.mode != "Evaluate" && IsTrue(st, condition::kRunning);
+        Stage() == kStageEvaluate && job_.spec.mode != api::Mode::kEvaluate && IsTrue(st, condition::kRunning);
     if (IsTrue(st, condition::kRestarting)) {
-      st.phase = "Restarting";
+      st.phase = api::Name(api::Phase::kRestarting);
     } else if (running || evaluation_next) {
-      st.phase = "Running";
+      st.phase = api::Name(api::Phase::kRunning);
     } else if (!workers_.empty() && st.workers.scheduled < w) {
-      st.phase = "Scheduling";
+      st.phase = api::Name(api::Phase::kScheduling);
     } else {
-      st.phase = "Pending";
+      st.phase = api::Name(api::Phase::kPending);
     }
     if (running) Requeue(config_.progress_period);
   }
@@ -542,7 +544,7 @@ class Planner {
     SetCondition(st, success ? condition::kSucceeded : condition::kFailed, true, why, message, now_text_);
     ClearCondition(st, condition::kRunning, why, success ? "finished" : "failed", now_text_);
     ClearCondition(st, condition::kRestarting, why, success ? "finished" : "failed", now_text_);
-    st.phase = success ? "Succeeded" : "Failed";
+    st.phase = api::Name(success ? api::Phase::kSucceeded : api::Phase::kFailed);
     st.completion_time = now_text_;
     st.retry_after.reset();
     Event(success ? "Normal" : "Warning", why, message);
@@ -579,7 +581,8 @@ class Planner {
 
   Plan Finish() { return std::move(plan_); }
 
-  api::TrainingJob job_;
+  api::TrainingJob raw_;   // as stored, with WithDefaults: what validation reads
+  api::DefaultedJob job_;  // once valid (CheckValid): what every later step reads
   const Observed& observed_;
   kube::WallTime now_;
   std::string now_text_;

@@ -18,7 +18,7 @@ json PodSecurityContext() {
 }
 
 // Volumes every pod of the job has, and where the containers mount them.
-void AddCommonVolumes(const api::TrainingJob& job, json& spec, json& container, bool data, bool checkpoints) {
+void AddCommonVolumes(const api::DefaultedJob& job, json& spec, json& container, bool data, bool checkpoints) {
   spec["volumes"].push_back({{"name", "ssh"}, {"secret", {{"secretName", SecretName(job)}, {"defaultMode", 0440}}}});
   spec["volumes"].push_back({{"name", "config"}, {"configMap", {{"name", ConfigMapName(job)}}}});
   container["volumeMounts"].push_back({{"name", "ssh"}, {"mountPath", kSshDir}, {"readOnly", true}});
@@ -40,7 +40,7 @@ void AddCommonVolumes(const api::TrainingJob& job, json& spec, json& container, 
   }
 }
 
-json PodLabels(const api::TrainingJob& job, const std::string& role, int64_t attempt) {
+json PodLabels(const api::DefaultedJob& job, const std::string& role, int64_t attempt) {
   json labels = JobLabels(job);
   labels[kLabelRole] = role;
   labels[kLabelAttempt] = std::to_string(attempt);
@@ -56,19 +56,19 @@ void MergeObject(json& ours, const json& theirs) {
 
 }  // namespace
 
-json WorkerPod(const api::TrainingJob& job, int64_t index, int64_t attempt) {
-  const api::TrainingJobSpec& s = job.spec;
+json WorkerPod(const api::DefaultedJob& job, int64_t index, int64_t attempt) {
+  const api::DefaultedSpec& s = job.spec;
   json container = {{"name", kRoleWorker},
                     {"image", s.image},
-                    {"imagePullPolicy", s.image_pull_policy.value_or("IfNotPresent")},
+                    {"imagePullPolicy", s.image_pull_policy},
                     {"command", {"/usr/sbin/sshd", "-D", "-e", "-f", kSshdConfigPath}},
                     {"ports", json::array({{{"name", "ssh"}, {"containerPort", kSshPort}}})},
                     {"env",
                      {Env("KUBECNN_JOB_NAME", job.Name()), Env("KUBECNN_WORKER_INDEX", std::to_string(index)),
-                      Env("KUBECNN_LOG_DIR", s.trainer.log_dir.value_or(api::kCheckpointMountPath))}},
+                      Env("KUBECNN_LOG_DIR", s.log_dir)}},
                     {"readinessProbe", {{"tcpSocket", {{"port", kSshPort}}}, {"periodSeconds", 2}}},
                     {"volumeMounts", json::array()}};
-  for (int64_t slot = 0; slot < s.slots_per_worker.value_or(1); ++slot) {
+  for (int64_t slot = 0; slot < s.slots_per_worker; ++slot) {
     container["ports"].push_back(
         {{"name", "metrics-" + std::to_string(slot)}, {"containerPort", kMetricsBasePort + slot}});
   }
@@ -87,25 +87,24 @@ json WorkerPod(const api::TrainingJob& job, int64_t index, int64_t attempt) {
   json meta = ChildMetadata(job, WorkerName(job, index));
   meta["labels"] = PodLabels(job, kRoleWorker, attempt);
   meta["labels"][kLabelIndex] = std::to_string(index);
-  const std::string gang = s.scheduling.gang.value_or("None");
   if (s.scheduling.scheduler_name) spec["schedulerName"] = *s.scheduling.scheduler_name;
   if (s.scheduling.priority_class_name) spec["priorityClassName"] = *s.scheduling.priority_class_name;
-  if (gang == "Volcano") {
+  if (s.scheduling.gang == api::Gang::kVolcano) {
     meta["annotations"] = {{"scheduling.k8s.io/group-name", PodGroupName(job)}};
     if (s.scheduling.queue) meta["annotations"]["volcano.sh/queue-name"] = *s.scheduling.queue;
-  } else if (gang == "SchedulerPlugins") {
+  } else if (s.scheduling.gang == api::Gang::kSchedulerPlugins) {
     meta["labels"]["scheduling.x-k8s.io/pod-group"] = PodGroupName(job);
   }
   json pod = {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", meta}, {"spec", spec}};
   return MergePodTemplate(std::move(pod), s.pod_template);
 }
 
-json LauncherPod(const api::TrainingJob& job, const std::string& stage, int64_t attempt) {
-  const api::TrainingJobSpec& s = job.spec;
-  const std::string log_dir = s.trainer.log_dir.value_or(api::kCheckpointMountPath);
+json LauncherPod(const api::DefaultedJob& job, const std::string& stage, int64_t attempt) {
+  const api::DefaultedSpec& s = job.spec;
+  const std::string& log_dir = s.log_dir;
   json container = {{"name", kRoleLauncher},
                     {"image", s.image},
-                    {"imagePullPolicy", s.image_pull_policy.value_or("IfNotPresent")},
+                    {"imagePullPolicy", s.image_pull_policy},
                     {"command", LauncherCommand()},
                     {"args", MpirunArgs(s, stage)},
                     {"env",

@@ -7,15 +7,15 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "operator/api/training_job.h"
+#include "operator/api/defaults.h"
 
 namespace kubecnn::controller {
 
 // Worker `index` of gang attempt `attempt` (see status.restarts / admissionRetries).
-nlohmann::json WorkerPod(const api::TrainingJob& job, int64_t index, int64_t attempt);
+nlohmann::json WorkerPod(const api::DefaultedJob& job, int64_t index, int64_t attempt);
 
 // The launcher of `stage` (kStageTrain: training, kStageEvaluate: --eval), attempt `attempt`.
-nlohmann::json LauncherPod(const api::TrainingJob& job, const std::string& stage, int64_t attempt);
+nlohmann::json LauncherPod(const api::DefaultedJob& job, const std::string& stage, int64_t attempt);
 
 // Merges the user's podTemplate into a pod we built: labels and annotations added (ours win),
 // PodSpec fields we do not set taken from the template, the template container named like ours

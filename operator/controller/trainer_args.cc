@@ -15,7 +15,7 @@ std::string Number(double v) {
 
 }  // namespace
 
-std::vector<std::string> TrainerArgs(const api::TrainingJobSpec& spec, const std::string& stage) {
+std::vector<std::string> TrainerArgs(const api::DefaultedSpec& spec, const std::string& stage) {
   const api::TrainerSpec& t = spec.trainer;
   const bool eval = stage == kStageEvaluate;
   std::vector<std::string> args;
@@ -25,7 +25,7 @@ std::vector<std::string> TrainerArgs(const api::TrainingJobSpec& spec, const std
   flag("model", t.model);
   const std::optional<std::string> data_dir = eval && spec.evaluation.data_dir ? spec.evaluation.data_dir : t.data_dir;
   if (data_dir && !data_dir->empty()) flag("data_dir", *data_dir);
-  flag("log_dir", t.log_dir.value_or("/checkpoints"));
+  flag("log_dir", spec.log_dir);
   std::optional<int64_t> batch = eval && spec.evaluation.batch_size ? spec.evaluation.batch_size : t.batch_size;
   if (batch) flag("batch_size", std::to_string(*batch));
   if (t.num_classes) flag("num_classes", std::to_string(*t.num_classes));
@@ -56,8 +56,8 @@ std::vector<std::string> TrainerArgs(const api::TrainingJobSpec& spec, const std
   return args;
 }
 
-std::vector<std::string> MpirunArgs(const api::TrainingJobSpec& spec, const std::string& stage) {
-  const int64_t ranks = spec.workers.value_or(1) * spec.slots_per_worker.value_or(1);
+std::vector<std::string> MpirunArgs(const api::DefaultedSpec& spec, const std::string& stage) {
+  const int64_t ranks = spec.workers * spec.slots_per_worker;
   std::vector<std::string> args = {"mpirun", "--hostfile", kHostfilePath, "-np", std::to_string(ranks),
                                    // one rank per slot, ranks of a worker adjacent (local rank = GPU)
                                    "--map-by", "slot", "--bind-to", "none",

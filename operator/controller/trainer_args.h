@@ -6,16 +6,16 @@
 #include <string>
 #include <vector>
 
-#include "operator/api/training_job.h"
+#include "operator/api/defaults.h"
 
 namespace kubecnn::controller {
 
 // kubecnn-trainer's flags for `stage` (kStageTrain or kStageEvaluate) of a defaulted spec.
-std::vector<std::string> TrainerArgs(const api::TrainingJobSpec& spec, const std::string& stage);
+std::vector<std::string> TrainerArgs(const api::DefaultedSpec& spec, const std::string& stage);
 
 // ["mpirun", "--hostfile", "/etc/kubecnn/hostfile", "-np", "<workers*slots>", <mpirun options>,
 //  "kubecnn-trainer", TrainerArgs...].
-std::vector<std::string> MpirunArgs(const api::TrainingJobSpec& spec, const std::string& stage);
+std::vector<std::string> MpirunArgs(const api::DefaultedSpec& spec, const std::string& stage);
 
 // The launcher container's command: a fixed /bin/sh script that waits until every hostfile entry
 // resolves (headless-Service DNS can trail pod readiness), runs its arguments ("$@", i.e.

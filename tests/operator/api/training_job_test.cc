@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "operator/api/defaults.h"
+#include "operator/api/enums.h"
 #include "operator/api/time_format.h"
 
 namespace kubecnn::api {
@@ -145,6 +146,51 @@ TEST(TrainingJobDefaults, FillAbsentFieldsAndKeepGivenOnes) {
   const TrainingJobSpec wd = WithDefaults(with_data);
   EXPECT_EQ(*wd.trainer.data_dir, "/data");
   EXPECT_EQ(*wd.scheduling.scheduler_name, "scheduler-plugins-scheduler");
+}
+
+// Defaults are applied once: the defaulted spec holds plain values and enums, so no builder or
+// planner step re-defaults (value_or) or dereferences an optional that defaulting filled.
+TEST(TrainingJobDefaults, DefaultedSpecHoldsPlainValuesAndEnums) {
+  TrainingJobSpec raw;
+  raw.image = "kubecnn:1";
+  raw.trainer.model = "resnet50";
+  const DefaultedSpec d = Defaulted(raw);
+  EXPECT_EQ(d.mode, Mode::kTrain);
+  EXPECT_EQ(d.image_pull_policy, "IfNotPresent");
+  EXPECT_EQ(d.workers, kDefaultWorkers);
+  EXPECT_EQ(d.slots_per_worker, kDefaultSlotsPerWorker);
+  EXPECT_EQ(d.log_dir, kCheckpointMountPath);
+  EXPECT_EQ(d.run_policy.backoff_limit, kDefaultBackoffLimit);
+  EXPECT_EQ(d.run_policy.clean_pod_policy, CleanPodPolicy::kRunning);
+  EXPECT_FALSE(d.run_policy.suspend);
+  EXPECT_EQ(d.scheduling.gang, Gang::kNone);
+  EXPECT_FALSE(d.scheduling.scheduler_name) << "gang None: the default scheduler";
+  EXPECT_EQ(d.scheduling.schedule_timeout_seconds, kDefaultScheduleTimeoutSeconds);
+  EXPECT_FALSE(d.evaluation.enabled);
+  EXPECT_EQ(d.volumes.checkpoints, (json{{"emptyDir", json::object()}}));
+
+  raw.mode = "Evaluate";
+  raw.scheduling.gang = "Volcano";
+  raw.run_policy.clean_pod_policy = "All";
+  const DefaultedSpec given = Defaulted(raw);
+  EXPECT_EQ(given.mode, Mode::kEvaluate);
+  EXPECT_EQ(given.scheduling.gang, Gang::kVolcano);
+  EXPECT_EQ(*given.scheduling.scheduler_name, kVolcanoSchedulerName);
+  EXPECT_EQ(given.run_policy.clean_pod_policy, CleanPodPolicy::kAll);
+
+  raw.scheduling.gang = "Kueue";
+  EXPECT_THROW(Defaulted(raw), std::logic_error) << "only a spec that passed validation is defaulted";
+}
+
+TEST(Enums, NamesAreTheApisAndParseBack) {
+  for (Mode m : {Mode::kTrain, Mode::kEvaluate}) EXPECT_EQ(ParseMode(Name(m)), m);
+  for (Gang g : {Gang::kNone, Gang::kVolcano, Gang::kSchedulerPlugins}) EXPECT_EQ(ParseGang(Name(g)), g);
+  for (CleanPodPolicy p : {CleanPodPolicy::kAll, CleanPodPolicy::kRunning, CleanPodPolicy::kNone}) {
+    EXPECT_EQ(ParseCleanPodPolicy(Name(p)), p);
+  }
+  EXPECT_STREQ(Name(Gang::kSchedulerPlugins), "SchedulerPlugins");
+  EXPECT_STREQ(Name(Phase::kRestarting), "Restarting");
+  EXPECT_FALSE(ParseMode("train")) << "case matters, as in the CRD's enum";
 }
 
 TEST(TimeFormat, ParsesWhatTheApiServerWrites) {

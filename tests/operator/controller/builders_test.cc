@@ -29,10 +29,7 @@ namespace {
 using nlohmann::json;
 using testing::MakeJob;
 
-api::TrainingJob Defaulted(api::TrainingJob job) {
-  job.spec = api::WithDefaults(job.spec);
-  return job;
-}
+using api::Defaulted;
 
 std::string Unbase64(const std::string& text) { return kube::Base64Decode(text).value_or("<not base64>"); }
 
@@ -44,7 +41,7 @@ const json* FindByName(const json& list, const std::string& name) {
 }
 
 TEST(Builders, HeadlessServicePublishesNotReadyWorkers) {
-  const api::TrainingJob job = Defaulted(MakeJob());
+  const api::DefaultedJob job = Defaulted(MakeJob());
   const json s = HeadlessService(job);
   EXPECT_EQ(s["metadata"]["name"], "r50");
   EXPECT_EQ(s["spec"]["clusterIP"], "None");
@@ -57,7 +54,7 @@ TEST(Builders, HeadlessServicePublishesNotReadyWorkers) {
 }
 
 TEST(Builders, HostfileListsEveryWorkerWithItsSlots) {
-  const api::TrainingJob job = Defaulted(MakeJob(3, 8));
+  const api::DefaultedJob job = Defaulted(MakeJob(3, 8));
   EXPECT_EQ(Hostfile(job),
             "r50-worker-0.r50.ml.svc slots=8\n"
             "r50-worker-1.r50.ml.svc slots=8\n"
@@ -94,7 +91,7 @@ TEST(Builders, SshSecretCarriesAWorkingKeyPair) {
 }
 
 TEST(Builders, WorkerPodRunsSshdAsNonRootWithVolumesPortsAndResources) {
-  const api::TrainingJob job = Defaulted(MakeJob(4, 8));
+  const api::DefaultedJob job = Defaulted(MakeJob(4, 8));
   const json pod = WorkerPod(job, 2, 5);
   EXPECT_EQ(pod["metadata"]["name"], "r50-worker-2");
   EXPECT_EQ(pod["metadata"]["labels"][kLabelIndex], "2");
@@ -134,8 +131,8 @@ TEST(Builders, PodTemplateIsMergedIntoWorkersAndLaunchers) {
                    {"name": "launcher", "env": [{"name": "LAUNCHER_ONLY", "value": "1"}]},
                    {"name": "log-shipper", "image": "fluent-bit"}],
     "volumes": [{"name": "extra", "emptyDir": {}}]})");
-  job = Defaulted(job);
-  const json worker = WorkerPod(job, 0, 0);
+  const api::DefaultedJob defaulted = Defaulted(job);
+  const json worker = WorkerPod(defaulted, 0, 0);
   EXPECT_EQ(worker["metadata"]["labels"]["team"], "vision");
   EXPECT_EQ(worker["metadata"]["labels"][kLabelRole], "worker") << "our labels win";
   EXPECT_EQ(worker["metadata"]["annotations"]["sidecar.istio.io/inject"], "false");
@@ -149,13 +146,13 @@ TEST(Builders, PodTemplateIsMergedIntoWorkersAndLaunchers) {
   EXPECT_FALSE(FindByName(worker["spec"]["containers"][0]["env"], "LAUNCHER_ONLY"));
   EXPECT_EQ(worker["spec"]["containers"][1]["name"], "log-shipper");
   EXPECT_TRUE(FindByName(worker["spec"]["volumes"], "extra"));
-  const json launcher = LauncherPod(job, kStageTrain, 0);
+  const json launcher = LauncherPod(defaulted, kStageTrain, 0);
   EXPECT_TRUE(FindByName(launcher["spec"]["containers"][0]["env"], "LAUNCHER_ONLY"));
   EXPECT_EQ(launcher["spec"]["nodeSelector"]["gpu"], "h100");
 }
 
 TEST(Builders, PodsMountNoServiceAccountTokenUnlessTheTemplateAsks) {
-  api::TrainingJob job = Defaulted(MakeJob());
+  api::DefaultedJob job = Defaulted(MakeJob());
   EXPECT_EQ(WorkerPod(job, 0, 0)["spec"]["automountServiceAccountToken"], false)
       << "sshd and the trainer never call the API; the namespace's default token would be exposed to the job";
   EXPECT_EQ(LauncherPod(job, kStageTrain, 0)["spec"]["automountServiceAccountToken"], false);
@@ -176,7 +173,7 @@ TEST(TrainerArgs, NvcnnRecipeBecomesItsCommandLine) {
   t.display_every = 100;
   t.learning_rate = 2.0;
   t.extra_args = {"--channels_last"};
-  job = Defaulted(job);
+  const api::DefaultedJob defaulted = Defaulted(job);
   const std::vector<std::string> expected = {"mpirun",
                                              "--hostfile",
                                              "/etc/kubecnn/hostfile",
@@ -204,8 +201,8 @@ TEST(TrainerArgs, NvcnnRecipeBecomesItsCommandLine) {
                                              "--display_every=100",
                                              "--save_interval=3600",
                                              "--channels_last"};
-  EXPECT_EQ(MpirunArgs(job.spec, kStageTrain), expected);
-  const json launcher = LauncherPod(job, kStageTrain, 0);
+  EXPECT_EQ(MpirunArgs(defaulted.spec, kStageTrain), expected);
+  const json launcher = LauncherPod(defaulted, kStageTrain, 0);
   EXPECT_EQ(launcher["spec"]["containers"][0]["args"], json(expected));
   EXPECT_EQ(launcher["spec"]["containers"][0]["command"], json(LauncherCommand()));
   EXPECT_EQ(launcher["spec"]["containers"][0]["terminationMessagePath"], "/dev/termination-log");
@@ -216,8 +213,8 @@ TEST(TrainerArgs, EvaluationUsesEvalFlagsAndNoTrainingOnes) {
   job.spec.evaluation.batch_size = 100;
   job.spec.evaluation.checkpoint = "/checkpoints/model.ckpt";
   job.spec.trainer.lr_schedule = "step:10,20";
-  job = Defaulted(job);
-  const std::vector<std::string> args = TrainerArgs(job.spec, kStageEvaluate);
+  const api::DefaultedJob defaulted = Defaulted(job);
+  const std::vector<std::string> args = TrainerArgs(defaulted.spec, kStageEvaluate);
   EXPECT_EQ(args, (std::vector<std::string>{"--model=resnet50", "--data_dir=/data", "--log_dir=/checkpoints",
                                             "--batch_size=100", "--metrics_port=9400", "--eval",
                                             "--checkpoint=/checkpoints/model.ckpt"}));

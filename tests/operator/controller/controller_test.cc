@@ -40,8 +40,7 @@ TEST_F(ControllerTest, CreateMakesEveryChildWithTheBuildersContent) {
   const json created = CreateJob(testing::MakeJob());
   ASSERT_TRUE(WaitForWorkers(4));
   ASSERT_TRUE(WaitFor([&] { return Status().phase == "Scheduling"; }, "status: workers not scheduled yet"));
-  api::TrainingJob job = api::TrainingJobFromJson(created);
-  job.spec = api::WithDefaults(job.spec);
+  const api::DefaultedJob job = api::Defaulted(api::TrainingJobFromJson(created));
   const auto& services = Kind("", "v1", "services");
   const auto& config_maps = Kind("", "v1", "configmaps");
   const auto& secrets = Kind("", "v1", "secrets");

@@ -124,7 +124,7 @@ TEST(Planner, NewJobCreatesServiceHostfileSecretAndWorkersButNoLauncher) {
   EXPECT_FALSE(plan.status.start_time) << "the deadline counts from when the gang first runs";
   EXPECT_EQ(*plan.status.observed_generation, 1);
   EXPECT_EQ(plan.status.workers.desired, 4);
-  EXPECT_EQ(w.config_map["data"]["hostfile"], Hostfile(w.job));
+  EXPECT_EQ(w.config_map["data"]["hostfile"], Hostfile(api::Defaulted(w.job)));
 
   const Plan seen = w.Pass(kT0 + seconds(1));
   EXPECT_TRUE(seen.actions.empty()) << "a second pass over the same world creates nothing more";
@@ -170,9 +170,7 @@ TEST(Planner, LauncherWaitsForEveryWorkerToBeReady) {
   w.AllWorkersReady();
   plan = w.Pass(kT0 + seconds(6));
   ASSERT_EQ(Count(plan, ActionKind::kCreate, "pods"), 1);
-  api::TrainingJob defaulted = w.job;
-  defaulted.spec = api::WithDefaults(defaulted.spec);
-  EXPECT_EQ(plan.actions[0].object, LauncherPod(defaulted, kStageTrain, 0));
+  EXPECT_EQ(plan.actions[0].object, LauncherPod(api::Defaulted(w.job), kStageTrain, 0));
   EXPECT_TRUE(w.pods.count("r50-launcher"));
   EXPECT_EQ(plan.status.phase, "Pending");
 

@@ -90,8 +90,8 @@ void SeedRunningJob(::kubecnn::testing::ApiStore& store, const std::string& name
   object.erase("status");
   object["metadata"].erase("uid");
   object["metadata"].erase("generation");
-  api::TrainingJob job = api::TrainingJobFromJson(store.Create(Kind("kubecnn.io", "trainingjobs"), "ml", object));
-  job.spec = api::WithDefaults(job.spec);
+  const api::DefaultedJob job =
+      api::Defaulted(api::TrainingJobFromJson(store.Create(Kind("kubecnn.io", "trainingjobs"), "ml", object)));
   store.Create(Kind("", "services"), "ml", HeadlessService(job));
   store.Create(Kind("", "configmaps"), "ml", HostfileConfigMap(job));
   store.Create(Kind("", "secrets"), "ml", SshSecret(job, keys));
