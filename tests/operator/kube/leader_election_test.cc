@@ -5,8 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "tests/support/fake_apiserver.h"
 
@@ -82,7 +85,10 @@ struct Candidate {
                                                                          reconciling = false;
                                                                          stopped_at = std::chrono::steady_clock::now();
                                                                        },
-                                                                       nullptr});
+                                                                       [this](const std::string& holder) {
+                                                                         std::lock_guard<std::mutex> lock(mu);
+                                                                         holders_seen.push_back(holder);
+                                                                       }});
     thread = std::thread([this] { elector->Run(stop); });
   }
   ~Candidate() {
@@ -95,6 +101,12 @@ struct Candidate {
   std::thread thread;
   std::atomic<bool> reconciling{false};
   std::chrono::steady_clock::time_point stopped_at{};
+  std::mutex mu;
+  std::vector<std::string> holders_seen;  // on_new_leader, in order
+  bool Saw(const std::string& holder) {
+    std::lock_guard<std::mutex> lock(mu);
+    return std::find(holders_seen.begin(), holders_seen.end(), holder) != holders_seen.end();
+  }
 };
 
 template <typename Pred>
@@ -134,7 +146,8 @@ TEST(LeaderElection, ALeaderThatCannotRenewStopsBeforeTheStandbyTakesOver) {
   Candidate a(server, "operator-a", "token-a");
   ASSERT_TRUE(WaitFor([&] { return a.reconciling.load(); }, seconds(5)));
   Candidate b(server, "operator-b", "token-b");
-  std::this_thread::sleep_for(milliseconds(300));
+  // The standby has read the Lease and seen a hold it: it campaigns without leading.
+  ASSERT_TRUE(WaitFor([&] { return b.Saw("operator-a"); }, seconds(5)));
   ASSERT_FALSE(b.reconciling);
   // Partition the leader from the API server: its requests now fail.
   const auto cut = std::chrono::steady_clock::now();

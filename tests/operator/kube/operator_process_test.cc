@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -80,11 +81,18 @@ TEST(OperatorProcesses, ExactlyOneLeadsAndTheOtherTakesOverAfterSigterm) {
   ASSERT_TRUE(leader == "replica-a" || leader == "replica-b")
       << "no leader; logs:\n"
       << testing::ReadFile(dir / "a.log") << testing::ReadFile(dir / "b.log");
-  // Over several renewals the lease never changes hands while the leader lives.
-  for (int i = 0; i < 10; ++i) {
-    std::this_thread::sleep_for(milliseconds(100));
-    EXPECT_EQ(Holder(server), leader);
+  // Over several renewals (each moves renewTime; counted, not slept through) the lease never
+  // changes hands while the leader lives.
+  std::set<std::string> renewals;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (renewals.size() < 5 && std::chrono::steady_clock::now() < until) {
+    const auto& leases = *testing::FindKind("coordination.k8s.io", "v1", "leases");
+    const nlohmann::json spec = server.store().Get(leases, "ops", "kubecnn-operator")["spec"];
+    EXPECT_EQ(spec.value("holderIdentity", ""), leader);
+    renewals.insert(spec.value("renewTime", ""));
+    std::this_thread::sleep_for(milliseconds(20));
   }
+  EXPECT_GE(renewals.size(), 5u) << "the leader renews every retry period";
   const pid_t leader_pid = leader == "replica-a" ? a : b;
   const pid_t standby_pid = leader == "replica-a" ? b : a;
   const auto stopped = std::chrono::steady_clock::now();
