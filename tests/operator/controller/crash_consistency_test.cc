@@ -6,6 +6,8 @@
 // again, and a gang restart goes uncounted.
 #include <gtest/gtest.h>
 
+#include <iostream>
+
 #include "operator/controller/conditions.h"
 #include "operator/controller/names.h"
 #include "tests/operator/controller/controller_harness.h"
@@ -69,10 +71,13 @@ void RunAtEveryCut(const Scenario& s) {
     writes = Run(s, std::nullopt);
   }
   ASSERT_GT(writes, 1) << "the reconcile under test makes several writes";
-  for (int64_t n = 0; n <= writes && !::testing::Test::HasFailure(); ++n) {
+  int64_t runs = 0;
+  for (int64_t n = 0; n <= writes && !::testing::Test::HasFailure(); ++n, ++runs) {
     SCOPED_TRACE("operator killed after write " + std::to_string(n) + " of " + std::to_string(writes));
     Run(s, n);
   }
+  std::cout << writes << " writes after the trigger; the operator was killed after each of 0.." << writes << " ("
+            << runs << " runs)\n";
 }
 
 api::TrainingJob SmallJob(const char* clean_pod_policy) {
