@@ -140,5 +140,23 @@ TEST(CrashConsistency, GangRestartIsCountedOnceWhereverTheOperatorDies) {
   RunAtEveryCut(s);
 }
 
+TEST(CrashConsistency, SuspensionIsNotLostWhereverTheOperatorDies) {
+  Scenario s;
+  s.job = SmallJob("Running");
+  s.trigger = [](ControllerHarness& h) {  // the user's patch, straight into the store (not a cut write)
+    h.server_.store().MergePatch(*::kubecnn::testing::FindKind("kubecnn.io", "v1alpha1", "trainingjobs"), "ml", "r50",
+                                 {{"spec", {{"runPolicy", {{"suspend", true}}}}}}, false);
+  };
+  s.settled = [](ControllerHarness& h) { return h.Status().phase == "Suspended" && h.Pods().empty(); };
+  s.settled_what = "phase Suspended and no pods";
+  s.check = [](ControllerHarness& h, const std::vector<RecordedRequest>& since) {
+    const api::TrainingJobStatus st = h.Status();
+    EXPECT_EQ(st.attempt, 1) << "the suspended gang's attempt is retired once";
+    EXPECT_EQ(st.restarts, 0) << "suspension is not a failure";
+    EXPECT_TRUE(CreatedPods(since).empty());
+  };
+  RunAtEveryCut(s);
+}
+
 }  // namespace
 }  // namespace kubecnn::controller
