@@ -19,13 +19,13 @@
 #include "operator/kube/client.h"
 #include "operator/kube/health_server.h"
 #include "operator/kube/leader_election.h"
-#include "operator/kube/log.h"
 #include "trainer/common/flags.h"
+#include "trainer/common/log.h"
 
 namespace {
 
-using kubecnn::kube::LogError;
-using kubecnn::kube::LogInfo;
+using kubecnn::LogError;
+using kubecnn::LogInfo;
 
 const char* kUsage =
     "usage: kubecnn-operator [flags]\n"

@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "operator/kube/api_error.h"
-#include "operator/kube/log.h"
+#include "trainer/common/log.h"
 
 namespace kubecnn::kube {
 

@@ -1,7 +1,7 @@
 // Informer: wiring of store, reflector, handlers and resync.
 #include "operator/kube/informer.h"
 
-#include "operator/kube/log.h"
+#include "trainer/common/log.h"
 
 namespace kubecnn::kube {
 

@@ -2,7 +2,7 @@
 #include "operator/kube/reflector.h"
 
 #include "operator/kube/api_error.h"
-#include "operator/kube/log.h"
+#include "trainer/common/log.h"
 
 namespace kubecnn::kube {
 

@@ -2,7 +2,7 @@
 // heap and its thread follow its delaying queue.
 #include "operator/kube/work_queue.h"
 
-#include "operator/kube/log.h"
+#include "trainer/common/log.h"
 
 namespace kubecnn::kube {
 

@@ -1,4 +1,4 @@
-// Timestamped, thread-safe log lines on stderr ("2026-11-22 03:40:01 W loader: ...").
+// Timestamped, thread-safe log lines on stderr ("2026-11-22 03:40:01 W loader: ..."), for both binaries.
 #pragma once
 
 #include <string_view>
