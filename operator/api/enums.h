@@ -13,6 +13,10 @@ enum class Gang { kNone, kVolcano, kSchedulerPlugins };
 enum class CleanPodPolicy { kAll, kRunning, kNone };
 enum class Phase { kPending, kScheduling, kRunning, kRestarting, kSucceeded, kFailed, kSuspended };
 
+// Every phase, in the order above (the operator exports a gauge for each, zero included).
+inline constexpr Phase kAllPhases[] = {Phase::kPending,   Phase::kScheduling, Phase::kRunning,  Phase::kRestarting,
+                                       Phase::kSucceeded, Phase::kFailed,     Phase::kSuspended};
+
 const char* Name(Mode mode);
 const char* Name(Gang gang);
 const char* Name(CleanPodPolicy policy);

@@ -1,10 +1,11 @@
 // Controller metric families.
 #include "operator/controller/controller_metrics.h"
 
+#include "operator/api/enums.h"
+
 namespace kubecnn::controller {
 
 namespace {
-const char* const kPhases[] = {"Pending", "Scheduling", "Running", "Restarting", "Succeeded", "Failed", "Suspended"};
 const char* const kErrorStages[] = {"apply", "status", "decode"};  // CountError's stages
 }  // namespace
 
@@ -29,7 +30,7 @@ ControllerMetrics::ControllerMetrics(prometheus::Registry& registry)
                          .Register(registry)
                          .Add({})) {
   // Every series exists from the start (at 0), so dashboards and alerts see a value, not no data.
-  for (const char* phase : kPhases) jobs_.Add({{"phase", phase}}).Set(0);
+  for (api::Phase phase : api::kAllPhases) jobs_.Add({{"phase", api::Name(phase)}}).Set(0);
   for (const char* stage : kErrorStages) errors_.Add({{"stage", stage}});
 }
 

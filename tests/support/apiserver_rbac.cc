@@ -1,12 +1,8 @@
 // RBAC rules and decisions for the fake API server (see apiserver_rbac.h).
 #include "tests/support/apiserver_rbac.h"
 
-#include <fstream>
-#include <sstream>
-#include <stdexcept>
-
-#include "operator/kube/yaml_json.h"
 #include "tests/support/apiserver_objects.h"
+#include "tests/support/yaml_documents.h"
 
 namespace kubecnn::testing {
 namespace {
@@ -26,35 +22,17 @@ bool Matches(const std::set<std::string>& granted, const std::string& wanted) {
 }  // namespace
 
 std::vector<PolicyRule> LoadPolicyRules(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("reading RBAC rules from " + path + ": cannot open it");
   std::vector<PolicyRule> rules;
-  std::string line, doc;
-  auto flush = [&] {
-    nlohmann::json object;
-    try {
-      object = kube::ParseYaml(doc);
-    } catch (const std::exception& e) {
-      throw std::runtime_error("reading RBAC rules from " + path + ": " + e.what());
-    }
-    doc.clear();
-    if (!object.is_object()) return;
+  for (const nlohmann::json& object : LoadYamlDocuments(path)) {
+    if (!object.is_object()) continue;
     const std::string kind = object.value("kind", "");
-    if (kind != "ClusterRole" && kind != "Role") return;
+    if (kind != "ClusterRole" && kind != "Role") continue;
     for (const nlohmann::json& rule : object.value("rules", nlohmann::json::array())) {
       rules.push_back({Strings(rule.value("apiGroups", nlohmann::json())),
                        Strings(rule.value("resources", nlohmann::json())),
                        Strings(rule.value("verbs", nlohmann::json()))});
     }
-  };
-  while (std::getline(in, line)) {
-    if (line == "---") {
-      flush();
-    } else {
-      doc += line + "\n";
-    }
   }
-  flush();
   return rules;
 }
 

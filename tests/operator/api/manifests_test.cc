@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -13,7 +12,7 @@
 #include "operator/api/defaults.h"
 #include "operator/api/training_job.h"
 #include "operator/api/validation.h"
-#include "operator/kube/yaml_json.h"
+#include "tests/support/yaml_documents.h"
 
 namespace kubecnn::api {
 namespace {
@@ -23,29 +22,7 @@ namespace fs = std::filesystem;
 
 const fs::path kManifests = fs::path(KUBECNN_SOURCE_DIR) / "manifests";
 
-// Every YAML document of a file ("---" separated), as JSON.
-std::vector<json> LoadAll(const fs::path& path) {
-  std::ifstream in(path);
-  EXPECT_TRUE(in) << path;
-  std::vector<json> docs;
-  std::string line, doc;
-  auto flush = [&] {
-    if (doc.find_first_not_of(" \n\t") != std::string::npos) {
-      const json parsed = kube::ParseYaml(doc);
-      if (!parsed.is_null()) docs.push_back(parsed);
-    }
-    doc.clear();
-  };
-  while (std::getline(in, line)) {
-    if (line == "---") {
-      flush();
-    } else {
-      doc += line + "\n";
-    }
-  }
-  flush();
-  return docs;
-}
+std::vector<json> LoadAll(const fs::path& path) { return kubecnn::testing::LoadYamlDocuments(path.string()); }
 
 json CrdSchema() {
   const std::vector<json> docs = LoadAll(kManifests / "crd" / "kubecnn.io_trainingjobs.yaml");
