@@ -51,9 +51,9 @@ struct Flags {
   double kube_api_qps = 50;
   int kube_api_burst = 100;
   std::string gang_schedulers;
-  double restart_backoff = 10;
-  double admission_backoff = 30;
-  double progress_period = 15;
+  int restart_backoff = 10;  // the planner counts these three in whole seconds
+  int admission_backoff = 30;
+  int progress_period = 15;
 };
 
 void AddFlags(kubecnn::FlagSet& s, Flags& f) {
@@ -78,11 +78,10 @@ void AddFlags(kubecnn::FlagSet& s, Flags& f) {
   s.Add("gang_schedulers", &f.gang_schedulers,
         "PodGroup kinds to watch: volcano, scheduler-plugins (comma-separated; empty: PodGroups are read with GETs)");
   s.Add("restart_backoff", &f.restart_backoff,
-        "seconds of the first back-off before a failed gang is re-created "
-        "(doubling to 300)");
+        "whole seconds of the first back-off before a failed gang is re-created (doubling to 300)");
   s.Add("admission_backoff", &f.admission_backoff,
-        "seconds of the first back-off after a gang did not fit in scheduleTimeoutSeconds");
-  s.Add("progress_period", &f.progress_period, "seconds between reads of rank 0's metrics into status.progress");
+        "whole seconds of the first back-off after a gang did not fit in scheduleTimeoutSeconds");
+  s.Add("progress_period", &f.progress_period, "whole seconds between reads of rank 0's metrics into status.progress");
 }
 
 // Ranges the parser cannot know; a UsageError names the flag and its value.
@@ -101,11 +100,13 @@ void Validate(const Flags& f) {
   for (const auto& [name, seconds] : {std::pair{"lease_duration", f.lease_duration},
                                       {"renew_deadline", f.renew_deadline},
                                       {"retry_period", f.retry_period},
-                                      {"api_unreachable_after", f.api_unreachable_after},
-                                      {"restart_backoff", f.restart_backoff},
+                                      {"api_unreachable_after", f.api_unreachable_after}}) {
+    require(seconds >= 0, name, number(seconds), "a number of seconds >= 0");
+  }
+  for (const auto& [name, seconds] : {std::pair{"restart_backoff", f.restart_backoff},
                                       {"admission_backoff", f.admission_backoff},
                                       {"progress_period", f.progress_period}}) {
-    require(seconds >= 0, name, number(seconds), "a number of seconds >= 0");
+    require(seconds >= 0, name, std::to_string(seconds), "a whole number of seconds >= 0");
   }
   require(f.concurrency >= 1, "concurrency", std::to_string(f.concurrency), "at least 1");
   require(f.kube_api_qps >= 0, "kube_api_qps", number(f.kube_api_qps), "a number >= 0 (0 turns the limit off)");
@@ -120,12 +121,9 @@ kubecnn::controller::ControllerOptions ControllerOptionsFrom(const Flags& f) {
   kubecnn::controller::ControllerOptions o;
   o.ns = f.watch_namespace;
   o.workers = f.concurrency;
-  const auto secs = [](double seconds) {
-    return std::chrono::duration_cast<std::chrono::seconds>(Milliseconds(seconds));
-  };
-  o.planner.restart_backoff = secs(f.restart_backoff);
-  o.planner.admission_backoff = secs(f.admission_backoff);
-  o.planner.progress_period = secs(f.progress_period);
+  o.planner.restart_backoff = std::chrono::seconds(f.restart_backoff);
+  o.planner.admission_backoff = std::chrono::seconds(f.admission_backoff);
+  o.planner.progress_period = std::chrono::seconds(f.progress_period);
   const std::string& list = f.gang_schedulers;
   size_t start = 0;
   while (start <= list.size() && !list.empty()) {

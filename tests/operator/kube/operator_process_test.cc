@@ -120,8 +120,8 @@ std::pair<int, std::string> RunOperator(const std::vector<std::string>& args, co
 
 TEST(OperatorProcesses, MalformedFlagsExitTwoNamingTheFlagBeforeConnecting) {
   testing::ScratchDir dir;
-  for (const std::string bad :
-       {"--leader_elect=maybe", "--health_port=70000", "--metrics_port=-1", "--health_port=80x"}) {
+  for (const std::string bad : {"--leader_elect=maybe", "--health_port=70000", "--metrics_port=-1", "--health_port=80x",
+                                "--restart_backoff=0.5"}) {
     const auto [code, output] = RunOperator({"--kubeconfig=" + dir / "missing-kubeconfig", bad}, dir / "out.log");
     EXPECT_EQ(code, 2) << bad << ": " << output;
     EXPECT_NE(output.find(bad), std::string::npos) << output;
