@@ -3,6 +3,8 @@
 
 #include <stdexcept>
 
+#include "operator/api/s3_url.h"
+
 namespace kubecnn::api {
 namespace {
 
@@ -18,9 +20,13 @@ TrainingJobSpec WithDefaults(TrainingJobSpec spec) {
   Default(spec.image_pull_policy, "IfNotPresent");
   Default(spec.workers, kDefaultWorkers);
   Default(spec.slots_per_worker, kDefaultSlotsPerWorker);
-  if (spec.volumes.checkpoints.is_null()) spec.volumes.checkpoints = {{"emptyDir", nlohmann::json::object()}};
   if (!spec.volumes.data.is_null()) Default(spec.trainer.data_dir, kDataMountPath);
   Default(spec.trainer.log_dir, kCheckpointMountPath);
+  // Checkpoints in a bucket need no volume; one the user gave is still mounted.
+  if (spec.volumes.checkpoints.is_null() && !IsS3Url(spec.trainer.log_dir)) {
+    spec.volumes.checkpoints = {{"emptyDir", nlohmann::json::object()}};
+  }
+  if (spec.storage.s3 && spec.storage.s3->ca_bundle) Default(spec.storage.s3->ca_bundle->key, kDefaultCaBundleKey);
   Default(spec.trainer.precision, "fp32");
   Default(spec.run_policy.backoff_limit, kDefaultBackoffLimit);
   Default(spec.run_policy.clean_pod_policy, "Running");
@@ -67,6 +73,11 @@ DefaultedSpec Defaulted(const TrainingJobSpec& raw) {
                   s.scheduling.scheduler_name, s.scheduling.queue, s.scheduling.priority_class_name,
                   *s.scheduling.schedule_timeout_seconds};
   d.evaluation = {*s.evaluation.enabled, s.evaluation.batch_size, s.evaluation.data_dir, s.evaluation.checkpoint};
+  if (s.storage.s3) {
+    const S3StorageSpec& s3 = *s.storage.s3;
+    d.s3 = DefaultedS3Storage{s3.endpoint, s3.region, s3.credentials_secret, std::nullopt};
+    if (s3.ca_bundle) d.s3->ca_bundle = DefaultedCaBundle{s3.ca_bundle->config_map, *s3.ca_bundle->key};
+  }
   return d;
 }
 

@@ -18,12 +18,14 @@ inline constexpr int64_t kDefaultBackoffLimit = 3;
 inline constexpr int64_t kDefaultScheduleTimeoutSeconds = 300;
 inline constexpr const char* kVolcanoSchedulerName = "volcano";
 inline constexpr const char* kSchedulerPluginsSchedulerName = "scheduler-plugins-scheduler";
+inline constexpr const char* kDefaultCaBundleKey = "ca.crt";
 
 // Returns `spec` with defaults filled in: mode Train, imagePullPolicy IfNotPresent, 1 worker of 1
 // slot, trainer.logDir /checkpoints, trainer.dataDir /data when a data volume is given, precision
 // fp32, backoffLimit 3, cleanPodPolicy Running (workers run sshd until deleted, so keeping them would
 // hold their GPUs), suspend false, gang None, the gang scheduler's name, scheduleTimeoutSeconds 300,
-// evaluation off, and an emptyDir for checkpoints when no volume is given.
+// evaluation off, an emptyDir for checkpoints when no volume is given and logDir is a path (an
+// s3:// logDir needs none), and key ca.crt of storage.s3.caBundle.
 TrainingJobSpec WithDefaults(TrainingJobSpec spec);
 
 struct DefaultedRunPolicy {
@@ -49,6 +51,18 @@ struct DefaultedEvaluation {
   std::optional<std::string> checkpoint;  // none: the newest in logDir
 };
 
+struct DefaultedCaBundle {
+  std::string config_map;
+  std::string key = kDefaultCaBundleKey;
+};
+
+struct DefaultedS3Storage {
+  std::optional<std::string> endpoint;  // none: the trainer's default (AWS)
+  std::optional<std::string> region;    // none: the trainer's default
+  std::string credentials_secret;
+  std::optional<DefaultedCaBundle> ca_bundle;  // none: the image's CA certificates
+};
+
 struct DefaultedSpec {
   Mode mode = Mode::kTrain;
   std::string image;
@@ -60,7 +74,8 @@ struct DefaultedSpec {
   // always set, below.
   TrainerSpec trainer;
   std::string log_dir;
-  VolumesSpec volumes;  // checkpoints always set
+  VolumesSpec volumes;  // checkpoints set unless logDir is s3:// and none was given
+  std::optional<DefaultedS3Storage> s3;
   PodTemplateSpec pod_template;
   DefaultedRunPolicy run_policy;
   DefaultedScheduling scheduling;

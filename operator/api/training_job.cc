@@ -171,6 +171,43 @@ json TrainerToJson(const TrainerSpec& t) {
   return out;
 }
 
+StorageSpec StorageFromJson(const Reader& r) {
+  StorageSpec storage;
+  if (!r.Has("s3")) return storage;
+  const Reader s3 = r.Child("s3");
+  S3StorageSpec out;
+  s3.Get("endpoint", &out.endpoint);
+  s3.Get("region", &out.region);
+  s3.Get("credentialsSecret", &out.credentials_secret);
+  if (s3.Has("caBundle")) {
+    const Reader ca = s3.Child("caBundle");
+    CaBundleRef ref;
+    ca.Get("configMap", &ref.config_map);
+    ca.Get("key", &ref.key);
+    out.ca_bundle = ref;
+  }
+  storage.s3 = out;
+  return storage;
+}
+
+json StorageToJson(const StorageSpec& storage) {
+  json out = json::object();
+  if (!storage.s3) return out;
+  const S3StorageSpec& s3 = *storage.s3;
+  json s3_json = json::object();
+  Put(s3_json, "endpoint", s3.endpoint);
+  Put(s3_json, "region", s3.region);
+  if (!s3.credentials_secret.empty()) s3_json["credentialsSecret"] = s3.credentials_secret;
+  if (s3.ca_bundle) {
+    json ca = json::object();
+    if (!s3.ca_bundle->config_map.empty()) ca["configMap"] = s3.ca_bundle->config_map;
+    Put(ca, "key", s3.ca_bundle->key);
+    s3_json["caBundle"] = ca;
+  }
+  out["s3"] = s3_json;
+  return out;
+}
+
 Progress ProgressFromJson(const Reader& r) {
   Progress p;
   r.Get("epoch", &p.epoch);
@@ -219,6 +256,7 @@ TrainingJobSpec SpecFromJson(const json& object) {
   const Reader volumes = r.Child("volumes");
   volumes.GetObject("data", &s.volumes.data);
   volumes.GetObject("checkpoints", &s.volumes.checkpoints);
+  s.storage = StorageFromJson(r.Child("storage"));
   const Reader pod_template = r.Child("podTemplate");
   const Reader pod_meta = pod_template.Child("metadata");
   pod_meta.GetObject("labels", &s.pod_template.labels);
@@ -257,6 +295,8 @@ json SpecToJson(const TrainingJobSpec& s) {
   if (!s.volumes.data.is_null()) volumes["data"] = s.volumes.data;
   if (!s.volumes.checkpoints.is_null()) volumes["checkpoints"] = s.volumes.checkpoints;
   if (!volumes.empty()) out["volumes"] = volumes;
+  const json storage = StorageToJson(s.storage);
+  if (!storage.empty()) out["storage"] = storage;
   json pod_template = json::object();
   if (!s.pod_template.labels.is_null()) pod_template["metadata"]["labels"] = s.pod_template.labels;
   if (!s.pod_template.annotations.is_null()) pod_template["metadata"]["annotations"] = s.pod_template.annotations;

@@ -25,8 +25,8 @@ struct LarcSpec {
 // The trainer's flags, typed; argv is built from these (operator/controller/trainer_args).
 struct TrainerSpec {
   std::string model;
-  std::optional<std::string> data_dir;  // "" or absent: synthetic data
-  std::optional<std::string> log_dir;   // checkpoints, events, eval results; on the checkpoint volume
+  std::optional<std::string> data_dir;  // a path or s3://bucket/prefix; "" or absent: synthetic data
+  std::optional<std::string> log_dir;   // checkpoints, events, eval results: a path or s3://bucket/prefix
   std::optional<int64_t> batch_size;    // per rank
   std::optional<int64_t> num_epochs;
   std::optional<int64_t> num_batches;
@@ -50,6 +50,25 @@ struct TrainerSpec {
 struct VolumesSpec {
   nlohmann::json data;         // a core/v1 volume source ({"persistentVolumeClaim": {...}}); null: none
   nlohmann::json checkpoints;  // the same; null: defaulted to emptyDir
+};
+
+// A ConfigMap key holding the PEM bundle of the CAs that sign the object store's certificate.
+struct CaBundleRef {
+  std::string config_map;
+  std::optional<std::string> key;  // default ca.crt
+};
+
+// An S3-protocol object store (AWS S3, Ceph RGW, MinIO) that the trainer's s3:// paths are read
+// from and written to. The credentials stay in the user's Secret: pods read them by reference.
+struct S3StorageSpec {
+  std::optional<std::string> endpoint;  // http(s)://host[:port]; absent: AWS's own endpoints
+  std::optional<std::string> region;
+  std::string credentials_secret;  // keys AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY[, AWS_SESSION_TOKEN]
+  std::optional<CaBundleRef> ca_bundle;
+};
+
+struct StorageSpec {
+  std::optional<S3StorageSpec> s3;
 };
 
 struct PodTemplateSpec {
@@ -78,7 +97,7 @@ struct EvaluationSpec {
   std::optional<bool> enabled;
   std::optional<int64_t> batch_size;
   std::optional<std::string> data_dir;    // default: the trainer's
-  std::optional<std::string> checkpoint;  // default: the newest in logDir
+  std::optional<std::string> checkpoint;  // a path or s3:// object; default: the newest in logDir
 };
 
 struct TrainingJobSpec {
@@ -90,6 +109,7 @@ struct TrainingJobSpec {
   nlohmann::json resources;  // core/v1 ResourceRequirements per worker pod; null: none
   TrainerSpec trainer;
   VolumesSpec volumes;
+  StorageSpec storage;
   PodTemplateSpec pod_template;
   RunPolicy run_policy;
   SchedulingSpec scheduling;

@@ -6,6 +6,8 @@
 #include <regex>
 #include <set>
 
+#include "operator/api/s3_url.h"
+
 namespace kubecnn::api {
 namespace {
 
@@ -15,6 +17,18 @@ const std::regex kDns1035Label("[a-z]([-a-z0-9]*[a-z0-9])?");
 const std::regex kModelName("[a-z][a-z0-9_]*");
 const std::regex kFlag("--([a-z][a-z0-9_]*)(=.*)?");
 const std::regex kLossScale("[0-9]+(\\.[0-9]+)?|dynamic(:[0-9]+(\\.[0-9]+)?)?");
+const std::regex kDns1123Subdomain("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
+const std::regex kConfigMapKey("[-._a-zA-Z0-9]+");
+// scheme://host[:port] with an optional trailing '/': no user info (credentials belong in the
+// Secret), path, query or fragment.
+const std::regex kEndpoint("https?://[^/?#@\\s]+/?");
+const std::regex kRegion("[A-Za-z0-9][-A-Za-z0-9_.]*");
+const std::regex kUrlScheme("([A-Za-z][-+.A-Za-z0-9]*)://.*");
+
+// What a job whose paths are in a bucket must add, for messages.
+const char* kAddS3Storage =
+    "add spec.storage.s3 with credentialsSecret (a Secret holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) "
+    "and, for a store other than AWS S3, endpoint";
 
 // Reserved trainer flag -> the spec field (or the operator) that sets it.
 const std::map<std::string, std::string>& FlagOwners() {
@@ -51,6 +65,7 @@ const std::map<std::string, std::string>& FlagOwners() {
 class Checker {
  public:
   std::vector<FieldError> errors;
+  bool has_s3 = false;  // spec.storage.s3 is given: s3:// paths are reachable
 
   void Add(const std::string& field, const std::string& message) { errors.push_back({field, message}); }
 
@@ -73,10 +88,26 @@ class Checker {
     for (const std::string& a : allowed) list += (list.empty() ? "" : ", ") + a;
     Add(field, "must be one of " + list + ", got \"" + *value + "\"");
   }
-  void AbsolutePath(const std::string& field, const std::optional<std::string>& value) {
-    if (value && !value->empty() && (*value)[0] != '/') {
-      Add(field, "must be an absolute path inside the pod (e.g. /data/imagenet), got \"" + *value + "\"");
+  // A path inside the pod, or s3://bucket[/prefix] when spec.storage.s3 says how to reach it.
+  void StoragePath(const std::string& field, const std::optional<std::string>& value) {
+    if (!value || value->empty() || (*value)[0] == '/') return;
+    const std::string shown = "\"" + *value + "\"";
+    if (const std::optional<S3Url> url = ParseS3Url(*value)) {
+      if (url->bucket.empty()) {
+        Add(field, "names no bucket: write s3://BUCKET or s3://BUCKET/prefix, got " + shown);
+      } else if (const std::string problem = BucketNameProblem(url->bucket); !problem.empty()) {
+        Add(field, "bucket \"" + url->bucket + "\" is not a valid S3 bucket name (" + problem + ")");
+      } else if (!has_s3) {
+        Add(field, shown + " is in an object store: " + kAddS3Storage);
+      }
+      return;
     }
+    std::smatch m;
+    if (std::regex_match(*value, m, kUrlScheme)) {
+      Add(field, "scheme " + m[1].str() + ":// is not supported: use a path inside the pod or s3://bucket/prefix");
+      return;
+    }
+    Add(field, "must be an absolute path inside the pod (e.g. /data/imagenet) or s3://bucket/prefix, got " + shown);
   }
   void VolumeSource(const std::string& field, const json& value) {
     if (value.is_null()) return;
@@ -105,8 +136,8 @@ void ValidateTrainer(const TrainingJobSpec& spec, Checker& c) {
   } else if (!std::regex_match(t.model, kModelName)) {
     c.Add("spec.trainer.model", "must be a model name such as resnet50 or inception3, got \"" + t.model + "\"");
   }
-  c.AbsolutePath("spec.trainer.dataDir", t.data_dir);
-  c.AbsolutePath("spec.trainer.logDir", t.log_dir);
+  c.StoragePath("spec.trainer.dataDir", t.data_dir);
+  c.StoragePath("spec.trainer.logDir", t.log_dir);
   if (t.log_dir && t.log_dir->empty()) c.Add("spec.trainer.logDir", "must not be empty (checkpoints go there)");
   c.AtLeast("spec.trainer.batchSize", t.batch_size, int64_t{1});
   c.AtLeast("spec.trainer.numEpochs", t.num_epochs, int64_t{0});
@@ -114,8 +145,8 @@ void ValidateTrainer(const TrainingJobSpec& spec, Checker& c) {
   c.AtLeast("spec.trainer.numClasses", t.num_classes, int64_t{1});
   if (t.num_epochs && *t.num_epochs > 0 && (!t.data_dir || t.data_dir->empty())) {
     c.Add("spec.trainer.numEpochs",
-          "needs a dataset (an epoch is one pass over it): set spec.trainer.dataDir and spec.volumes.data, or use "
-          "spec.trainer.numBatches with synthetic data");
+          "needs a dataset (an epoch is one pass over it): set spec.trainer.dataDir (a path on spec.volumes.data, "
+          "or s3://bucket/prefix with spec.storage.s3), or use spec.trainer.numBatches with synthetic data");
   }
   c.OneOf("spec.trainer.precision", t.precision, {"fp32", "fp16", "bf16"});
   c.AtLeast("spec.trainer.learningRate", t.learning_rate, 0.0);
@@ -152,6 +183,48 @@ void ValidateTrainer(const TrainingJobSpec& spec, Checker& c) {
     auto owner = FlagOwners().find(name);
     if (owner != FlagOwners().end()) {
       c.Add(field, "--" + name + " is set by " + owner->second + "; use that instead of extraArgs");
+    } else if (m[2].matched && IsS3Url(std::string_view(m[2].str()).substr(1)) && !c.has_s3) {
+      c.Add(field, "--" + name + " names an object store: " + kAddS3Storage);
+    }
+  }
+}
+
+void ValidateStorage(const StorageSpec& storage, Checker& c) {
+  if (!storage.s3) return;
+  const S3StorageSpec& s3 = *storage.s3;
+  const std::string at = "spec.storage.s3.";
+  if (s3.credentials_secret.empty()) {
+    c.Add(at + "credentialsSecret",
+          "required: the name of a Secret in the job's namespace with keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+          "(and optionally AWS_SESSION_TOKEN)");
+  } else if (s3.credentials_secret.size() > 253 || !std::regex_match(s3.credentials_secret, kDns1123Subdomain)) {
+    c.Add(at + "credentialsSecret",
+          "must be a Secret name (DNS-1123 subdomain), got \"" + s3.credentials_secret + "\"");
+  }
+  if (s3.endpoint) {
+    if (s3.endpoint->find('@') != std::string::npos) {
+      // Not echoed: the text before '@' may be a password.
+      c.Add(at + "endpoint", "must not carry user info (user:password@); the credentials belong in credentialsSecret");
+    } else if (!std::regex_match(*s3.endpoint, kEndpoint)) {
+      c.Add(at + "endpoint",
+            "must be http://host[:port] or https://host[:port] (e.g. http://rook-ceph-rgw-store.rook-ceph.svc:80), got "
+            "\"" +
+                *s3.endpoint + "\"");
+    }
+  }
+  if (s3.region && (s3.region->size() > 63 || !std::regex_match(*s3.region, kRegion))) {
+    c.Add(at + "region", "must be a region name such as us-east-1, got \"" + *s3.region + "\"");
+  }
+  if (s3.ca_bundle) {
+    const CaBundleRef& ca = *s3.ca_bundle;
+    if (ca.config_map.empty()) {
+      c.Add(at + "caBundle.configMap", "required: the ConfigMap in the job's namespace holding the PEM CA bundle");
+    } else if (ca.config_map.size() > 253 || !std::regex_match(ca.config_map, kDns1123Subdomain)) {
+      c.Add(at + "caBundle.configMap", "must be a ConfigMap name (DNS-1123 subdomain), got \"" + ca.config_map + "\"");
+    }
+    if (ca.key && (ca.key->empty() || ca.key->size() > 253 || !std::regex_match(*ca.key, kConfigMapKey))) {
+      c.Add(at + "caBundle.key",
+            "must be a ConfigMap key (letters, digits, '-', '_' and '.'), got \"" + *ca.key + "\"");
     }
   }
 }
@@ -194,13 +267,16 @@ std::vector<FieldError> Validate(const TrainingJob& job) {
       }
     }
   }
+  c.has_s3 = s.storage.s3.has_value();
   ValidateTrainer(s, c);
+  ValidateStorage(s.storage, c);
   c.VolumeSource("spec.volumes.data", s.volumes.data);
   c.VolumeSource("spec.volumes.checkpoints", s.volumes.checkpoints);
-  if (s.mode == "Evaluate" && s.volumes.checkpoints.is_object() && s.volumes.checkpoints.contains("emptyDir")) {
+  if (s.mode == "Evaluate" && s.volumes.checkpoints.is_object() && s.volumes.checkpoints.contains("emptyDir") &&
+      !IsS3Url(s.trainer.log_dir)) {
     c.Add("spec.volumes.checkpoints",
           "an Evaluate job reads the checkpoint a training job wrote: set it to that job's checkpoint volume (a "
-          "persistentVolumeClaim), not emptyDir");
+          "persistentVolumeClaim), not emptyDir, or set spec.trainer.logDir to that job's s3:// logDir");
   }
   if (!s.pod_template.spec.is_null()) {
     const json containers = s.pod_template.spec.value("containers", json::array());
@@ -236,7 +312,8 @@ std::vector<FieldError> Validate(const TrainingJob& job) {
     c.Add("spec.scheduling.queue", "is a Volcano queue; it needs spec.scheduling.gang: Volcano");
   }
   c.AtLeast("spec.evaluation.batchSize", s.evaluation.batch_size, int64_t{1});
-  c.AbsolutePath("spec.evaluation.dataDir", s.evaluation.data_dir);
+  c.StoragePath("spec.evaluation.dataDir", s.evaluation.data_dir);
+  c.StoragePath("spec.evaluation.checkpoint", s.evaluation.checkpoint);
   if (s.mode == "Evaluate" && s.evaluation.enabled.value_or(false)) {
     c.Add("spec.evaluation.enabled",
           "is for evaluating after training; an Evaluate job evaluates anyway: leave it out or set mode Train");
@@ -245,8 +322,8 @@ std::vector<FieldError> Validate(const TrainingJob& job) {
   const std::optional<std::string> eval_data = s.evaluation.data_dir ? s.evaluation.data_dir : s.trainer.data_dir;
   if (evaluates && (!eval_data || eval_data->empty())) {
     c.Add("spec.evaluation.dataDir",
-          "evaluation needs the validation shards: set spec.trainer.dataDir (or spec.evaluation.dataDir) and "
-          "spec.volumes.data");
+          "evaluation needs the validation shards: set spec.trainer.dataDir (or spec.evaluation.dataDir) to a path on "
+          "spec.volumes.data or to s3://bucket/prefix with spec.storage.s3");
   }
   return c.errors;
 }

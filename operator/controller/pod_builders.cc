@@ -4,6 +4,7 @@
 #include "operator/api/defaults.h"
 #include "operator/controller/builders.h"
 #include "operator/controller/names.h"
+#include "operator/controller/s3_env.h"
 #include "operator/controller/trainer_args.h"
 
 namespace kubecnn::controller {
@@ -17,8 +18,9 @@ json PodSecurityContext() {
   return {{"runAsUser", kRunAsUser}, {"runAsGroup", kRunAsUser}, {"runAsNonRoot", true}, {"fsGroup", kRunAsUser}};
 }
 
-// Volumes every pod of the job has, and where the containers mount them.
-void AddCommonVolumes(const api::DefaultedJob& job, json& spec, json& container, bool data, bool checkpoints) {
+// Volumes every pod of the job has, and where the containers mount them; the environment and CA
+// bundle that reach spec.storage.s3.
+void AddCommonVolumes(const api::DefaultedJob& job, json& spec, json& container, bool data) {
   spec["volumes"].push_back({{"name", "ssh"}, {"secret", {{"secretName", SecretName(job)}, {"defaultMode", 0440}}}});
   spec["volumes"].push_back({{"name", "config"}, {"configMap", {{"name", ConfigMapName(job)}}}});
   container["volumeMounts"].push_back({{"name", "ssh"}, {"mountPath", kSshDir}, {"readOnly", true}});
@@ -26,7 +28,7 @@ void AddCommonVolumes(const api::DefaultedJob& job, json& spec, json& container,
       {{"name", "config"}, {"mountPath", kHostfilePath}, {"subPath", "hostfile"}, {"readOnly", true}});
   container["volumeMounts"].push_back(
       {{"name", "config"}, {"mountPath", kSshdConfigPath}, {"subPath", "sshd_config"}, {"readOnly", true}});
-  if (checkpoints) {
+  if (!job.spec.volumes.checkpoints.is_null()) {  // none with an s3:// logDir, unless the user gave one
     json volume = job.spec.volumes.checkpoints;
     volume["name"] = "checkpoints";
     spec["volumes"].push_back(volume);
@@ -38,6 +40,8 @@ void AddCommonVolumes(const api::DefaultedJob& job, json& spec, json& container,
     spec["volumes"].push_back(volume);
     container["volumeMounts"].push_back({{"name", "data"}, {"mountPath", api::kDataMountPath}, {"readOnly", true}});
   }
+  for (const json& env : S3Env(job.spec)) container["env"].push_back(env);
+  AddS3CaBundle(job.spec, spec, container);
 }
 
 json PodLabels(const api::DefaultedJob& job, const std::string& role, int64_t attempt) {
@@ -79,7 +83,7 @@ json WorkerPod(const api::DefaultedJob& job, int64_t index, int64_t attempt) {
                {"automountServiceAccountToken", false},  // sshd and the trainer never call the API
                {"securityContext", PodSecurityContext()},
                {"volumes", json::array()}};
-  AddCommonVolumes(job, spec, container, /*data=*/true, /*checkpoints=*/true);
+  AddCommonVolumes(job, spec, container, /*data=*/true);
   // NCCL and the data loader's workers need more shared memory than the runtime's 64 MiB default.
   spec["volumes"].push_back({{"name", "dshm"}, {"emptyDir", {{"medium", "Memory"}}}});
   container["volumeMounts"].push_back({{"name", "dshm"}, {"mountPath", "/dev/shm"}});
@@ -123,8 +127,15 @@ json LauncherPod(const api::DefaultedJob& job, const std::string& stage, int64_t
                {"automountServiceAccountToken", false},  // mpirun reaches the workers over ssh, not the API
                {"securityContext", PodSecurityContext()},
                {"volumes", json::array()}};
-  // The launcher reads eval-*.json from the checkpoint volume; it needs no data and no GPU.
-  AddCommonVolumes(job, spec, container, /*data=*/false, /*checkpoints=*/true);
+  const std::vector<std::string> forward_if_set = S3OptionalEnv(s);
+  if (!forward_if_set.empty()) {
+    std::string names;
+    for (const std::string& name : forward_if_set) names += (names.empty() ? "" : " ") + name;
+    container["env"].push_back(Env(kEnvForwardIfSet, names));
+  }
+  // The launcher reads eval-*.json from the checkpoint volume (with an s3:// logDir, from mpirun's
+  // output); it needs no data and no GPU.
+  AddCommonVolumes(job, spec, container, /*data=*/false);
   spec["containers"] = json::array({container});
   json meta = ChildMetadata(job, LauncherName(job, stage));
   meta["labels"] = PodLabels(job, kRoleLauncher, attempt);

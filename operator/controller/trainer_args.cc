@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "operator/controller/names.h"
+#include "operator/controller/s3_env.h"
 
 namespace kubecnn::controller {
 namespace {
@@ -62,7 +63,14 @@ std::vector<std::string> MpirunArgs(const api::DefaultedSpec& spec, const std::s
                                    // one rank per slot, ranks of a worker adjacent (local rank = GPU)
                                    "--map-by", "slot", "--bind-to", "none",
                                    // a rank that exits non-zero ends the job at once (no hang)
-                                   "--mca", "orte_abort_on_non_zero_status", "1", "kubecnn-trainer"};
+                                   "--mca", "orte_abort_on_non_zero_status", "1"};
+  // Ranks start under sshd without the launcher's environment: forward the object store's (names
+  // only; mpirun reads the values from its own environment).
+  for (const std::string& name : S3ForwardedEnv(spec)) {
+    args.push_back("-x");
+    args.push_back(name);
+  }
+  args.push_back("kubecnn-trainer");
   for (std::string& a : TrainerArgs(spec, stage)) args.push_back(std::move(a));
   return args;
 }
@@ -95,6 +103,18 @@ eval_files() {
   done
 }
 before=$(eval_files)
+# Each name in $KUBECNN_FORWARD_IF_SET (the object store's optional credentials) that is set here
+# becomes `-x NAME` right after mpirun ($1); mpirun warns about `-x` of a variable it lacks.
+if [ -n "${KUBECNN_FORWARD_IF_SET:-}" ]; then
+  mpirun_path=$1
+  shift
+  set -f
+  for name in $KUBECNN_FORWARD_IF_SET; do
+    if printenv "$name" >/dev/null 2>&1; then set -- -x "$name" "$@"; fi
+  done
+  set +f
+  set -- "$mpirun_path" "$@"
+fi
 rm -f "$status"
 { "$@" 2>&1; echo "$?" >"$status"; } | tee "$out" &
 pipeline=$!
@@ -110,6 +130,16 @@ if [ "$rc" -ne 0 ]; then
   exit "$rc"
 fi
 if [ "${KUBECNN_EVAL_RESULT:-0}" = 1 ]; then
+  case "${KUBECNN_LOG_DIR:-}" in s3://*)
+    # No folder to look in: rank 0 prints the result as one line of its output, which mpirun passes on.
+    result=$(grep -m 1 '^kubecnn-eval-result: ' "$out")
+    if [ -z "$result" ]; then
+      echo "kubecnn-launcher: evaluation finished but printed no kubecnn-eval-result line (logDir $KUBECNN_LOG_DIR)" >&2
+      exit 1
+    fi
+    printf '%s\n' "${result#kubecnn-eval-result: }" >"${KUBECNN_TERMINATION_LOG:-/dev/termination-log}"
+    exit 0 ;;
+  esac
   result=$(eval_files | while IFS= read -r line; do
     if ! printf '%s\n' "$before" | grep -Fxq "$line"; then
       printf '%s\n' "${line#* * * * }"  # after inode and the three fields of the ctime

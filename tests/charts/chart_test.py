@@ -135,6 +135,23 @@ class Chart(unittest.TestCase):
                                capture_output=True, text=True)
         self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
 
+    def test_notes_show_object_storage_with_an_example_that_exists(self):
+        notes = next(text for path, text in self.render().items() if path.endswith("NOTES.txt"))
+        self.assertIn("spec.storage.s3", notes)
+        self.assertIn("kubectl create secret generic imagenet-s3 --from-literal=AWS_ACCESS_KEY_ID=", notes)
+        example = "manifests/examples/resnet50-s3.yaml"
+        self.assertIn(example, notes)
+        job = yaml.safe_load((ROOT / example).read_text())
+        self.assertEqual(job["spec"]["storage"]["s3"]["credentialsSecret"], "imagenet-s3")
+
+    def test_crd_declares_object_storage_with_required_credentials(self):
+        crd = yaml.safe_load(self.chart.crds[0]["data"])
+        spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+        s3 = spec["storage"]["properties"]["s3"]
+        self.assertEqual(s3["required"], ["credentialsSecret"])
+        self.assertEqual(set(s3["properties"]), {"endpoint", "region", "credentialsSecret", "caBundle"})
+        self.assertEqual(s3["properties"]["caBundle"]["properties"]["key"]["default"], "ca.crt")
+
     def test_crd_is_the_one_in_manifests(self):
         crd = self.chart.crds[0]
         self.assertTrue(crd["name"].endswith("kubecnn.io_trainingjobs.yaml"))

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -136,6 +137,7 @@ TEST(Crd, SchemaDefaultsAgreeWithTheOperatorsDefaults) {
   TrainingJobSpec bare;
   bare.image = "i";
   bare.trainer.model = "m";
+  bare.storage.s3 = S3StorageSpec{std::nullopt, std::nullopt, "keys", CaBundleRef{"ca", std::nullopt}};  // its key
   const json defaulted = SpecToJson(WithDefaults(bare));
   const json spec_schema = CrdSchema()["properties"]["spec"];
   int checked = 0;
@@ -167,6 +169,8 @@ TEST(Crd, SchemaHoldsEveryFieldTheTypedApiWrites) {
                 "larc": {"mode": "clip", "eta": 0.1}, "lossScale": "dynamic", "displayEvery": 1,
                 "saveIntervalSeconds": 1, "numDataThreads": 1, "extraArgs": ["--channels_last"]},
     "volumes": {"data": {"nfs": {"server": "s", "path": "/"}}, "checkpoints": {"emptyDir": {}}},
+    "storage": {"s3": {"endpoint": "https://rgw.ceph.svc:443", "region": "us-east-1", "credentialsSecret": "s",
+                       "caBundle": {"configMap": "ca", "key": "ca.pem"}}},
     "podTemplate": {"metadata": {"labels": {"a": "b"}, "annotations": {"c": "d"}}, "spec": {"hostNetwork": true}},
     "runPolicy": {"backoffLimit": 1, "activeDeadlineSeconds": 1, "ttlSecondsAfterFinished": 1,
                   "cleanPodPolicy": "All", "suspend": true},
@@ -199,6 +203,19 @@ TEST(Crd, SchemaCheckerRejectsWhatTheApiServerWould) {
       {"/spec/trainer/extraArgs", json::array({"-x"}), "spec.trainer.extraArgs[0]: \"-x\" does not match"},
       {"/spec/trainer/momentum", 1.0, "spec.trainer.momentum: above the maximum"},
       {"/spec/trainer/lossScale", 1.5, "spec.trainer.lossScale: expected an integer or a string"},
+      {"/spec/storage",
+       {{"s3", {{"endpoint", "rgw:80"}, {"credentialsSecret", "s"}}}},
+       "spec.storage.s3.endpoint: \"rgw:80\" does not match"},
+      {"/spec/storage",
+       {{"s3", {{"endpoint", "http://key:secret@rgw:80"}, {"credentialsSecret", "s"}}}},
+       "spec.storage.s3.endpoint: "},
+      {"/spec/storage",
+       {{"s3", {{"region", "us-east-1"}}}},
+       "spec.storage.s3: required field credentialsSecret missing"},
+      {"/spec/storage",
+       {{"s3", {{"credentialsSecret", "s"}, {"caBundle", {{"key", "ca.crt"}}}}}},
+       "spec.storage.s3.caBundle: required field configMap missing"},
+      {"/spec/storage", {{"gcs", json::object()}}, "spec.storage.gcs: unknown field"},
   };
   for (const auto& c : cases) {
     json bad = good;
@@ -227,7 +244,28 @@ TEST(Examples, EachPassesTheSchemaAndTheOperatorsValidation) {
   }
   EXPECT_EQ(names, (std::set<std::string>{"resnet50:Train:resnet50", "inception3:Train:inception3",
                                           "resnet50-step:Train:resnet50", "resnet50-eval:Evaluate:resnet50",
-                                          "fashion-mnist:Train:resnet18"}));
+                                          "fashion-mnist:Train:resnet18", "resnet50-s3:Train:resnet50"}));
+}
+
+// The object-store example: shards and checkpoints in buckets, no volumes, and the comment's
+// `kubectl create secret` makes the Secret the job names, with the keys the trainer reads.
+TEST(Examples, S3ExampleKeepsShardsAndCheckpointsInTheBucket) {
+  const fs::path path = kManifests / "examples" / "resnet50-s3.yaml";
+  const TrainingJob job = TrainingJobFromJson(LoadAll(path).at(0));
+  ASSERT_TRUE(job.spec.storage.s3);
+  EXPECT_EQ(job.spec.trainer.data_dir.value_or("").rfind("s3://", 0), 0u);
+  EXPECT_EQ(job.spec.trainer.log_dir.value_or("").rfind("s3://", 0), 0u);
+  EXPECT_TRUE(job.spec.evaluation.enabled.value_or(false)) << "evaluation reads the checkpoint from the bucket";
+  const DefaultedSpec d = Defaulted(job.spec);
+  EXPECT_TRUE(d.volumes.data.is_null());
+  EXPECT_TRUE(d.volumes.checkpoints.is_null()) << "no checkpoint volume: the bucket holds them";
+  std::ifstream in(path);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string create = "kubectl create secret generic " + job.spec.storage.s3->credentials_secret;
+  EXPECT_NE(text.find(create), std::string::npos) << "the comment creates the Secret the job names: " << create;
+  for (const char* key : {"--from-literal=AWS_ACCESS_KEY_ID=", "--from-literal=AWS_SECRET_ACCESS_KEY="}) {
+    EXPECT_NE(text.find(key), std::string::npos) << key;
+  }
 }
 
 TEST(Rbac, GrantsExactlyWhatTheControllerUses) {

@@ -25,6 +25,8 @@ json FullSpec() {
                 "extraArgs": ["--channels_last"]},
     "volumes": {"data": {"persistentVolumeClaim": {"claimName": "imagenet"}},
                 "checkpoints": {"persistentVolumeClaim": {"claimName": "ckpt"}}},
+    "storage": {"s3": {"endpoint": "https://rgw.ceph:443", "region": "us-east-1", "credentialsSecret": "imagenet-s3",
+                       "caBundle": {"configMap": "rgw-ca", "key": "ca.pem"}}},
     "podTemplate": {"metadata": {"labels": {"team": "vision"}, "annotations": {"a": "b"}},
                     "spec": {"nodeSelector": {"gpu": "h100"}}},
     "runPolicy": {"backoffLimit": 5, "activeDeadlineSeconds": 86400, "ttlSecondsAfterFinished": 600,
@@ -80,6 +82,12 @@ TEST(TrainingJobJson, TypedValuesAreRead) {
   EXPECT_EQ(s.volumes.data["persistentVolumeClaim"]["claimName"], "imagenet");
   EXPECT_EQ(*s.scheduling.gang, "Volcano");
   EXPECT_TRUE(*s.evaluation.enabled);
+  ASSERT_TRUE(s.storage.s3);
+  EXPECT_EQ(*s.storage.s3->endpoint, "https://rgw.ceph:443");
+  EXPECT_EQ(*s.storage.s3->region, "us-east-1");
+  EXPECT_EQ(s.storage.s3->credentials_secret, "imagenet-s3");
+  EXPECT_EQ(s.storage.s3->ca_bundle->config_map, "rgw-ca");
+  EXPECT_EQ(*s.storage.s3->ca_bundle->key, "ca.pem");
 }
 
 TEST(TrainingJobJson, LossScaleTakesIntegerOrString) {
@@ -112,6 +120,10 @@ TEST(TrainingJobJson, WrongTypesNameTheField) {
   spec = FullSpec();
   spec["runPolicy"] = "x";
   EXPECT_NE(message(spec).find("spec.runPolicy: expected an object"), std::string::npos) << message(spec);
+  spec = FullSpec();
+  spec["storage"]["s3"]["credentialsSecret"] = json{{"name", "imagenet-s3"}};
+  EXPECT_NE(message(spec).find("spec.storage.s3.credentialsSecret: expected a string"), std::string::npos)
+      << message(spec);
   spec = FullSpec();
   spec["workers"] = 4.0;  // YAML may hand over 4.0
   EXPECT_EQ(message(spec), "no error");
@@ -146,6 +158,44 @@ TEST(TrainingJobDefaults, FillAbsentFieldsAndKeepGivenOnes) {
   const TrainingJobSpec wd = WithDefaults(with_data);
   EXPECT_EQ(*wd.trainer.data_dir, "/data");
   EXPECT_EQ(*wd.scheduling.scheduler_name, "scheduler-plugins-scheduler");
+}
+
+// Checkpoints in a bucket need no volume (an emptyDir would only hide a mistyped logDir); one the user
+// gave is kept. The CA bundle's key defaults to ca.crt.
+TEST(TrainingJobDefaults, S3LogDirGetsNoCheckpointVolume) {
+  TrainingJobSpec s3;
+  s3.image = "i";
+  s3.trainer.model = "resnet50";
+  s3.trainer.data_dir = "s3://imagenet/train";
+  s3.trainer.log_dir = "s3://runs/r50";
+  s3.storage.s3 = S3StorageSpec{"http://rgw:80", std::nullopt, "keys", CaBundleRef{"rgw-ca", std::nullopt}};
+  const TrainingJobSpec d = WithDefaults(s3);
+  EXPECT_TRUE(d.volumes.checkpoints.is_null()) << d.volumes.checkpoints;
+  EXPECT_TRUE(d.volumes.data.is_null());
+  EXPECT_EQ(*d.trainer.data_dir, "s3://imagenet/train");
+  EXPECT_EQ(*d.trainer.log_dir, "s3://runs/r50");
+  EXPECT_EQ(*d.storage.s3->ca_bundle->key, "ca.crt");
+
+  const DefaultedSpec plain = Defaulted(s3);
+  EXPECT_TRUE(plain.volumes.checkpoints.is_null());
+  EXPECT_EQ(plain.log_dir, "s3://runs/r50");
+  ASSERT_TRUE(plain.s3);
+  EXPECT_EQ(*plain.s3->endpoint, "http://rgw:80");
+  EXPECT_FALSE(plain.s3->region) << "none given: the trainer's default";
+  EXPECT_EQ(plain.s3->credentials_secret, "keys");
+  ASSERT_TRUE(plain.s3->ca_bundle);
+  EXPECT_EQ(plain.s3->ca_bundle->config_map, "rgw-ca");
+  EXPECT_EQ(plain.s3->ca_bundle->key, "ca.crt");
+
+  s3.volumes.checkpoints = {{"persistentVolumeClaim", {{"claimName", "scratch"}}}};
+  EXPECT_EQ(Defaulted(s3).volumes.checkpoints["persistentVolumeClaim"]["claimName"], "scratch");
+
+  TrainingJobSpec local = s3;
+  local.volumes.checkpoints = nullptr;
+  local.trainer.log_dir.reset();
+  EXPECT_EQ(Defaulted(local).volumes.checkpoints, (json{{"emptyDir", json::object()}})) << "a path: emptyDir as before";
+  local.storage.s3.reset();
+  EXPECT_FALSE(Defaulted(local).s3);
 }
 
 // Defaults are applied once: the defaulted spec holds plain values and enums, so no builder or

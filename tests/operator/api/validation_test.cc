@@ -132,6 +132,165 @@ TEST(Validation, EachRuleNamesItsField) {
   }
 }
 
+// spec.storage.s3 with a Secret; the paths that use it are set per case.
+TrainingJob S3Job() {
+  TrainingJob job = GoodJob();
+  job.spec.volumes.data = nullptr;
+  job.spec.trainer.data_dir = "s3://imagenet/train";
+  job.spec.trainer.log_dir = "s3://runs/resnet50";
+  job.spec.storage.s3 =
+      S3StorageSpec{"http://rook-ceph-rgw-store.rook-ceph.svc:80", "us-east-1", "imagenet-s3", std::nullopt};
+  job.spec = WithDefaults(job.spec);
+  return job;
+}
+
+TEST(Validation, ObjectStorePathsAreAcceptedWithStorageS3) {
+  const std::vector<std::pair<const char*, std::function<void(TrainingJob&)>>> cases = {
+      {"data and checkpoints in buckets, no volume", [](TrainingJob&) {}},
+      {"bucket without prefix", [](TrainingJob& j) { j.spec.trainer.data_dir = "s3://imagenet"; }},
+      {"bucket with dots and digits", [](TrainingJob& j) { j.spec.trainer.log_dir = "s3://ml.runs-2026/r50/"; }},
+      {"data in a bucket, checkpoints on a volume",
+       [](TrainingJob& j) {
+         j.spec.trainer.log_dir = "/checkpoints/r50";
+         j.spec.volumes.checkpoints = {{"persistentVolumeClaim", {{"claimName", "ckpt"}}}};
+       }},
+      {"data on a volume, checkpoints in a bucket",
+       [](TrainingJob& j) {
+         j.spec.trainer.data_dir = "/data/imagenet";
+         j.spec.volumes.data = {{"persistentVolumeClaim", {{"claimName", "imagenet"}}}};
+       }},
+      {"evaluation from buckets",
+       [](TrainingJob& j) {
+         j.spec.evaluation.enabled = true;
+         j.spec.evaluation.data_dir = "s3://imagenet/validation";
+         j.spec.evaluation.checkpoint = "s3://runs/resnet50/model.ckpt-112590.pt";
+       }},
+      {"Evaluate mode reads the bucket, no checkpoint volume",
+       [](TrainingJob& j) {
+         j.spec.mode = "Evaluate";
+         j.spec.trainer.num_epochs.reset();
+       }},
+      {"Evaluate mode with an explicit emptyDir: the bucket holds the checkpoints",
+       [](TrainingJob& j) {
+         j.spec.mode = "Evaluate";
+         j.spec.volumes.checkpoints = {{"emptyDir", json::object()}};
+       }},
+      {"extra flag with an s3 URL",
+       [](TrainingJob& j) { j.spec.trainer.extra_args = {"--init_checkpoint=s3://w/r50.pt"}; }},
+      {"AWS S3 itself: no endpoint, no region",
+       [](TrainingJob& j) {
+         j.spec.storage.s3 = S3StorageSpec{{}, {}, "aws", {}};
+       }},
+      {"https endpoint with a CA bundle",
+       [](TrainingJob& j) {
+         j.spec.storage.s3->endpoint = "https://s3.internal:8443/";
+         j.spec.storage.s3->ca_bundle = CaBundleRef{"s3-ca", "ca-bundle.pem"};
+       }},
+      {"storage given, paths local (kept for extraArgs)",
+       [](TrainingJob& j) {
+         j.spec.trainer.data_dir = "/data";
+         j.spec.trainer.log_dir = "/checkpoints";
+       }},
+  };
+  for (const auto& [name, mutate] : cases) {
+    TrainingJob job = S3Job();
+    mutate(job);
+    EXPECT_EQ(Validate(job), std::vector<FieldError>{}) << name << ": " << Describe(Validate(job));
+  }
+}
+
+TEST(Validation, ObjectStoreMistakesNameTheFieldAndWhatToDo) {
+  const std::vector<Case> cases = {
+      {"s3 data without storage", [](TrainingJob& j) { j.spec.storage.s3.reset(); }, "spec.trainer.dataDir",
+       "\"s3://imagenet/train\" is in an object store: add spec.storage.s3 with credentialsSecret (a Secret holding "
+       "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"},
+      {"s3 log dir without storage",
+       [](TrainingJob& j) {
+         j.spec.storage.s3.reset();
+         j.spec.trainer.data_dir = "/data";
+       },
+       "spec.trainer.logDir", "\"s3://runs/resnet50\" is in an object store: add spec.storage.s3"},
+      {"s3 eval checkpoint without storage",
+       [](TrainingJob& j) {
+         j.spec.storage.s3.reset();
+         j.spec.trainer.data_dir = "/data";
+         j.spec.trainer.log_dir = "/checkpoints";
+         j.spec.evaluation.checkpoint = "s3://runs/x.pt";
+       },
+       "spec.evaluation.checkpoint", "is in an object store: add spec.storage.s3"},
+      {"s3 extra flag without storage",
+       [](TrainingJob& j) {
+         j.spec.storage.s3.reset();
+         j.spec.trainer.data_dir = "/data";
+         j.spec.trainer.log_dir = "/checkpoints";
+         j.spec.trainer.extra_args = {"--init_checkpoint=s3://w/r50.pt"};
+       },
+       "spec.trainer.extraArgs[0]", "--init_checkpoint names an object store: add spec.storage.s3"},
+      {"no bucket", [](TrainingJob& j) { j.spec.trainer.data_dir = "s3://"; }, "spec.trainer.dataDir",
+       "names no bucket: write s3://BUCKET or s3://BUCKET/prefix, got \"s3://\""},
+      {"no bucket before the prefix", [](TrainingJob& j) { j.spec.trainer.log_dir = "s3:///runs"; },
+       "spec.trainer.logDir", "names no bucket"},
+      {"upper-case bucket", [](TrainingJob& j) { j.spec.trainer.data_dir = "s3://ImageNet/train"; },
+       "spec.trainer.dataDir",
+       "bucket \"ImageNet\" is not a valid S3 bucket name (a bucket name has lower-case letters, digits"},
+      {"short bucket", [](TrainingJob& j) { j.spec.trainer.data_dir = "s3://ab/x"; }, "spec.trainer.dataDir",
+       "3 to 63 characters, got 2"},
+      {"bucket as IP", [](TrainingJob& j) { j.spec.evaluation.data_dir = "s3://10.0.0.1/val"; },
+       "spec.evaluation.dataDir", "not an IP address"},
+      {"other scheme", [](TrainingJob& j) { j.spec.trainer.data_dir = "gs://imagenet/train"; }, "spec.trainer.dataDir",
+       "scheme gs:// is not supported: use a path inside the pod or s3://bucket/prefix"},
+      {"relative checkpoint", [](TrainingJob& j) { j.spec.evaluation.checkpoint = "model.ckpt-100.pt"; },
+       "spec.evaluation.checkpoint", "absolute path inside the pod (e.g. /data/imagenet) or s3://bucket/prefix"},
+      {"no credentials", [](TrainingJob& j) { j.spec.storage.s3->credentials_secret = ""; },
+       "spec.storage.s3.credentialsSecret",
+       "required: the name of a Secret in the job's namespace with keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"},
+      {"secret name", [](TrainingJob& j) { j.spec.storage.s3->credentials_secret = "S3_Keys"; },
+       "spec.storage.s3.credentialsSecret", "must be a Secret name (DNS-1123 subdomain), got \"S3_Keys\""},
+      {"endpoint scheme", [](TrainingJob& j) { j.spec.storage.s3->endpoint = "rook-ceph-rgw:80"; },
+       "spec.storage.s3.endpoint", "must be http://host[:port] or https://host[:port]"},
+      {"endpoint path", [](TrainingJob& j) { j.spec.storage.s3->endpoint = "http://rgw:80/bucket"; },
+       "spec.storage.s3.endpoint", "got \"http://rgw:80/bucket\""},
+      {"region", [](TrainingJob& j) { j.spec.storage.s3->region = "us east"; }, "spec.storage.s3.region",
+       "must be a region name such as us-east-1"},
+      {"ca bundle without config map",
+       [](TrainingJob& j) {
+         j.spec.storage.s3->ca_bundle = CaBundleRef{"", "ca.crt"};
+       },
+       "spec.storage.s3.caBundle.configMap", "required"},
+      {"ca bundle key",
+       [](TrainingJob& j) {
+         j.spec.storage.s3->ca_bundle = CaBundleRef{"s3-ca", "ca/crt"};
+       },
+       "spec.storage.s3.caBundle.key", "must be a ConfigMap key"},
+      {"Evaluate from emptyDir with a local log dir",
+       [](TrainingJob& j) {
+         j.spec.mode = "Evaluate";
+         j.spec.trainer.log_dir = "/checkpoints";
+         j.spec.volumes.checkpoints = {{"emptyDir", json::object()}};
+       },
+       "spec.volumes.checkpoints", "or set spec.trainer.logDir to that job's s3:// logDir"},
+  };
+  for (const Case& c : cases) {
+    TrainingJob job = S3Job();
+    c.mutate(job);
+    const std::vector<FieldError> errors = Validate(job);
+    ASSERT_FALSE(errors.empty()) << c.name << ": no error";
+    EXPECT_EQ(errors[0].field, c.field) << c.name << ": " << Describe(errors);
+    EXPECT_NE(errors[0].message.find(c.fragment), std::string::npos) << c.name << ": " << errors[0].message;
+  }
+}
+
+// The message is stored in status and an Event: credentials written into the endpoint stay out of it.
+TEST(Validation, EndpointWithCredentialsIsRefusedWithoutEchoingThem) {
+  TrainingJob job = S3Job();
+  job.spec.storage.s3->endpoint = "http://AKIAEXAMPLE:wJalrXUtnFEMI@rgw:80";
+  const std::vector<FieldError> errors = Validate(job);
+  ASSERT_EQ(errors.size(), 1u) << Describe(errors);
+  EXPECT_EQ(errors[0].field, "spec.storage.s3.endpoint");
+  EXPECT_NE(errors[0].message.find("must not carry user info"), std::string::npos) << errors[0].message;
+  EXPECT_EQ(Describe(errors).find("wJalrXUtnFEMI"), std::string::npos) << Describe(errors);
+}
+
 TEST(Validation, ReportsEveryErrorAtOnce) {
   TrainingJob job = GoodJob();
   job.spec.workers = 0;

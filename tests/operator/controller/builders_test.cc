@@ -7,6 +7,7 @@
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -243,20 +244,38 @@ pid_t StartLauncherScript(const std::vector<std::string>& args, const std::vecto
   return pid;
 }
 
-// Runs the launcher script to its end; returns (exit code, stdout).
-std::pair<int, std::string> RunLauncherScript(const std::vector<std::string>& args,
-                                              const std::vector<std::string>& env) {
+// Runs the launcher script to its end, or kills its process group after `limit`; returns (exit
+// code, stdout), exit code -1 when killed.
+std::pair<int, std::string> RunLauncherScript(const std::vector<std::string>& args, const std::vector<std::string>& env,
+                                              std::chrono::seconds limit = std::chrono::seconds(120)) {
   int out[2];
   EXPECT_EQ(pipe(out), 0);
   const pid_t pid = StartLauncherScript(args, env, out[1]);
   close(out[1]);
+  const auto deadline = std::chrono::steady_clock::now() + limit;
   std::string text;
   char buf[4096];
-  for (ssize_t n; (n = read(out[0], buf, sizeof buf)) > 0;) text.append(buf, static_cast<size_t>(n));
+  for (;;) {
+    pollfd p = {out[0], POLLIN, 0};
+    if (poll(&p, 1, 200) > 0) {
+      const ssize_t n = read(out[0], buf, sizeof buf);
+      if (n <= 0) break;
+      text.append(buf, static_cast<size_t>(n));
+    } else if (std::chrono::steady_clock::now() > deadline) {
+      ADD_FAILURE() << "the launcher script ran past " << limit.count() << " s; output so far: " << text;
+      kill(-pid, SIGKILL);
+      break;
+    }
+  }
   close(out[0]);
   int status = 0;
   waitpid(pid, &status, 0);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
+}
+
+std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
 TEST(LauncherScript, PassesArgumentsVerbatimAndCopiesTheEvalResult) {
@@ -319,6 +338,121 @@ TEST(LauncherScript, PassesArgumentsVerbatimAndCopiesTheEvalResult) {
   std::vector<std::string> quick = env;
   quick.push_back("KUBECNN_DNS_WAIT_SECONDS=0");
   EXPECT_EQ(RunLauncherScript({"true"}, quick).first, 3) << "an unresolvable worker stops the launcher";
+  std::filesystem::remove_all(dir);
+}
+
+// The optional credential (a Secret without AWS_SESSION_TOKEN leaves it unset) reaches mpirun as
+// `-x NAME` right after its path only when it is set: OpenMPI warns about `-x` of an unset variable.
+TEST(LauncherScript, ForwardsOptionalVariablesOnlyWhenSet) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("kubecnn-launcher-fwd-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "hostfile") << "localhost slots=1\n";
+  std::ofstream(dir / "mpirun") << "#!/bin/sh\nfor a; do printf '[%s]' \"$a\"; done\n";
+  std::filesystem::permissions(dir / "mpirun", std::filesystem::perms::owner_all);
+  const std::vector<std::string> env = {"KUBECNN_HOSTFILE=" + (dir / "hostfile").string(),
+                                        "KUBECNN_LOG_DIR=s3://runs/r50", "TMPDIR=" + dir.string(),
+                                        "KUBECNN_FORWARD_IF_SET=AWS_SESSION_TOKEN NOT_SET_EITHER"};
+  const std::vector<std::string> args = {(dir / "mpirun").string(), "-x", "AWS_ACCESS_KEY_ID", "kubecnn-trainer",
+                                         "--log_dir=s3://runs/r50"};
+  const auto [unset_rc, unset_out] = RunLauncherScript(args, env);
+  EXPECT_EQ(unset_rc, 0);
+  EXPECT_EQ(unset_out, "[-x][AWS_ACCESS_KEY_ID][kubecnn-trainer][--log_dir=s3://runs/r50]");
+
+  std::vector<std::string> with_token = env;
+  with_token.push_back("AWS_SESSION_TOKEN=FwoGZXIvYXdzEXAMPLE");
+  const auto [set_rc, set_out] = RunLauncherScript(args, with_token);
+  EXPECT_EQ(set_rc, 0);
+  EXPECT_EQ(set_out, "[-x][AWS_SESSION_TOKEN][-x][AWS_ACCESS_KEY_ID][kubecnn-trainer][--log_dir=s3://runs/r50]")
+      << "the name, never the value, on mpirun's command line";
+  std::filesystem::remove_all(dir);
+}
+
+// With an s3:// logDir there is no folder to look in: the result is the JSON of the line
+// "kubecnn-eval-result: {...}" in mpirun's output (rank 0 prints it), not a stale local file.
+TEST(LauncherScript, TakesTheEvalResultFromTheOutputWhenLogDirIsABucket) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("kubecnn-launcher-s3eval-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "hostfile") << "localhost slots=1\n";
+  const std::vector<std::string> env = {
+      "KUBECNN_HOSTFILE=" + (dir / "hostfile").string(), "KUBECNN_LOG_DIR=s3://runs/r50", "KUBECNN_EVAL_RESULT=1",
+      "TMPDIR=" + dir.string(), "KUBECNN_TERMINATION_LOG=" + (dir / "termination").string()};
+  const std::string result = R"({"top1":0.7613,"top5":0.9287,"images":50000,"step":112590,)"
+                             R"("checkpoint":"s3://runs/r50/model.ckpt-112590.pt"})";
+  const auto [rc, out] = RunLauncherScript(
+      {"sh", "-c", "echo 'Evaluated ... top-1 76.13%'; printf 'kubecnn-eval-result: %s\\n' \"$1\"; echo done", "sh",
+       result},
+      env);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_EQ(ReadFile(dir / "termination"), result + "\n");
+  EXPECT_NE(out.find("kubecnn-eval-result: "), std::string::npos) << "the line stays in the log too";
+
+  std::filesystem::remove(dir / "termination");
+  const auto [none_rc, none_out] = RunLauncherScript({"sh", "-c", "echo 'Evaluated ...'"}, env);
+  EXPECT_EQ(none_rc, 1) << "no result line: the evaluation did not report";
+  EXPECT_FALSE(std::filesystem::exists(dir / "termination"));
+  std::filesystem::remove_all(dir);
+}
+
+// Against the real OpenMPI: ranks started through ssh (here a stand-in that, like sshd, runs orted
+// with an empty environment) see exactly the variables mpirun forwards from the launcher's
+// environment, the unset optional one causes no warning, and a set one arrives.
+TEST(LauncherScript, RealMpirunForwardsTheObjectStoreEnvironmentToRanksStartedOverSsh) {
+  if (access("/usr/bin/mpirun", X_OK) != 0) GTEST_SKIP() << "no /usr/bin/mpirun (openmpi-bin)";
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("kubecnn-launcher-mpi-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "hostfile") << "localhost slots=1\n";                // what the script waits to resolve
+  std::ofstream(dir / "mpi-hostfile") << "kubecnn-test-worker slots=1\n";  // not this host: started over "ssh"
+  // ssh [-x ...] HOST COMMAND: mpirun passes -x (no X11) to an agent named ssh.
+  std::ofstream(dir / "ssh") << "#!/bin/sh\nwhile [ \"${1#-}\" != \"$1\" ]; do shift; done\nshift\n"
+                             << "exec env -i PATH=/usr/bin:/bin HOME=/tmp /bin/sh -c \"$*\"\n";
+  std::filesystem::permissions(dir / "ssh", std::filesystem::perms::owner_all);
+
+  api::TrainingJob job = MakeJob(1, 1);
+  job.spec.trainer.log_dir = "s3://runs/r50";
+  job.spec.storage.s3 = api::S3StorageSpec{"http://rgw:80", "us-east-1", "keys", std::nullopt};
+  std::vector<std::string> args;
+  for (const std::string& a : MpirunArgs(Defaulted(job).spec, kStageTrain)) {
+    if (a == "kubecnn-trainer") break;
+    args.push_back(a == kHostfilePath ? (dir / "mpi-hostfile").string() : a);
+  }
+  args.insert(args.begin() + 1, {"--mca", "plm_rsh_agent", (dir / "ssh").string()});
+  args.insert(args.end(),
+              {"sh", "-c",
+               "for v in AWS_ENDPOINT_URL_S3 AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY "
+               "AWS_SESSION_TOKEN NOT_FORWARDED; do printf '%s=%s\\n' \"$v\" \"$(printenv \"$v\" || echo '<unset>')\"; "
+               "done"});
+  std::vector<std::string> env = {"KUBECNN_HOSTFILE=" + (dir / "hostfile").string(),
+                                  "KUBECNN_LOG_DIR=s3://runs/r50",
+                                  "TMPDIR=" + dir.string(),
+                                  "HOME=" + dir.string(),
+                                  "OMPI_ALLOW_RUN_AS_ROOT=1",
+                                  "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1",
+                                  "OMPI_MCA_orte_keep_fqdn_hostnames=true",
+                                  "KUBECNN_FORWARD_IF_SET=AWS_SESSION_TOKEN",
+                                  "AWS_ENDPOINT_URL_S3=http://rgw:80",
+                                  "AWS_REGION=us-east-1",
+                                  "AWS_ACCESS_KEY_ID=AKIAEXAMPLE",
+                                  "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMIEXAMPLE",
+                                  "NOT_FORWARDED=launcher-only"};
+  const auto [rc, out] = RunLauncherScript(args, env);
+  EXPECT_EQ(rc, 0) << out;
+  for (const char* line :
+       {"AWS_ENDPOINT_URL_S3=http://rgw:80\n", "AWS_REGION=us-east-1\n", "AWS_ACCESS_KEY_ID=AKIAEXAMPLE\n",
+        "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMIEXAMPLE\n", "AWS_SESSION_TOKEN=<unset>\n"}) {
+    EXPECT_NE(out.find(line), std::string::npos) << line << " in:\n" << out;
+  }
+  EXPECT_NE(out.find("NOT_FORWARDED=<unset>\n"), std::string::npos)
+      << "the rank inherited the launcher's environment: the test proves nothing about -x\n"
+      << out;
+  EXPECT_EQ(out.find("could not find environment variable"), std::string::npos) << out;
+
+  env.push_back("AWS_SESSION_TOKEN=FwoGZXIvYXdzEXAMPLE");
+  const auto [token_rc, token_out] = RunLauncherScript(args, env);
+  EXPECT_EQ(token_rc, 0) << token_out;
+  EXPECT_NE(token_out.find("AWS_SESSION_TOKEN=FwoGZXIvYXdzEXAMPLE\n"), std::string::npos) << token_out;
   std::filesystem::remove_all(dir);
 }
 
