@@ -3,7 +3,8 @@
 #
 # - Debian packages: toolchain, OpenMPI, protobuf, libjpeg-turbo, cpprestsdk, prometheus-cpp,
 #   yaml-cpp, nlohmann-json, GoogleTest, Fashion-MNIST, clang (libFuzzer); sshd, ssh and iproute2
-#   for the end-to-end suite's pods.
+#   for the end-to-end suite's pods; libcurl (the S3 client: SigV4 signing, TLS) and tinyxml2
+#   (S3's XML answers); Ceph's mon, osd and radosgw, the real S3 server the storage tests run.
 # - LibTorch: the CUDA build inside PyPI's torch wheel, in a virtualenv at $KUBECNN_VENV
 #   (default /opt/kubecnn/venv) that later runs reuse; torchvision and Pillow beside it for
 #   the Python reference benchmarks; helm-python-sdk and PyYAML for the chart's tests.
@@ -28,6 +29,7 @@ apt_packages=(
   libprotobuf-dev protobuf-compiler
   libturbojpeg0-dev libjpeg62-turbo-dev
   libcpprest-dev libssl-dev
+  libcurl4-openssl-dev libtinyxml2-dev
   prometheus-cpp-dev
   libyaml-cpp-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
@@ -35,6 +37,7 @@ apt_packages=(
   dataset-fashion-mnist
   python3-venv
   openssh-server openssh-client iproute2 ca-certificates
+  ceph-mon ceph-osd radosgw
 )
 
 missing=()

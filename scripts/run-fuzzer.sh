@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds the TFRecord/Example libFuzzer target with clang (ASan + UBSan) in its own build dir, seeds a
-# corpus from ../shared/testdata and fuzzes for FUZZ_SECONDS (default 60). Exits non-zero on a crash,
-# leak, timeout or sanitizer report; the failing input is left in <build>/fuzz-artifacts/.
+# Builds the libFuzzer targets with clang (ASan + UBSan) in their own build dir and fuzzes each: the
+# TFRecord/Example parsers (corpus seeded from ../shared/testdata) for FUZZ_SECONDS (default 60),
+# then the S3 XML answer parsers (seeded with real answers of Ceph RGW) for FUZZ_XML_SECONDS
+# (default half of that). Exits non-zero on a crash, leak, timeout or sanitizer report; the failing
+# input is left in <build>/fuzz-artifacts/.
 #
 #   FUZZ_SECONDS=300 scripts/run-fuzzer.sh
 #   FUZZ_BUILD_DIR=/tmp/fz KUBECNN_TESTDATA_DIR=/data/testdata scripts/run-fuzzer.sh -jobs=2   # extra args go to libFuzzer
@@ -25,7 +27,7 @@ CC=clang CXX=clang++ cmake -S "$root" -B "$build" \
   -DKUBECNN_BUILD_OPERATOR=OFF \
   -DKUBECNN_BUILD_BENCH=OFF \
   -DKUBECNN_BUILD_TESTS=ON >/dev/null
-cmake --build "$build" -j2 --target tfrecord_example_fuzzer
+cmake --build "$build" -j2 --target tfrecord_example_fuzzer s3_xml_fuzzer
 
 fuzzer="$build/tests/fuzz/tfrecord_example_fuzzer"
 corpus="$build/fuzz-corpus/tfrecord_example"
@@ -43,7 +45,7 @@ if [[ -d "$testdata" ]]; then
 fi
 echo "run-fuzzer: $seeded seed files from $testdata; corpus $corpus; ${seconds}s" >&2
 
-exec "$fuzzer" "$corpus" \
+"$fuzzer" "$corpus" \
   -max_total_time="$seconds" \
   -max_len="$max_len" \
   -timeout=10 \
@@ -51,3 +53,17 @@ exec "$fuzzer" "$corpus" \
   -artifact_prefix="$artifacts/" \
   -print_final_stats=1 \
   "$@"
+
+xml_corpus="$build/fuzz-corpus/s3_xml"
+mkdir -p "$xml_corpus"
+# Answers as radosgw sends them (a listing page, an error, a multipart upload's id).
+printf '%s' '<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>bkt</Name><Prefix>a/</Prefix><MaxKeys>1</MaxKeys><IsTruncated>true</IsTruncated><Contents><Key>a/b.txt</Key><LastModified>2026-12-04T05:15:54.597Z</LastModified><ETag>&quot;5d41402abc4b2a76b9719d911017c592&quot;</ETag><Size>5</Size><StorageClass>STANDARD</StorageClass><Type>Normal</Type></Contents><CommonPrefixes><Prefix>a/c/</Prefix></CommonPrefixes><NextContinuationToken>a/b.txt</NextContinuationToken><KeyCount>1</KeyCount></ListBucketResult>' >"$xml_corpus/seed-list"
+printf '%s' '<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchBucket</Code><Message></Message><BucketName>bkt</BucketName><RequestId>tx0</RequestId><HostId>1011-default-default</HostId></Error>' >"$xml_corpus/seed-error"
+printf '%s' '<?xml version="1.0" encoding="UTF-8"?><InitiateMultipartUploadResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>bkt</Bucket><Key>k</Key><UploadId>2~abc</UploadId></InitiateMultipartUploadResult>' >"$xml_corpus/seed-upload"
+"$build/tests/fuzz/s3_xml_fuzzer" "$xml_corpus" \
+  -max_total_time="${FUZZ_XML_SECONDS:-$((seconds / 2))}" \
+  -max_len=8192 \
+  -timeout=10 \
+  -rss_limit_mb=2048 \
+  -artifact_prefix="$artifacts/" \
+  -print_final_stats=1

@@ -3,11 +3,10 @@
 
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 
-#include "trainer/common/atomic_file.h"
 #include "trainer/data/crc32c.h"
+#include "trainer/storage/storage.h"
 
 namespace kubecnn::checkpoint {
 namespace {
@@ -93,16 +92,20 @@ void SaveCheckpoint(const std::string& path, const Checkpoint& c) {
   Put<uint32_t>(footer, data::MaskCrc(data::Crc32c(payload.data(), payload.size())));
 
   try {
-    WriteFileAtomically(path, {header, std::string_view(payload.data(), payload.size()), footer});
-  } catch (const AtomicWriteError& e) {
+    storage::WriteAtomically(path, {header, std::string_view(payload.data(), payload.size()), footer});
+  } catch (const TransientError& e) {  // disk full, the object store failing: a restart may succeed
+    throw TransientError(std::string("saving checkpoint: ") + e.what());
+  } catch (const storage::StorageError& e) {
     throw CheckpointError(std::string("saving checkpoint: ") + e.what());
   }
 }
 
 std::string ReadCheckpointFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw CheckpointError("opening checkpoint " + path + ": " + std::strerror(errno));
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  try {
+    return storage::StorageFor(path).ReadAll(path);
+  } catch (const storage::StorageError& e) {
+    throw CheckpointError(std::string("reading checkpoint: ") + e.what());
+  }
 }
 
 Checkpoint LoadCheckpoint(const std::string& path) { return ParseCheckpoint(ReadCheckpointFile(path), path); }

@@ -47,7 +47,8 @@ class CheckpointError : public PermanentError {
   using PermanentError::PermanentError;
 };
 
-// Writes "<path>.partial", fsyncs, renames over `path`, fsyncs the directory.
+// Writes atomically through the storage layer: "<path>.partial", fsync, rename for a file; one
+// PUT or a completed multipart upload for an s3:// object. Never visible half-written.
 void SaveCheckpoint(const std::string& path, const Checkpoint& checkpoint);
 // Reads and checks magic, version, length and CRC. Tensors come back on the CPU.
 Checkpoint LoadCheckpoint(const std::string& path);

@@ -1,10 +1,13 @@
-// Checkpoint naming, listing and pruning.
+// Checkpoint naming, and listing and pruning through the storage layer (folders or s3:// prefixes).
 #include "trainer/checkpoint/checkpoint_files.h"
 
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
-#include <filesystem>
+
+#include "trainer/common/log.h"
+#include "trainer/storage/storage.h"
+#include "trainer/storage/storage_path.h"
 
 namespace kubecnn::checkpoint {
 namespace {
@@ -14,11 +17,12 @@ constexpr std::string_view kSuffix = ".pt";
 
 std::vector<std::string> DirectoryNames(const std::string& dir) {
   std::vector<std::string> names;
-  std::error_code ec;
-  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    names.push_back(it->path().filename().string());
+  try {
+    for (const storage::ObjectInfo& object : storage::StorageFor(dir).List(dir)) names.push_back(object.name);
+  } catch (const storage::NotFoundError&) {
+    // a --log_dir that does not exist yet simply has no checkpoints
   }
-  return names;  // a missing --log_dir simply has no checkpoints
+  return names;
 }
 
 }  // namespace
@@ -62,7 +66,7 @@ std::vector<std::string> CheckpointsToPrune(const std::vector<std::string>& file
 std::vector<std::string> ListCheckpoints(const std::string& log_dir) {
   std::vector<std::string> paths;
   for (const std::string& name : SortCheckpoints(DirectoryNames(log_dir))) {
-    paths.push_back((std::filesystem::path(log_dir) / name).string());
+    paths.push_back(storage::JoinPath(log_dir, name));
   }
   return paths;
 }
@@ -75,8 +79,11 @@ std::optional<std::string> NewestCheckpoint(const std::string& log_dir) {
 
 void PruneCheckpoints(const std::string& log_dir, int keep) {
   for (const std::string& name : CheckpointsToPrune(DirectoryNames(log_dir), keep)) {
-    std::error_code ec;
-    std::filesystem::remove(std::filesystem::path(log_dir) / name, ec);
+    try {
+      storage::StorageFor(log_dir).Delete(storage::JoinPath(log_dir, name));
+    } catch (const std::exception& e) {  // an old checkpoint left over is no reason to stop training
+      LogWarning("checkpoint", std::string("could not remove an old checkpoint: ") + e.what());
+    }
   }
 }
 

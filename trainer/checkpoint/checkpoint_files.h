@@ -19,7 +19,7 @@ std::vector<std::string> SortCheckpoints(const std::vector<std::string>& file_na
 // The names to delete so that only the newest `keep` remain (keep <= 0 keeps all).
 std::vector<std::string> CheckpointsToPrune(const std::vector<std::string>& file_names, int keep);
 
-// Directory shells over the above.
+// Shells over the above for a folder or an s3:// prefix (storage/storage.h).
 std::vector<std::string> ListCheckpoints(const std::string& log_dir);  // full paths, oldest first
 std::optional<std::string> NewestCheckpoint(const std::string& log_dir);
 void PruneCheckpoints(const std::string& log_dir, int keep);

@@ -8,8 +8,10 @@ namespace kubecnn::cli {
 
 void AddDataFlags(FlagSet& flags, data::LoaderOptions& o) {
   o.num_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  flags.Add("data_dir", &o.data_dir,
-            "directory of train-NNNNN-of-NNNNN / validation-NNNNN-of-NNNNN TFRecord shards; empty: synthetic data");
+  flags.Add(
+      "data_dir", &o.data_dir,
+      "directory or s3://bucket/prefix of train-NNNNN-of-NNNNN / validation-NNNNN-of-NNNNN TFRecord shards; empty: "
+      "synthetic data");
   flags.Add("batch_size", &o.batch_size, "images per batch per rank");
   flags.Add("num_data_threads", &o.num_threads, "decode/augment threads per rank");
   flags.Add("prefetch_batches", &o.prefetch_batches,
@@ -19,6 +21,9 @@ void AddDataFlags(FlagSet& flags, data::LoaderOptions& o) {
             "0: shuffle each epoch as one permutation of all records across shards (reads by offset); N: read "
             "shards in a shuffled order through an N-record buffer per rank (sequential reads; 1: no record shuffle)");
   flags.Add("seed", &o.seed, "seed of shard order, shuffling and augmentation");
+  flags.Add("read_ahead_mb", &o.read_ahead_mb,
+            "s3:// shards: MiB of records fetched ahead of the loader (per rank; a budget, not a cache)");
+  flags.Add("read_connections", &o.read_connections, "s3:// shards: ranged GETs in flight per rank");
   flags.Add("skip_corrupt_records", &o.skip_corrupt_records,
             "count and skip records with CRC/framing/Example errors instead of stopping");
   flags.Add("label_offset", &o.label_offset,
@@ -47,6 +52,8 @@ void ValidateDataOptions(const data::LoaderOptions& o) {
   require(o.prefetch_batches > 0, "--prefetch_batches must be at least 1");
   require(o.transform.output_size == 0 || (o.transform.output_size >= 8 && o.transform.output_size <= 4096),
           "--image_size must be in [8, 4096] (0: the model's size)");
+  require(o.read_ahead_mb >= 1, "--read_ahead_mb must be at least 1");
+  require(o.read_connections >= 1 && o.read_connections <= 256, "--read_connections must be in [1, 256]");
   require(o.shuffle_buffer >= 0, "--shuffle_buffer must not be negative");
   const auto& c = o.transform.crop;
   require(c.area_min > 0 && c.area_min <= c.area_max && c.area_max <= 1,

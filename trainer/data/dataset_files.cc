@@ -4,10 +4,11 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
-#include <filesystem>
 #include <map>
 
 #include "trainer/data/data_error.h"
+#include "trainer/storage/storage.h"
+#include "trainer/storage/storage_path.h"
 
 namespace kubecnn::data {
 namespace {
@@ -74,15 +75,11 @@ SplitListing ListSplit(const std::vector<std::string>& file_names, std::string_v
 }
 
 std::vector<std::string> FindShards(const std::string& dir, std::string_view split) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
   std::vector<std::string> names;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    names.push_back(it->path().filename().string());
-  }
-  if (ec) {
-    throw DataError("listing --data_dir " + dir + ": " + ec.message() +
-                    " (check the path and that the data volume is mounted)");
+  try {
+    for (const storage::ObjectInfo& object : storage::StorageFor(dir).List(dir)) names.push_back(object.name);
+  } catch (const storage::NotFoundError& e) {
+    throw DataError("--data_dir: " + std::string(e.what()) + " (check the path and that the data volume is mounted)");
   }
   const SplitListing listing = ListSplit(names, split);
   if (listing.shards.empty() && listing.missing.empty()) {
@@ -102,7 +99,7 @@ std::vector<std::string> FindShards(const std::string& dir, std::string_view spl
                     "-shard set (remove the stale files)");
   }
   std::vector<std::string> paths;
-  for (const std::string& name : listing.shards) paths.push_back((fs::path(dir) / name).string());
+  for (const std::string& name : listing.shards) paths.push_back(storage::JoinPath(dir, name));
   return paths;
 }
 

@@ -1,4 +1,4 @@
-// Finding a data set's shards: "<split>-00012-of-01024" files in --data_dir, all of them.
+// Finding a data set's shards: "<split>-00012-of-01024" files (or objects) in --data_dir, all of them.
 #pragma once
 
 #include <optional>

@@ -65,6 +65,7 @@ Loader::Loader(LoaderOptions options) : options_(std::move(options)), pool_(std:
   }
   RaiseOpenFileLimit();
   Index();
+  StartReadAhead();
   workers_.reserve(static_cast<size_t>(options_.num_threads));
   for (int i = 0; i < options_.num_threads; ++i) workers_.emplace_back([this] { WorkerLoop(); });
 }
@@ -75,7 +76,33 @@ Loader::~Loader() {
     stop_ = true;
   }
   work_cv_.notify_all();
+  if (read_ahead_) read_ahead_->Stop();  // wakes workers waiting in Take()
   for (auto& t : workers_) t.join();
+}
+
+void Loader::StartReadAhead() {
+  if (!storage::StorageFor(options_.data_dir).remote()) return;
+  std::vector<const storage::ReadableObject*> objects;
+  for (size_t i = 0; i < shard_paths_.size(); ++i) objects.push_back(&File(static_cast<int32_t>(i)).object());
+  storage::ReadAheadOptions read_ahead;
+  read_ahead.budget_bytes = static_cast<uint64_t>(std::max<int64_t>(options_.read_ahead_mb, 1)) << 20;
+  read_ahead.connections = std::max(options_.read_connections, 1);
+  read_ahead.max_range_bytes = std::min<uint64_t>(read_ahead.max_range_bytes, read_ahead.budget_bytes / 4 + 1);
+  read_ahead_ = std::make_unique<storage::ReadAhead>(
+      std::move(objects), [this](int64_t position) { return ExtentAt(position); }, options_.start_position, read_ahead);
+  LogInfo("loader", "reading " + options_.data_dir + " ahead: " + std::to_string(options_.read_ahead_mb) +
+                        " MiB over " + std::to_string(read_ahead.connections) + " connections");
+}
+
+std::optional<storage::Extent> Loader::ExtentAt(int64_t position) {
+  const int64_t epoch = position / records_per_epoch_;
+  if (!options_.train && epoch > 0) return std::nullopt;
+  const RecordRef ref = (*PlanFor(epoch))[static_cast<size_t>(position % records_per_epoch_)];
+  const auto& offsets = shard_offsets_[static_cast<size_t>(ref.shard)];
+  const size_t record = static_cast<size_t>(ref.record);
+  const uint64_t begin = offsets[record];
+  const uint64_t end = record + 1 < offsets.size() ? offsets[record + 1] : File(ref.shard).size();
+  return storage::Extent{ref.shard, begin, end - begin};
 }
 
 void Loader::Index() {
@@ -138,15 +165,19 @@ const RecordFile& Loader::File(int32_t shard) {
   return *files_[shard];
 }
 
-const std::vector<RecordRef>& Loader::PlanFor(int64_t epoch) {
-  if (epoch != plan_epoch_) {
-    std::vector<int64_t> sizes;
-    for (const auto& offsets : shard_offsets_) sizes.push_back(static_cast<int64_t>(offsets.size()));
-    EpochPlanOptions plan{options_.seed, epoch, options_.rank, options_.world, options_.train, options_.shuffle_buffer};
-    plan_ = PlanEpoch(sizes, plan);
-    plan_epoch_ = epoch;
+std::shared_ptr<const std::vector<RecordRef>> Loader::PlanFor(int64_t epoch) {
+  std::lock_guard<std::mutex> lock(plans_mu_);
+  for (const auto& [planned, plan] : plans_) {
+    if (planned == epoch) return plan;
   }
-  return plan_;
+  std::vector<int64_t> sizes;
+  for (const auto& offsets : shard_offsets_) sizes.push_back(static_cast<int64_t>(offsets.size()));
+  EpochPlanOptions options{options_.seed,  epoch,          options_.rank,
+                           options_.world, options_.train, options_.shuffle_buffer};
+  auto plan = std::make_shared<const std::vector<RecordRef>>(PlanEpoch(sizes, options));
+  plans_.emplace_back(epoch, plan);
+  if (plans_.size() > 2) plans_.pop_front();
+  return plan;
 }
 
 std::shared_ptr<Batch> Loader::TakeBufferLocked() {
@@ -186,9 +217,11 @@ std::shared_ptr<Loader::Pending> Loader::StartBatchLocked() {
       options_.train ? options_.batch_size : std::min(options_.batch_size, records_per_epoch_ - next_position_);
   pending->first_position = next_position_;
   pending->refs.reserve(static_cast<size_t>(count));
+  std::shared_ptr<const std::vector<RecordRef>> plan;
   for (int64_t i = 0; i < count; ++i, ++next_position_) {
     const int64_t epoch = next_position_ / records_per_epoch_;
-    pending->refs.push_back(PlanFor(epoch)[static_cast<size_t>(next_position_ % records_per_epoch_)]);
+    if (i == 0 || next_position_ % records_per_epoch_ == 0) plan = PlanFor(epoch);
+    pending->refs.push_back((*plan)[static_cast<size_t>(next_position_ % records_per_epoch_)]);
   }
   pending->valid.assign(static_cast<size_t>(count), 0);
   pending->batch = TakeBufferLocked();
@@ -246,7 +279,12 @@ bool Loader::LoadSample(const RecordRef& ref, int64_t position, uint8_t* out, in
   const RecordFile& file = File(ref.shard);
   const uint64_t offset = shard_offsets_[ref.shard][static_cast<size_t>(ref.record)];
   thread_local std::string record;
-  RecordRead read = ReadRecordAt(file, offset, &record);
+  RecordRead read;
+  if (read_ahead_) {
+    read.status = ParseFramedRecord(read_ahead_->Take(position), &record);
+  } else {
+    read = ReadRecordAt(file, offset, &record);
+  }
   if (read.status == RecordStatus::kEndOfFile)
     read.status = RecordStatus::kTruncated;  // the index said a record is here
   if (read.status != RecordStatus::kOk) {

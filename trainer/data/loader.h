@@ -9,6 +9,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "trainer/data/image_example.h"
 #include "trainer/data/image_transform.h"
 #include "trainer/data/loader_counters.h"
+#include "trainer/storage/read_ahead.h"
 
 namespace kubecnn::data {
 
@@ -37,7 +39,11 @@ struct LoaderOptions {
   int64_t label_offset = 1;  // ImageNet's build scripts write 1-based labels
   int64_t num_classes = 0;   // > 0: labels are checked against it (and used for synthetic data)
   ExampleSchema schema;
-  int64_t start_position = 0;                    // samples of this rank's stream already consumed (resume)
+  int64_t start_position = 0;  // samples of this rank's stream already consumed (resume)
+  // Shards in an object store are read ahead of the plan: at most this many MiB held, over this
+  // many connections (local files are read where they lie; the page cache reads ahead).
+  int64_t read_ahead_mb = 256;
+  int read_connections = 16;
   HostAllocator pixel_allocator = HeapAllocate;  // pinned memory on CUDA (see device_batch.h)
 };
 
@@ -75,7 +81,11 @@ class Loader {
   bool LoadSample(const RecordRef& ref, int64_t position, uint8_t* out, int64_t* label);
   void FinishLocked();
   const RecordFile& File(int32_t shard);
-  const std::vector<RecordRef>& PlanFor(int64_t epoch);  // under mu_
+  // The epoch's plan; the two latest are kept, since read-ahead runs into the next epoch.
+  std::shared_ptr<const std::vector<RecordRef>> PlanFor(int64_t epoch);
+  // Where position p of this rank's stream lies (read-ahead's view of the plan).
+  std::optional<storage::Extent> ExtentAt(int64_t position);
+  void StartReadAhead();
   std::shared_ptr<Batch> TakeBufferLocked();
 
   LoaderOptions options_;
@@ -95,9 +105,10 @@ class Loader {
   std::exception_ptr error_;
   int64_t next_position_ = 0;  // next sample of the stream to assign
   int64_t next_sequence_ = 0;
-  int64_t plan_epoch_ = -1;
-  std::vector<RecordRef> plan_;
-  std::deque<std::shared_ptr<Pending>> filling_;  // in stream order
+  std::mutex plans_mu_;
+  std::deque<std::pair<int64_t, std::shared_ptr<const std::vector<RecordRef>>>> plans_;  // newest last
+  std::unique_ptr<storage::ReadAhead> read_ahead_;                                       // remote shards only
+  std::deque<std::shared_ptr<Pending>> filling_;                                         // in stream order
   std::deque<BatchPtr> ready_;
   std::shared_ptr<struct BufferPool> pool_;
   BatchPtr synthetic_batch_;

@@ -1,21 +1,19 @@
-// Shard indexing: header walks, and DALI-compatible .idx files checked against the shard.
+// Shard indexing: header walks, and DALI-compatible .idx files checked against the shard, through
+// the storage layer (local files or s3:// objects alike).
 #include "trainer/data/record_index.h"
 
-#include <sys/stat.h>
-
-#include <cerrno>
-#include <cstring>
-#include <fstream>
+#include <sstream>
 
 #include "trainer/data/data_error.h"
 #include "trainer/data/tfrecord_reader.h"
+#include "trainer/storage/storage.h"
 
 namespace kubecnn::data {
 
 std::string IdxPathFor(const std::string& shard_path) { return shard_path + ".idx"; }
 
 ShardIndex ScanShard(const std::string& path, bool skip_corrupt) {
-  RecordFile file(path);
+  RecordFile file(path, storage::Access::kSequential);
   ShardIndex index;
   index.path = path;
   uint64_t offset = 0;
@@ -38,11 +36,14 @@ ShardIndex ScanShard(const std::string& path, bool skip_corrupt) {
 
 std::optional<ShardIndex> LoadIdxFile(const std::string& idx_path, const std::string& shard_path, uint64_t shard_size,
                                       std::string* why) {
-  std::ifstream in(idx_path);
-  if (!in) {
+  std::string text;
+  try {
+    text = storage::StorageFor(idx_path).ReadAll(idx_path);
+  } catch (const storage::NotFoundError&) {
     *why = "no index file";
     return std::nullopt;
   }
+  std::istringstream in(text);
   ShardIndex index;
   index.path = shard_path;
   index.from_idx_file = true;
@@ -68,25 +69,16 @@ std::optional<ShardIndex> LoadIdxFile(const std::string& idx_path, const std::st
 }
 
 void WriteIdxFile(const std::string& idx_path, const std::vector<RecordExtent>& extents) {
-  const std::string temp = idx_path + ".partial";
-  {
-    std::ofstream out(temp, std::ios::trunc);
-    for (const RecordExtent& e : extents) out << e.offset << ' ' << e.framed_length << '\n';
-    out.flush();
-    if (!out) throw DataError("writing " + temp + ": " + std::strerror(errno) + " (disk full or read-only?)");
-  }
-  if (std::rename(temp.c_str(), idx_path.c_str()) != 0) {
-    throw DataError("renaming " + temp + " to " + idx_path + ": " + std::strerror(errno));
-  }
+  std::string text;
+  for (const RecordExtent& e : extents) text += std::to_string(e.offset) + ' ' + std::to_string(e.framed_length) + '\n';
+  storage::WriteAtomically(idx_path, {text});
 }
 
 ShardIndex IndexShard(const std::string& path, bool skip_corrupt) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    throw DataError("opening " + path + ": " + std::strerror(errno) + " (check --data_dir)");
-  }
+  const auto size = storage::StorageFor(path).Size(path);
+  if (!size) throw DataError("opening " + path + ": no such file or object (check --data_dir)");
   std::string why;
-  if (auto index = LoadIdxFile(IdxPathFor(path), path, static_cast<uint64_t>(st.st_size), &why)) return *index;
+  if (auto index = LoadIdxFile(IdxPathFor(path), path, *size, &why)) return *index;
   ShardIndex index = ScanShard(path, skip_corrupt);
   if (why != "no index file") index.idx_ignored_reason = IdxPathFor(path) + ": " + why;
   return index;

@@ -1,12 +1,7 @@
-// TFRecord reading: pread-based framing checks, resynchronisation and the sequential reader.
+// TFRecord reading: framing checks over a storage object, resynchronisation and the sequential reader.
 #include "trainer/data/tfrecord_reader.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <vector>
 
@@ -30,41 +25,12 @@ uint32_t LoadU32(const uint8_t* p) {
 
 }  // namespace
 
-RecordFile::RecordFile(const std::string& path) : path_(path) {
-  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd_ < 0) {
-    throw DataError("opening " + path + ": " + std::strerror(errno) +
-                    " (check that --data_dir points at the shards and that they are readable)");
+RecordFile::RecordFile(const std::string& path, storage::Access access) {
+  try {
+    object_ = storage::StorageFor(path).Open(path, access);
+  } catch (const storage::NotFoundError& e) {
+    throw DataError(std::string(e.what()) + " (check that --data_dir points at the shards and that they are readable)");
   }
-  struct stat st {};
-  if (::fstat(fd_, &st) != 0) {
-    const int err = errno;
-    ::close(fd_);
-    throw DataError("reading " + path + ": fstat failed: " + std::strerror(err));
-  }
-  size_ = static_cast<uint64_t>(st.st_size);
-}
-
-RecordFile::~RecordFile() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
-bool RecordFile::ReadAt(uint64_t offset, void* buffer, uint64_t n) const {
-  auto* out = static_cast<char*>(buffer);
-  while (n > 0) {
-    const ssize_t got = ::pread(fd_, out, n, static_cast<off_t>(offset));
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      // The data is not known to be bad, the storage failed: a restart may well read it.
-      throw TransientError("reading " + path_ + " at offset " + std::to_string(offset) + ": " + std::strerror(errno) +
-                           " (storage error; check the volume holding --data_dir)");
-    }
-    if (got == 0) return false;
-    out += got;
-    offset += static_cast<uint64_t>(got);
-    n -= static_cast<uint64_t>(got);
-  }
-  return true;
 }
 
 const char* RecordStatusText(RecordStatus status) {
@@ -121,6 +87,18 @@ RecordRead ReadRecordAt(const RecordFile& file, uint64_t offset, std::string* da
   return r;
 }
 
+RecordStatus ParseFramedRecord(std::string_view framed, std::string* data) {
+  if (framed.size() < kRecordFramingBytes) return RecordStatus::kTruncated;
+  const auto* header = reinterpret_cast<const uint8_t*>(framed.data());
+  if (MaskCrc(Crc32c(header, 8)) != LoadU32(header + 8)) return RecordStatus::kBadLengthCrc;
+  const uint64_t len = LoadU64(header);
+  if (len > framed.size() - kRecordFramingBytes) return RecordStatus::kTruncated;
+  data->assign(framed.data() + kRecordHeaderBytes, len);
+  const uint32_t stored = LoadU32(header + kRecordHeaderBytes + len);
+  if (MaskCrc(Crc32c(data->data(), len)) != stored) return RecordStatus::kBadDataCrc;
+  return RecordStatus::kOk;
+}
+
 uint64_t FindNextValidRecord(const RecordFile& file, uint64_t offset) {
   constexpr uint64_t kChunk = 1 << 16;
   std::vector<uint8_t> buf;
@@ -142,7 +120,8 @@ std::string CorruptRecordMessage(const std::string& path, uint64_t offset, Recor
          " (file is truncated or corrupt; re-copy it or pass --skip_corrupt_records to count and skip such records)";
 }
 
-TfRecordReader::TfRecordReader(const std::string& path, bool skip_corrupt) : file_(path), skip_corrupt_(skip_corrupt) {}
+TfRecordReader::TfRecordReader(const std::string& path, bool skip_corrupt)
+    : file_(path, storage::Access::kSequential), skip_corrupt_(skip_corrupt) {}
 
 bool TfRecordReader::Next(std::string* data) {
   while (true) {

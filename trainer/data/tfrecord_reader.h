@@ -5,7 +5,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <string_view>
+
+#include "trainer/storage/storage.h"
 
 namespace kubecnn::data {
 
@@ -13,23 +17,20 @@ inline constexpr uint64_t kRecordHeaderBytes = 12;
 inline constexpr uint64_t kRecordFooterBytes = 4;
 inline constexpr uint64_t kRecordFramingBytes = kRecordHeaderBytes + kRecordFooterBytes;
 
-// An open file read with pread: safe to share between threads.
+// An open shard (a local file or an s3:// object): safe to share between threads.
 class RecordFile {
  public:
-  explicit RecordFile(const std::string& path);  // throws DataError naming the path and errno
-  ~RecordFile();
-  RecordFile(const RecordFile&) = delete;
-  RecordFile& operator=(const RecordFile&) = delete;
+  // Throws DataError naming the path when it is not there, StorageError/TransientError otherwise.
+  explicit RecordFile(const std::string& path, storage::Access access = storage::Access::kRandom);
 
-  const std::string& path() const { return path_; }
-  uint64_t size() const { return size_; }
+  const std::string& path() const { return object_->path(); }
+  uint64_t size() const { return object_->size(); }
   // Reads exactly n bytes at offset; false if the file ends first. Throws on I/O errors.
-  bool ReadAt(uint64_t offset, void* buffer, uint64_t n) const;
+  bool ReadAt(uint64_t offset, void* buffer, uint64_t n) const { return object_->ReadAt(offset, buffer, n); }
+  const storage::ReadableObject& object() const { return *object_; }
 
  private:
-  std::string path_;
-  int fd_ = -1;
-  uint64_t size_ = 0;
+  std::unique_ptr<storage::ReadableObject> object_;
 };
 
 enum class RecordStatus { kOk, kEndOfFile, kTruncated, kBadLengthCrc, kBadDataCrc };
@@ -45,6 +46,10 @@ struct RecordRead {
 // Reads the record starting at `offset` into `data`, verifying both CRCs.
 // kEndOfFile only when offset == file size.
 RecordRead ReadRecordAt(const RecordFile& file, uint64_t offset, std::string* data);
+
+// Checks one framed record held in memory (header, payload, footer, possibly followed by other
+// bytes) and copies its payload into `data`.
+RecordStatus ParseFramedRecord(std::string_view framed, std::string* data);
 
 // Reads only the header at `offset`: returns the data length (verifies the length CRC and that the
 // whole record fits in the file). Used to index a shard without reading its payloads.

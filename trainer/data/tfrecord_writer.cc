@@ -1,13 +1,9 @@
-// TFRecord writing with masked CRCs, fsync and atomic rename.
+// TFRecord writing with masked CRCs into a storage object.
 #include "trainer/data/tfrecord_writer.h"
 
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstring>
 
 #include "trainer/data/crc32c.h"
-#include "trainer/data/data_error.h"
 
 namespace kubecnn::data {
 std::string FrameRecord(std::string_view record) {
@@ -23,40 +19,23 @@ std::string FrameRecord(std::string_view record) {
   return out;
 }
 
-TfRecordWriter::TfRecordWriter(std::string path) : path_(std::move(path)), temp_path_(path_ + ".partial") {
-  file_ = std::fopen(temp_path_.c_str(), "wb");
-  if (!file_) {
-    throw DataError("creating " + temp_path_ + ": " + std::strerror(errno) +
-                    " (check that the output directory exists and is writable)");
-  }
-}
+TfRecordWriter::TfRecordWriter(std::string path)
+    : path_(std::move(path)), writer_(storage::StorageFor(path_).Create(path_)) {}
 
-TfRecordWriter::~TfRecordWriter() {
-  if (file_) {
-    std::fclose(file_);
-    std::remove(temp_path_.c_str());
-  }
-}
+TfRecordWriter::~TfRecordWriter() = default;
 
 void TfRecordWriter::Write(std::string_view record) {
+  if (!writer_) throw std::logic_error("TfRecordWriter::Write after Close of " + path_);
   const std::string framed = FrameRecord(record);
-  if (std::fwrite(framed.data(), 1, framed.size(), file_) != framed.size()) {
-    throw DataError("writing " + temp_path_ + ": " + std::strerror(errno) + " (disk full?)");
-  }
+  writer_->Write(framed);
   extents_.push_back({offset_, framed.size()});
   offset_ += framed.size();
 }
 
 void TfRecordWriter::Close() {
-  if (!file_) return;
-  const bool ok = std::fflush(file_) == 0 && ::fsync(::fileno(file_)) == 0;
-  const int err = errno;
-  std::fclose(file_);
-  file_ = nullptr;
-  if (!ok || std::rename(temp_path_.c_str(), path_.c_str()) != 0) {
-    std::remove(temp_path_.c_str());
-    throw DataError("finishing " + path_ + ": " + std::strerror(ok ? errno : err) + " (disk full or read-only?)");
-  }
+  if (!writer_) return;
+  writer_->Commit();
+  writer_.reset();
 }
 
 }  // namespace kubecnn::data

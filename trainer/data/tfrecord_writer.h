@@ -1,11 +1,14 @@
-// TFRecord writing, atomically: records go to "<path>.partial", renamed over <path> by Close().
+// TFRecord writing, atomically: through a storage::ObjectWriter, so the file (or object) appears
+// under its name, whole, only at Close().
 #pragma once
 
 #include <cstdint>
-#include <cstdio>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "trainer/storage/storage.h"
 
 namespace kubecnn::data {
 
@@ -17,13 +20,13 @@ struct RecordExtent {
 
 class TfRecordWriter {
  public:
-  explicit TfRecordWriter(std::string path);  // throws DataError if the temp file can't be created
-  ~TfRecordWriter();                          // without Close(): removes the partial file
+  explicit TfRecordWriter(std::string path);  // a local path or s3:// URL
+  ~TfRecordWriter();                          // without Close(): nothing appears under `path`
   TfRecordWriter(const TfRecordWriter&) = delete;
   TfRecordWriter& operator=(const TfRecordWriter&) = delete;
 
   void Write(std::string_view record);
-  // Flushes, fsyncs and renames into place. A reader never sees a half-written file.
+  // Makes the whole file visible under its name (fsync + rename, or a completed upload).
   void Close();
 
   const std::vector<RecordExtent>& extents() const { return extents_; }
@@ -31,8 +34,7 @@ class TfRecordWriter {
 
  private:
   std::string path_;
-  std::string temp_path_;
-  std::FILE* file_ = nullptr;
+  std::unique_ptr<storage::ObjectWriter> writer_;
   uint64_t offset_ = 0;
   std::vector<RecordExtent> extents_;
 };

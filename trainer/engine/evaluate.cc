@@ -3,18 +3,18 @@
 
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "trainer/checkpoint/checkpoint.h"
 #include "trainer/checkpoint/checkpoint_files.h"
-#include "trainer/common/atomic_file.h"
 #include "trainer/common/errors.h"
 #include "trainer/data/device_batch.h"
 #include "trainer/engine/model_setup.h"
 #include "trainer/engine/shared_checkpoint.h"
 #include "trainer/engine/train_loop.h"
+#include "trainer/storage/storage.h"
+#include "trainer/storage/storage_path.h"
 
 namespace kubecnn::engine {
 
@@ -119,13 +119,17 @@ EvalResult RunEvaluation(const TrainConfig& config_in) {
               result.checkpoint.c_str(), static_cast<long long>(result.step),
               static_cast<long long>(result.counts.images), seconds, 100 * result.counts.top1_ratio(),
               100 * result.counts.top5_ratio());
+  // The launcher takes the result from this line when --log_dir is a bucket it cannot read
+  // (operator/controller/trainer_args.cc); from eval-<step>.json otherwise.
+  std::printf("kubecnn-eval-result: %s\n", result.json.c_str());
+  std::fflush(stdout);
   if (!config.log_dir.empty()) {
     // Atomically: the launcher copies this file into the pod's termination message as soon as
     // mpirun exits, and must never read half of it.
-    const std::string path = config.log_dir + "/eval-" + std::to_string(result.step) + ".json";
+    const std::string path = storage::JoinPath(config.log_dir, "eval-" + std::to_string(result.step) + ".json");
     try {
-      std::filesystem::create_directories(config.log_dir);  // new when scoring torchvision weights
-      WriteFileAtomically(path, {result.json, "\n"});
+      storage::StorageFor(config.log_dir).MakeFolders(config.log_dir);  // new when scoring torchvision weights
+      storage::WriteAtomically(path, {result.json, "\n"});
     } catch (const std::exception& e) {  // a storage fault, as for checkpoints: a restart may succeed
       throw TransientError(std::string("writing the evaluation result to --log_dir: ") + e.what());
     }

@@ -27,6 +27,7 @@
 #include "trainer/optim/lr_schedule.h"
 #include "trainer/optim/sgd.h"
 #include "trainer/optim/unscale_grads.h"
+#include "trainer/storage/storage_path.h"
 
 namespace kubecnn::engine {
 namespace {
@@ -259,7 +260,7 @@ void TrainingRun::Save(int64_t steps_done) {
   c.scalars["skipped_steps"] = static_cast<double>(scaler_->state().skipped_steps);
   c.rng_state = at::detail::getDefaultCPUGenerator().get_state();
   c.command_line = command_line_;
-  const std::string path = config_.log_dir + "/" + checkpoint::CheckpointFileName(steps_done);
+  const std::string path = storage::JoinPath(config_.log_dir, checkpoint::CheckpointFileName(steps_done));
   checkpoint::SaveCheckpoint(path, c);
   checkpoint::PruneCheckpoints(config_.log_dir, config_.keep_checkpoints);
   const double seconds = SecondsSince(start);

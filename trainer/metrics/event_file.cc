@@ -4,15 +4,14 @@
 
 #include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
-#include <cstring>
-#include <filesystem>
 
 #include "trainer/data/data_error.h"
 #include "trainer/data/tfrecord_reader.h"
 #include "trainer/data/tfrecord_writer.h"
 #include "trainer/metrics/event.pb.h"
+#include "trainer/storage/storage.h"
+#include "trainer/storage/storage_path.h"
 
 namespace kubecnn::metrics {
 namespace {
@@ -34,18 +33,18 @@ std::string EventFileName(int64_t unix_seconds, const std::string& host) {
 }
 
 EventWriter::EventWriter(const std::string& log_dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(log_dir, ec);
+  storage::Storage& store = storage::StorageFor(log_dir);
   const double now = NowSeconds();
-  path_ = (std::filesystem::path(log_dir) / EventFileName(static_cast<int64_t>(now), HostName())).string();
-  // Several writers started in the same second (a restart, an eval job) must not share a file.
-  for (int n = 1; std::filesystem::exists(path_); ++n) {
-    path_ = (std::filesystem::path(log_dir) / EventFileName(static_cast<int64_t>(now), HostName())).string() + "." +
-            std::to_string(n);
-  }
-  file_ = std::fopen(path_.c_str(), "wb");
-  if (!file_) {
-    throw std::runtime_error("creating TensorBoard event file " + path_ + ": " + std::strerror(errno) +
+  const std::string name = EventFileName(static_cast<int64_t>(now), HostName());
+  try {
+    store.MakeFolders(log_dir);
+    path_ = storage::JoinPath(log_dir, name);
+    // Several writers started in the same second (a restart, an eval job) must not share a file.
+    for (int n = 1; store.Size(path_).has_value(); ++n)
+      path_ = storage::JoinPath(log_dir, name + "." + std::to_string(n));
+    file_ = store.CreateAppendable(path_);
+  } catch (const std::exception& e) {
+    throw std::runtime_error("creating a TensorBoard event file in " + log_dir + ": " + e.what() +
                              " (is --log_dir writable?)");
   }
   tb::Event header;
@@ -55,9 +54,7 @@ EventWriter::EventWriter(const std::string& log_dir) {
   Flush();
 }
 
-EventWriter::~EventWriter() {
-  if (file_) std::fclose(file_);
-}
+EventWriter::~EventWriter() = default;
 
 void EventWriter::AddScalar(const std::string& tag, double value, int64_t step, double wall_time) {
   tb::Event event;
@@ -69,16 +66,9 @@ void EventWriter::AddScalar(const std::string& tag, double value, int64_t step, 
   WriteEvent(event.SerializeAsString());
 }
 
-void EventWriter::WriteEvent(const std::string& serialized) {
-  const std::string framed = data::FrameRecord(serialized);
-  if (std::fwrite(framed.data(), 1, framed.size(), file_) != framed.size()) {
-    throw std::runtime_error("writing " + path_ + ": " + std::strerror(errno) + " (disk full?)");
-  }
-}
+void EventWriter::WriteEvent(const std::string& serialized) { file_->Append(data::FrameRecord(serialized)); }
 
-void EventWriter::Flush() {
-  if (std::fflush(file_) != 0) throw std::runtime_error("flushing " + path_ + ": " + std::strerror(errno));
-}
+void EventWriter::Flush() { file_->Flush(); }
 
 EventFileContents ReadEventFile(const std::string& path) {
   data::TfRecordReader reader(path);

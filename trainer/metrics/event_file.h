@@ -3,13 +3,12 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
 
-namespace kubecnn::data {
-class TfRecordWriter;
+namespace kubecnn::storage {
+class AppendableObject;
 }
 
 namespace kubecnn::metrics {
@@ -17,8 +16,9 @@ namespace kubecnn::metrics {
 // "events.out.tfevents.<unix seconds>.<host>", the name TensorBoard looks for.
 std::string EventFileName(int64_t unix_seconds, const std::string& host);
 
-// Appends scalars to a new event file in `log_dir`. Each Flush() makes what was written durable
-// and visible to TensorBoard; the file stays valid TFRecord at every record boundary.
+// Appends scalars to a new event file in `log_dir` (a folder or an s3:// prefix). Each Flush()
+// makes what was written visible to TensorBoard; the file stays valid TFRecord at every record
+// boundary (in a bucket, each Flush() uploads the whole file again, as TensorFlow does).
 class EventWriter {
  public:
   explicit EventWriter(const std::string& log_dir);  // throws std::runtime_error naming the path
@@ -33,7 +33,7 @@ class EventWriter {
  private:
   void WriteEvent(const std::string& serialized);
   std::string path_;
-  std::FILE* file_ = nullptr;
+  std::unique_ptr<storage::AppendableObject> file_;
 };
 
 struct ScalarEvent {

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "trainer/models/pickle_ordered_dict.h"
+#include "trainer/storage/storage.h"
 
 namespace kubecnn::models {
 namespace {
@@ -55,25 +56,22 @@ torch::IValue WithoutAttributes(const torch::IValue& value) {
   return value;
 }
 
-bool StartsWithZipMagic(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot open " + path);
-  char magic[2] = {};
-  in.read(magic, 2);
-  return in && magic[0] == 'P' && magic[1] == 'K';
-}
+bool StartsWithZipMagic(const std::string& bytes) { return bytes.size() >= 2 && bytes[0] == 'P' && bytes[1] == 'K'; }
 
 // torch::pickle_load, except that data.pkl first goes through OrderedDictsAsPlainDicts (LibTorch's
 // unpickler cannot build the OrderedDict of torch.save(model.state_dict(), f)); tensors are read
 // from the archive's data/ records as pickle_load does.
 torch::IValue UnpickleTorchSave(const std::string& path) {
-  if (!StartsWithZipMagic(path)) {
+  // A local file or an s3:// object alike: the whole archive in memory (weights are read anyway).
+  const std::string bytes = storage::StorageFor(path).ReadAll(path);
+  if (!StartsWithZipMagic(bytes)) {
     throw std::runtime_error(path +
                              ": not a zip archive, so not written by torch.save of PyTorch >= 1.6 (legacy format "
                              "or not a torch file; re-save it from Python with torch.save(dict(sd), f))");
   }
   try {
-    caffe2::serialize::PyTorchStreamReader archive(path);
+    std::istringstream stream(bytes);
+    caffe2::serialize::PyTorchStreamReader archive(&stream);
     const auto [pickle_data, pickle_size] = archive.getRecord("data.pkl");
     const std::string pickle =
         OrderedDictsAsPlainDicts(std::string_view(static_cast<const char*>(pickle_data.get()), pickle_size));

@@ -13,6 +13,8 @@
 #include "trainer/data/dataset_files.h"
 #include "trainer/data/record_index.h"
 #include "trainer/data/tfrecord_reader.h"
+#include "trainer/storage/storage.h"
+#include "trainer/storage/storage_path.h"
 #include "trainer/tools/parallel_for.h"
 #include "trainer/tools/progress.h"
 
@@ -33,26 +35,24 @@ constexpr const char* kUsage =
 std::vector<std::string> ExpandShardArguments(const std::vector<std::string>& args) {
   std::vector<std::string> shards;
   for (const std::string& arg : args) {
-    std::error_code ec;
-    const fs::file_status status = fs::status(arg, ec);
-    if (ec || !fs::exists(status)) {
-      throw data::DataError(arg + ": " + (ec ? ec.message() : "no such file or directory") + " (check the path)");
-    }
-    if (!fs::is_directory(status)) {
+    storage::Storage& store = storage::StorageFor(arg);
+    // A named shard (file or object) is indexed as it is; anything else is a folder or prefix.
+    if (!storage::IsUrl(arg) ? fs::is_regular_file(arg) : store.Size(arg).has_value()) {
       shards.push_back(arg);
       continue;
     }
     std::vector<std::string> found;
-    for (fs::directory_iterator it(arg, ec), end; !ec && it != end; it.increment(ec)) {
-      const std::string name = it->path().filename().string();
-      if (data::ParseShardName(name) && it->is_regular_file()) found.push_back(it->path().string());
+    try {
+      for (const storage::ObjectInfo& object : store.List(arg)) {
+        if (data::ParseShardName(object.name)) found.push_back(storage::JoinPath(arg, object.name));
+      }
+    } catch (const storage::NotFoundError&) {
+      throw data::DataError(arg + ": no such file or directory (check the path)");
     }
-    if (ec) throw data::DataError("listing " + arg + ": " + ec.message());
     if (found.empty()) {
       throw data::DataError(
           arg + " holds no <split>-NNNNN-of-NNNNN shards (name the TFRecord files themselves to index them)");
     }
-    std::sort(found.begin(), found.end());
     shards.insert(shards.end(), found.begin(), found.end());
   }
   return shards;
@@ -60,7 +60,7 @@ std::vector<std::string> ExpandShardArguments(const std::vector<std::string>& ar
 
 std::vector<data::RecordExtent> ScanExtents(const std::string& path) {
   const data::ShardIndex index = data::ScanShard(path, /*skip_corrupt=*/false);
-  const uint64_t size = data::RecordFile(path).size();
+  const uint64_t size = storage::StorageFor(path).Size(path).value_or(0);
   std::vector<data::RecordExtent> extents;
   extents.reserve(index.offsets.size());
   for (size_t i = 0; i < index.offsets.size(); ++i) {

@@ -7,6 +7,7 @@
 #include "trainer/common/flags.h"
 #include "trainer/data/data_error.h"
 #include "trainer/data/image_example.h"
+#include "trainer/storage/storage.h"
 #include "trainer/tools/jpeg_info.h"
 
 namespace kubecnn::tools {
@@ -61,7 +62,7 @@ std::vector<std::string> DescribeRecord(const std::string& payload) {
 }
 
 FileInspection InspectFile(const std::string& path, const InspectOptions& options) {
-  const data::RecordFile file(path);
+  const data::RecordFile file(path, storage::Access::kSequential);
   FileInspection result;
   result.path = path;
   result.size = file.size();

@@ -1,12 +1,7 @@
 // labels.txt formatting and atomic writing.
 #include "trainer/tools/labels_file.h"
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <fstream>
-
-#include "trainer/data/data_error.h"
+#include "trainer/storage/storage.h"
 
 namespace kubecnn::tools {
 
@@ -21,20 +16,7 @@ std::string FormatLabelsFile(const std::vector<ClassEntry>& classes) {
 }
 
 void WriteLabelsFile(const std::string& path, const std::vector<ClassEntry>& classes) {
-  const std::string temp = path + ".partial";
-  const std::string text = FormatLabelsFile(classes);
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    out.flush();
-    if (!out) {
-      throw data::DataError("writing " + temp + ": " + std::strerror(errno) +
-                            " (disk full or read-only --output_dir?)");
-    }
-  }
-  if (std::rename(temp.c_str(), path.c_str()) != 0) {
-    throw data::DataError("renaming " + temp + " to " + path + ": " + std::strerror(errno));
-  }
+  storage::WriteAtomically(path, {FormatLabelsFile(classes)});
 }
 
 }  // namespace kubecnn::tools

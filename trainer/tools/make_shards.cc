@@ -10,6 +10,7 @@
 #include "trainer/common/log.h"
 #include "trainer/common/random.h"
 #include "trainer/data/data_error.h"
+#include "trainer/storage/storage_path.h"
 #include "trainer/tools/dataset_source.h"
 #include "trainer/tools/fashion_mnist_source.h"
 #include "trainer/tools/folder_source.h"
@@ -48,7 +49,7 @@ std::string Megabytes(uint64_t bytes) {
 
 // An output folder inside an image folder would be listed as one of its classes on the next run.
 void CheckOutputOutside(const std::string& output_dir, const std::string& input_dir, const char* flag) {
-  if (input_dir.empty()) return;
+  if (input_dir.empty() || storage::IsUrl(output_dir)) return;
   namespace fs = std::filesystem;
   std::error_code input_ec, output_ec;  // unresolvable paths fail later with a better message
   const std::string input = fs::weakly_canonical(input_dir, input_ec).string() + "/";
@@ -158,7 +159,7 @@ int MakeShards(const MakeShardsOptions& options) {
                 Megabytes(summary.bytes).c_str(), seconds, options.output_dir.c_str());
   }
   // Written last: its presence marks a finished conversion.
-  WriteLabelsFile((std::filesystem::path(options.output_dir) / kLabelsFileName).string(), source.classes);
+  WriteLabelsFile(storage::JoinPath(options.output_dir, kLabelsFileName), source.classes);
   std::printf("labels: %zu classes -> %s/%s\n", source.classes.size(), options.output_dir.c_str(), kLabelsFileName);
   std::fflush(stdout);
   return 0;

@@ -2,16 +2,15 @@
 #include "trainer/tools/output_dir.h"
 
 #include <algorithm>
-#include <filesystem>
 
 #include "trainer/data/data_error.h"
 #include "trainer/data/dataset_files.h"
+#include "trainer/storage/storage.h"
+#include "trainer/storage/storage_path.h"
 #include "trainer/tools/labels_file.h"
 
 namespace kubecnn::tools {
 namespace {
-
-namespace fs = std::filesystem;
 
 std::string_view StripSuffix(std::string_view name, std::string_view suffix) {
   if (name.size() > suffix.size() && name.substr(name.size() - suffix.size()) == suffix) {
@@ -39,18 +38,15 @@ std::vector<std::string> ExistingDataSetFiles(const std::vector<std::string>& fi
 }
 
 int PrepareOutputDir(const std::string& dir, const std::vector<std::string>& splits, bool overwrite) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) {
-    throw data::DataError("creating --output_dir " + dir + ": " + ec.message() +
+  storage::Storage& store = storage::StorageFor(dir);
+  try {
+    store.MakeFolders(dir);
+  } catch (const std::exception& e) {
+    throw data::DataError("creating --output_dir: " + std::string(e.what()) +
                           " (check the path and that its parent is writable)");
   }
   std::vector<std::string> names;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    names.push_back(it->path().filename().string());
-  }
-  if (ec) throw data::DataError("listing --output_dir " + dir + ": " + ec.message());
-  std::sort(names.begin(), names.end());
+  for (const storage::ObjectInfo& object : store.List(dir)) names.push_back(object.name);
   const std::vector<std::string> existing = ExistingDataSetFiles(names, splits);
   if (existing.empty()) return 0;
   if (!overwrite) {
@@ -61,11 +57,7 @@ int PrepareOutputDir(const std::string& dir, const std::vector<std::string>& spl
                           " files of a converted data set: " + listed +
                           " (pass --overwrite to replace them, or choose an empty --output_dir)");
   }
-  for (const std::string& name : existing) {
-    if (!fs::remove(fs::path(dir) / name, ec) && ec) {
-      throw data::DataError("removing " + (fs::path(dir) / name).string() + " for --overwrite: " + ec.message());
-    }
-  }
+  for (const std::string& name : existing) store.Delete(storage::JoinPath(dir, name));
   return static_cast<int>(existing.size());
 }
 

@@ -1,11 +1,10 @@
 // Shard-per-thread writing with TfRecordWriter and a DALI .idx file per shard.
 #include "trainer/tools/split_writer.h"
 
-#include <filesystem>
-
 #include "trainer/data/dataset_files.h"
 #include "trainer/data/record_index.h"
 #include "trainer/data/tfrecord_writer.h"
+#include "trainer/storage/storage_path.h"
 #include "trainer/tools/parallel_for.h"
 #include "trainer/tools/shard_plan.h"
 
@@ -48,8 +47,7 @@ SplitSummary WriteSplit(const std::string& output_dir, const SplitPlan& plan, co
                         ProgressBar* progress) {
   SplitSummary summary;
   for (int i = 0; i < plan.num_shards; ++i) {
-    summary.shard_paths.push_back(
-        (std::filesystem::path(output_dir) / data::ShardFileName(plan.split, i, plan.num_shards)).string());
+    summary.shard_paths.push_back(storage::JoinPath(output_dir, data::ShardFileName(plan.split, i, plan.num_shards)));
   }
   std::vector<ShardResult> results(static_cast<size_t>(plan.num_shards));
   ParallelFor(results.size(), num_threads, [&](size_t shard) {

@@ -1,5 +1,6 @@
 // Short real training runs on the CPU: the loss falls, a resumed run continues exactly where the
-// uninterrupted one would be, evaluation counts every validation record, bad resumes are refused.
+// uninterrupted one would be, evaluation counts every validation record, bad resumes are refused;
+// and all of it with shards, checkpoints, events and results in a bucket of a real Ceph RGW.
 #include "trainer/engine/train_loop.h"
 
 #include <gtest/gtest.h>
@@ -9,10 +10,12 @@
 #include <set>
 
 #include "tests/support/photo_shards.h"
+#include "tests/support/s3_server.h"
 #include "tests/support/test_files.h"
 #include "trainer/checkpoint/checkpoint_files.h"
 #include "trainer/engine/evaluate.h"
 #include "trainer/metrics/event_file.h"
+#include "trainer/storage/storage.h"
 
 namespace kubecnn::engine {
 namespace {
@@ -141,6 +144,93 @@ TEST_F(TrainLoopTest, EvalWithoutCheckpointSaysSo) {
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("no checkpoint"), std::string::npos) << e.what();
   }
+}
+
+// The same runs with s3:// paths: the trainer reads the environment as the AWS tools do.
+class S3TrainLoopTest : public TrainLoopTest {
+ protected:
+  void SetUp() override {
+    TrainLoopTest::SetUp();
+    if (IsSkipped()) return;
+    KUBECNN_SKIP_WITHOUT_CEPH();
+    const auto& gateway = kubecnn::testing::CephObjectGateway::Shared();
+    // Read once, at the first s3:// path of this process; every test here sets the same values.
+    setenv("AWS_ACCESS_KEY_ID", gateway.account().access_key.c_str(), 1);
+    setenv("AWS_SECRET_ACCESS_KEY", gateway.account().secret_key.c_str(), 1);
+    setenv("AWS_ENDPOINT_URL_S3", gateway.endpoint().c_str(), 1);
+    bucket_ = gateway.CreateUniqueBucket("train");
+    for (const auto& entry : std::filesystem::directory_iterator(data_.path())) {
+      gateway.PutObject(bucket_, "shards/" + entry.path().filename().string(),
+                        kubecnn::testing::ReadFile(entry.path().string()));
+    }
+  }
+  std::string Url(const std::string& key) const { return "s3://" + bucket_ + "/" + key; }
+  std::vector<std::string> Keys(const std::string& prefix) const {
+    return kubecnn::testing::CephObjectGateway::Shared().ListKeys(bucket_, prefix);
+  }
+  std::string bucket_;
+};
+
+TEST_F(S3TrainLoopTest, ShardsInABucketTrainExactlyAsFromDiskInEveryShuffleMode) {
+  for (const int64_t shuffle_buffer : {int64_t{0}, int64_t{8}}) {
+    SCOPED_TRACE(shuffle_buffer);
+    TrainConfig local = TinyConfig(data_.path(), "", 6);
+    local.data.shuffle_buffer = shuffle_buffer;
+    TrainConfig remote = TinyConfig(Url("shards"), "", 6);
+    remote.data.shuffle_buffer = shuffle_buffer;
+    remote.data.read_ahead_mb = 1;  // a budget far below the data: ranges are freed and refetched
+    remote.data.read_connections = 3;
+    const TrainResult a = Train(local, "test");
+    const TrainResult b = Train(remote, "test");
+    ASSERT_EQ(a.losses.size(), 6u);
+    EXPECT_EQ(a.losses, b.losses);
+  }
+}
+
+TEST_F(S3TrainLoopTest, ResumesFromTheNewestCheckpointObjectAndKeepsOnlyTheNewest) {
+  ScratchDir straight;
+  const TrainResult reference = Train(TinyConfig(data_.path(), straight.path(), 10), "test");
+  TrainConfig first = TinyConfig(Url("shards"), Url("run"), 4);
+  first.keep_checkpoints = 1;
+  const TrainResult a = Train(first, "test");
+  EXPECT_EQ(a.last_checkpoint, Url("run/") + checkpoint::CheckpointFileName(4));
+  TrainConfig second = TinyConfig(Url("shards"), Url("run"), 10);
+  second.keep_checkpoints = 1;
+  const TrainResult b = Train(second, "test");
+  EXPECT_EQ(b.first_step, 4);
+  ASSERT_EQ(b.losses.size(), 6u);
+  for (size_t i = 0; i < 6; ++i) EXPECT_DOUBLE_EQ(b.losses[i], reference.losses[4 + i]) << "step " << 5 + i;
+  // --keep_checkpoints=1 deleted step 4's object; no temporary or partial object is left.
+  std::vector<std::string> checkpoints;
+  for (const std::string& key : Keys("run/")) {
+    if (key.find("model.ckpt") != std::string::npos) checkpoints.push_back(key);
+  }
+  EXPECT_EQ(checkpoints, std::vector<std::string>{"run/" + checkpoint::CheckpointFileName(10)});
+  EXPECT_EQ(checkpoint::NewestCheckpoint(Url("run")), Url("run/") + checkpoint::CheckpointFileName(10));
+}
+
+TEST_F(S3TrainLoopTest, EvaluationReadsTheCheckpointObjectAndWritesItsResultAndEventsToTheBucket) {
+  Train(TinyConfig(Url("shards"), Url("run"), 3), "test");
+  TrainConfig eval = TinyConfig(Url("shards"), Url("run"), 0);
+  eval.data.batch_size = 5;
+  const EvalResult r = RunEvaluation(eval);
+  EXPECT_EQ(r.counts.images, 24);
+  EXPECT_EQ(r.step, 3);
+  EXPECT_EQ(r.checkpoint, Url("run/") + checkpoint::CheckpointFileName(3));
+  const nlohmann::json written =
+      nlohmann::json::parse(kubecnn::storage::StorageFor(Url("run")).ReadAll(Url("run/eval-3.json")));
+  EXPECT_EQ(written.at("images"), 24);
+  // The event file is a whole TFRecord file in the bucket, read back through the same storage.
+  std::string events;
+  for (const std::string& key : Keys("run/")) {
+    if (key.find("events.out.tfevents.") != std::string::npos) events = key;
+  }
+  ASSERT_FALSE(events.empty());
+  const metrics::EventFileContents contents = metrics::ReadEventFile(Url(events));
+  EXPECT_EQ(contents.file_version, "brain.Event:2");
+  std::set<std::string> tags;
+  for (const auto& scalar : contents.scalars) tags.insert(scalar.tag);
+  EXPECT_TRUE(tags.count("train/loss")) << contents.scalars.size();
 }
 
 }  // namespace

@@ -1,0 +1,134 @@
+// Object storage against local files, same shards, same run: the data pipeline's images/s and the
+// raw read MiB/s from a local folder and from an s3:// prefix, and saving and restoring a
+// ResNet-50-sized checkpoint (random bytes through the same atomic writer checkpoints use).
+//
+// Usage: storage_bench LOCAL_DIR S3_PREFIX [seconds] [threads] [checkpoint_mb]
+//   credentials and endpoint from the AWS_* environment (bench/run_storage_bench.sh sets them).
+// Prints "RESULT <what> <local> <s3> <unit>" lines.
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "trainer/data/dataset_files.h"
+#include "trainer/data/loader.h"
+#include "trainer/storage/s3_client.h"
+#include "trainer/storage/storage.h"
+#include "trainer/storage/storage_path.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+// Images/s of the whole pipeline (read, parse, decode, augment) in training mode: the epoch
+// permutation, so every record is a random read.
+double LoaderImagesPerSecond(const std::string& data_dir, double seconds, int threads, int64_t shuffle_buffer) {
+  kubecnn::data::LoaderOptions options;
+  options.data_dir = data_dir;
+  options.batch_size = 32;
+  options.num_threads = threads;
+  options.prefetch_batches = 2 * threads;
+  options.shuffle_buffer = shuffle_buffer;
+  options.label_offset = 0;
+  options.transform.output_size = 224;
+  kubecnn::data::Loader loader(options);
+  for (int i = 0; i < 4; ++i) loader.Next();  // warm: threads started, first ranges in
+  int64_t images = 0;
+  const auto start = Clock::now();
+  while (Since(start) < seconds) images += loader.Next()->size;
+  return static_cast<double>(images) / Since(start);
+}
+
+// MiB/s reading every shard once, front to back, several at a time.
+double RawMibPerSecond(const std::string& dir, int threads) {
+  const auto shards = kubecnn::data::FindShards(dir, "train");
+  std::atomic<size_t> next{0};
+  std::atomic<uint64_t> bytes{0};
+  const auto start = Clock::now();
+  std::vector<std::thread> readers;
+  for (int t = 0; t < threads; ++t) {
+    readers.emplace_back([&] {
+      std::string buffer(8 << 20, '\0');
+      for (size_t i = next++; i < shards.size(); i = next++) {
+        auto object = kubecnn::storage::StorageFor(shards[i]).Open(shards[i], kubecnn::storage::Access::kSequential);
+        for (uint64_t offset = 0; offset < object->size(); offset += buffer.size()) {
+          const uint64_t n = std::min<uint64_t>(buffer.size(), object->size() - offset);
+          object->ReadAt(offset, buffer.data(), n);
+          bytes += n;
+        }
+      }
+    });
+  }
+  for (auto& r : readers) r.join();
+  return static_cast<double>(bytes.load()) / (1 << 20) / Since(start);
+}
+
+struct SaveRestore {
+  double save_seconds = 0;
+  double restore_seconds = 0;
+};
+
+SaveRestore TimeCheckpoint(const std::string& dir, const std::string& payload) {
+  const std::string path = kubecnn::storage::JoinPath(dir, "bench-checkpoint.pt");
+  kubecnn::storage::StorageFor(dir).MakeFolders(dir);
+  SaveRestore r;
+  auto start = Clock::now();
+  kubecnn::storage::WriteAtomically(path, {payload});
+  r.save_seconds = Since(start);
+  start = Clock::now();
+  const std::string back = kubecnn::storage::StorageFor(path).ReadAll(path);
+  r.restore_seconds = Since(start);
+  if (back != payload) {
+    std::fprintf(stderr, "storage_bench: %s came back different\n", path.c_str());
+    std::exit(1);
+  }
+  kubecnn::storage::StorageFor(path).Delete(path);
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: storage_bench LOCAL_DIR S3_PREFIX [seconds] [threads] [checkpoint_mb]\n");
+    return 2;
+  }
+  const std::string local = argv[1], remote = argv[2];
+  const double seconds = argc > 3 ? std::atof(argv[3]) : 10;
+  const int threads = argc > 4 ? std::atoi(argv[4]) : 2;
+  const int checkpoint_mb = argc > 5 ? std::atoi(argv[5]) : 98;  // ResNet-50: 25.6 M fp32 parameters
+  try {
+    for (const int64_t shuffle : {int64_t{0}, int64_t{1024}}) {
+      const double a = LoaderImagesPerSecond(local, seconds, threads, shuffle);
+      const double b = LoaderImagesPerSecond(remote, seconds, threads, shuffle);
+      std::printf("RESULT pipeline_%s %.1f %.1f images/s\n", shuffle == 0 ? "permutation" : "shard_order", a, b);
+    }
+    const double raw_local = RawMibPerSecond(local, threads);
+    const double raw_s3 = RawMibPerSecond(remote, threads);
+    std::printf("RESULT raw_read %.1f %.1f MiB/s\n", raw_local, raw_s3);
+    std::string payload(static_cast<size_t>(checkpoint_mb) << 20, '\0');
+    std::mt19937_64 random(7);
+    for (size_t i = 0; i + 8 <= payload.size(); i += 8) {
+      const uint64_t v = random();
+      std::memcpy(payload.data() + i, &v, 8);
+    }
+    const SaveRestore a = TimeCheckpoint(local, payload);
+    const SaveRestore b = TimeCheckpoint(kubecnn::storage::JoinPath(remote, "bench-checkpoints"), payload);
+    std::printf("RESULT checkpoint_save %.2f %.2f seconds\n", a.save_seconds, b.save_seconds);
+    std::printf("RESULT checkpoint_restore %.2f %.2f seconds\n", a.restore_seconds, b.restore_seconds);
+    const auto& counters = kubecnn::storage::GlobalS3Counters();
+    std::printf("S3 requests %lld, retries %lld\n", static_cast<long long>(counters.requests.load()),
+                static_cast<long long>(counters.retries.load()));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "storage_bench: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

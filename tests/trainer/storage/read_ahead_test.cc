@@ -1,0 +1,194 @@
+// Tests of read_ahead: ranges merged from the plan, the memory budget held, bytes delivered in any
+// take order, errors passed on, and a stop that wakes waiting takers.
+#include "trainer/storage/read_ahead.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+namespace kubecnn::storage {
+namespace {
+
+// An in-memory object whose bytes are their own offsets mod 251; counts reads, can fail, can block.
+class MemoryObject : public ReadableObject {
+ public:
+  explicit MemoryObject(uint64_t size) : size_(size) {}
+  const std::string& path() const override { return path_; }
+  uint64_t size() const override { return size_; }
+  bool ReadAt(uint64_t offset, void* buffer, uint64_t n) const override {
+    ++reads;
+    if (fail_at_or_after >= 0 && offset >= static_cast<uint64_t>(fail_at_or_after)) {
+      throw TransientError("injected read failure");
+    }
+    if (offset + n > size_) return false;
+    auto* out = static_cast<char*>(buffer);
+    for (uint64_t i = 0; i < n; ++i) out[i] = static_cast<char>((offset + i) % 251);
+    return true;
+  }
+  mutable std::atomic<int> reads{0};
+  int64_t fail_at_or_after = -1;
+
+ private:
+  std::string path_ = "mem://object";
+  uint64_t size_;
+};
+
+std::string Expected(uint64_t offset, uint64_t n) {
+  std::string s(n, '\0');
+  for (uint64_t i = 0; i < n; ++i) s[i] = static_cast<char>((offset + i) % 251);
+  return s;
+}
+
+// Position p reads 100 bytes at p * 100 (contiguous records), for `count` positions.
+std::function<std::optional<Extent>(int64_t)> Contiguous(int64_t count, int32_t object = 0) {
+  return [count, object](int64_t p) -> std::optional<Extent> {
+    if (p >= count) return std::nullopt;
+    return Extent{object, static_cast<uint64_t>(p) * 100, 100};
+  };
+}
+
+TEST(ReadAhead, PlanRangeMergesContiguousExtentsUpToTheMaximum) {
+  ReadAheadOptions options;
+  options.max_range_bytes = 1000;
+  options.max_gap_bytes = 0;
+  const RangePlan plan = PlanRange(Contiguous(50), 0, options);
+  EXPECT_EQ(plan.positions, 10);
+  EXPECT_EQ(plan.offset, 0u);
+  EXPECT_EQ(plan.length, 1000u);
+  EXPECT_EQ(PlanRange(Contiguous(50), 45, options).positions, 5);  // the stream ends
+  EXPECT_EQ(PlanRange(Contiguous(50), 50, options).positions, 0);
+}
+
+TEST(ReadAhead, PlanRangeStopsAtAnotherObjectABackwardJumpOrAWideGap) {
+  ReadAheadOptions options;
+  options.max_gap_bytes = 50;
+  const Extent extents[] = {{0, 0, 100}, {0, 140, 100}, {0, 400, 100}, {1, 500, 100}};
+  auto at = [&](int64_t p) -> std::optional<Extent> {
+    if (p >= 4) return std::nullopt;
+    return extents[p];
+  };
+  EXPECT_EQ(PlanRange(at, 0, options).positions, 2);  // 40-byte gap taken, 160 not
+  EXPECT_EQ(PlanRange(at, 0, options).length, 240u);
+  EXPECT_EQ(PlanRange(at, 2, options).positions, 1);  // next one is another object
+  const Extent backward[] = {{0, 500, 100}, {0, 0, 100}};
+  auto back = [&](int64_t p) -> std::optional<Extent> {
+    if (p >= 2) return std::nullopt;
+    return backward[p];
+  };
+  EXPECT_EQ(PlanRange(back, 0, options).positions, 1);
+}
+
+TEST(ReadAhead, DeliversEveryPositionsBytesInLargeRanges) {
+  MemoryObject object(100 * 1000);
+  ReadAheadOptions options;
+  options.max_range_bytes = 10 * 100;
+  options.budget_bytes = 5 * 1000;
+  options.connections = 3;
+  ReadAhead ahead({&object}, Contiguous(1000), 0, options);
+  for (int64_t p = 0; p < 1000; ++p) ASSERT_EQ(ahead.Take(p), Expected(static_cast<uint64_t>(p) * 100, 100)) << p;
+  EXPECT_EQ(ahead.ranges_read(), 100);  // 10 records per GET
+  EXPECT_EQ(object.reads.load(), 100);
+  EXPECT_EQ(ahead.bytes_held(), 0u);
+}
+
+TEST(ReadAhead, NeverHoldsMoreThanTheBudgetWhileTakersLag) {
+  MemoryObject object(100 * 1000);
+  ReadAheadOptions options;
+  options.max_range_bytes = 1000;
+  options.budget_bytes = 3000;
+  ReadAhead ahead({&object}, Contiguous(1000), 0, options);
+  // Nothing taken: the fetchers stop at the budget.
+  for (int i = 0; i < 200 && ahead.ranges_read() < 3; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(ahead.ranges_read(), 3);
+  EXPECT_LE(ahead.bytes_held(), 3000u);
+  for (int64_t p = 0; p < 10; ++p) ahead.Take(p);  // one range freed: one more planned
+  EXPECT_LE(ahead.bytes_held(), 3000u);
+}
+
+TEST(ReadAhead, TakesOutOfOrderFromManyThreadsAndResumesMidStream) {
+  MemoryObject object(100 * 2000);
+  ReadAheadOptions options;
+  options.max_range_bytes = 700;
+  options.budget_bytes = 2100;
+  ReadAhead ahead({&object}, Contiguous(2000), 500, options);
+  std::atomic<int64_t> next{500};
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> takers;
+  for (int t = 0; t < 4; ++t) {
+    takers.emplace_back([&] {
+      for (int64_t p = next++; p < 2000; p = next++) {
+        if (ahead.Take(p) != Expected(static_cast<uint64_t>(p) * 100, 100)) ++wrong;
+      }
+    });
+  }
+  for (auto& t : takers) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+TEST(ReadAhead, AFailedReadReachesEveryTakerOfItsRange) {
+  MemoryObject object(100 * 100);
+  object.fail_at_or_after = 5000;
+  ReadAheadOptions options;
+  options.max_range_bytes = 1000;
+  ReadAhead ahead({&object}, Contiguous(100), 0, options);
+  for (int64_t p = 0; p < 50; ++p) ahead.Take(p);
+  EXPECT_THROW(ahead.Take(50), TransientError);
+  EXPECT_THROW(ahead.Take(55), TransientError);
+}
+
+TEST(ReadAhead, AnExtentPastTheObjectsEndIsAnErrorNotAHang) {
+  MemoryObject object(250);
+  ReadAheadOptions options;
+  options.max_range_bytes = 100;
+  ReadAhead ahead({&object}, Contiguous(5), 0, options);  // positions 2.. end past byte 250
+  EXPECT_EQ(ahead.Take(0), Expected(0, 100));
+  EXPECT_EQ(ahead.Take(1), Expected(100, 100));
+  EXPECT_THROW(ahead.Take(2), TransientError);
+}
+
+// Blocks every read until opened.
+class GatedObject : public MemoryObject {
+ public:
+  using MemoryObject::MemoryObject;
+  bool ReadAt(uint64_t offset, void* buffer, uint64_t n) const override {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return open_; });
+    return MemoryObject::ReadAt(offset, buffer, n);
+  }
+  void Open() {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  bool open_ = false;
+};
+
+TEST(ReadAhead, StopWakesATakerWhoseBytesAreStillOnTheWay) {
+  GatedObject object(1000);
+  ReadAhead ahead({&object}, Contiguous(10), 0, ReadAheadOptions{});
+  std::atomic<bool> threw{false};
+  std::thread taker([&] {
+    try {
+      ahead.Take(0);
+    } catch (const TransientError&) {
+      threw = true;
+    }
+  });
+  std::thread stopper([&] { ahead.Stop(); });
+  taker.join();  // woken by Stop() while its read is still blocked
+  EXPECT_TRUE(threw.load());
+  object.Open();  // now the fetch thread can finish, and Stop() return
+  stopper.join();
+  EXPECT_THROW(ahead.Take(1), TransientError);
+}
+
+}  // namespace
+}  // namespace kubecnn::storage

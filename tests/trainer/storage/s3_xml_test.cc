@@ -1,0 +1,54 @@
+// Tests of s3_xml: real answers of Ceph RGW parsed, malformed ones refused.
+#include "trainer/storage/s3_xml.h"
+
+#include <gtest/gtest.h>
+
+namespace kubecnn::storage {
+namespace {
+
+// Copied from radosgw 16.2's answers on this machine.
+constexpr const char* kListPage =
+    R"(<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>bkt</Name><Prefix>a/</Prefix><MaxKeys>1</MaxKeys><IsTruncated>true</IsTruncated><Contents><Key>a/b.txt</Key><LastModified>2026-12-04T05:15:54.597Z</LastModified><ETag>&quot;5d41402abc4b2a76b9719d911017c592&quot;</ETag><Size>5</Size><StorageClass>STANDARD</StorageClass><Type>Normal</Type></Contents><NextContinuationToken>a/b.txt</NextContinuationToken><KeyCount>1</KeyCount></ListBucketResult>)";
+constexpr const char* kNoSuchBucket =
+    R"(<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchBucket</Code><Message></Message><BucketName>bkt</BucketName><RequestId>tx00000a146ab92c83c4276-006b124c80-1011-default</RequestId><HostId>1011-default-default</HostId></Error>)";
+
+TEST(S3Xml, ParsesAListingPage) {
+  std::string error;
+  const auto page = ParseListPage(kListPage, &error);
+  ASSERT_TRUE(page) << error;
+  ASSERT_EQ(page->objects.size(), 1u);
+  EXPECT_EQ(page->objects[0].key, "a/b.txt");
+  EXPECT_EQ(page->objects[0].size, 5u);
+  EXPECT_TRUE(page->truncated);
+  EXPECT_EQ(page->next_continuation_token, "a/b.txt");
+}
+
+TEST(S3Xml, ParsesErrorsAndUploadIds) {
+  const auto error = ParseS3Error(kNoSuchBucket);
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->code, "NoSuchBucket");
+  EXPECT_FALSE(ParseS3Error(kListPage));
+  EXPECT_EQ(ParseUploadId("<InitiateMultipartUploadResult><UploadId>2~x</UploadId></InitiateMultipartUploadResult>"),
+            "2~x");
+  EXPECT_FALSE(ParseUploadId(kNoSuchBucket));
+}
+
+TEST(S3Xml, RefusesMalformedListings) {
+  std::string error;
+  EXPECT_FALSE(ParseListPage("", &error));
+  EXPECT_FALSE(
+      ParseListPage("<ListBucketResult><Contents><Key>k</Key><Size>x</Size></Contents></ListBucketResult>", &error));
+  EXPECT_NE(error.find("numeric size"), std::string::npos);
+  EXPECT_FALSE(ParseListPage("<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>", &error));
+  EXPECT_NE(error.find("NextContinuationToken"), std::string::npos);
+  EXPECT_FALSE(ParseListPage(kNoSuchBucket, &error));
+}
+
+TEST(S3Xml, CompleteBodyNumbersPartsAndEscapesEtags) {
+  EXPECT_EQ(CompleteMultipartBody({"\"a\"", "\"b\""}),
+            "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>&quot;a&quot;</ETag></Part>"
+            "<Part><PartNumber>2</PartNumber><ETag>&quot;b&quot;</ETag></Part></CompleteMultipartUpload>");
+}
+
+}  // namespace
+}  // namespace kubecnn::storage

@@ -1,0 +1,30 @@
+// Paths that may be local or URLs (s3://bucket/key): scheme, joining, base names, and S3 locations.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace kubecnn::storage {
+
+// "s3" for s3://..., "gs" for gs://..., "" for a local path.
+std::string SchemeOf(std::string_view path);
+inline bool IsUrl(std::string_view path) { return !SchemeOf(path).empty(); }
+
+// dir + "/" + name without doubling the slash; works for folders and URL prefixes alike.
+std::string JoinPath(std::string_view dir, std::string_view name);
+// What follows the last '/' ("s3://b/x/model.pt" -> "model.pt").
+std::string BaseName(std::string_view path);
+// Everything before the last '/' ("s3://b/x/model.pt" -> "s3://b/x"; "s3://b/k" -> "s3://b").
+std::string ParentOf(std::string_view path);
+
+struct S3Location {
+  std::string bucket;
+  std::string key;  // no leading '/'; may be empty (the bucket's root)
+};
+
+// Parses s3://bucket[/key]; nullopt with *error saying what is wrong (no bucket, a bucket name
+// S3 would refuse).
+std::optional<S3Location> ParseS3Url(std::string_view url, std::string* error);
+
+}  // namespace kubecnn::storage
