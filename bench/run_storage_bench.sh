@@ -6,14 +6,15 @@
 # ResNet-50-sized checkpoint's save/restore, local vs S3, with the ratios and the CPU seconds the
 # S3 server (radosgw + osd + mon) itself used.
 #
-# Usage: bench/run_storage_bench.sh [seconds_per_config] [threads]
+# Usage: bench/run_storage_bench.sh [seconds_per_config] [threads] [rounds]
 # Environment: BUILD_DIR (default build: needs storage_bench and kubecnn-trainer), COPIES (how many
 # times the 250 photos are repeated into the shards, default 8: ~216 MB).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-10}
-threads=${2:-2}
+threads=${2:-1}
+rounds=${3:-3}
 build=${BUILD_DIR:-$root/build}
 copies=${COPIES:-8}
 photos=$root/../shared/testdata/jpeg-imagenet-samples
@@ -56,9 +57,19 @@ cpu_of() {  # user+system seconds of the Ceph daemons so far
   done
   echo "$total $(getconf CLK_TCK)" | awk '{printf "%.1f", $1 / $2}'
 }
+# On a small machine the server would take the pipeline's cores: with PIN_CPUS (default on when the
+# machine has 2 or more CPUs) Ceph runs on the last CPU and the benchmark on the others, so both
+# sides' figures are the client's alone, as with a store on other machines.
+bench_cmd=("$bench" "$work/shards" s3://bench/shards "$seconds" "$threads" 98 "$rounds")
+ncpu=$(nproc)
+if [ "${PIN_CPUS:-1}" = 1 ] && [ "$ncpu" -ge 2 ]; then
+  for pid in $CEPH_PIDS; do taskset -a -p -c $((ncpu - 1)) "$pid" >/dev/null; done
+  bench_cmd=(taskset -c "0-$((ncpu - 2))" "${bench_cmd[@]}")
+  echo "pinned: Ceph on CPU $((ncpu - 1)), the benchmark on CPU 0-$((ncpu - 2))"
+fi
 cpu_before=$(cpu_of)
 start=$(date +%s.%N)
-out=$("$bench" "$work/shards" s3://bench/shards "$seconds" "$threads")
+out=$("${bench_cmd[@]}")
 elapsed=$(echo "$(date +%s.%N) - $start" | bc)
 cpu_after=$(cpu_of)
 echo "$out" | grep -v '^RESULT' || true

@@ -281,7 +281,7 @@ bool Loader::LoadSample(const RecordRef& ref, int64_t position, uint8_t* out, in
   thread_local std::string record;
   RecordRead read;
   if (read_ahead_) {
-    read.status = ParseFramedRecord(read_ahead_->Take(position), &record);
+    read.status = ParseFramedRecord(read_ahead_->Take(position).bytes, &record);
   } else {
     read = ReadRecordAt(file, offset, &record);
   }

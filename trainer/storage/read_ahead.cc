@@ -1,57 +1,64 @@
-// ReadAhead: range planning by position, a fetch thread per connection, budgeted memory.
+// ReadAhead: windows of the plan coalesced into ranges, a fetch thread per connection, budgeted
+// memory.
 #include "trainer/storage/read_ahead.h"
 
 #include <algorithm>
+#include <map>
 
 namespace kubecnn::storage {
 
 struct ReadAhead::Range {
   RangePlan plan;
-  int64_t first_position = 0;
-  std::vector<Extent> extents;  // one per position
-  std::vector<bool> taken;
-  int64_t remaining = 0;
-  std::string bytes;
+  int64_t remaining = 0;  // positions not yet taken
+  std::shared_ptr<char[]> bytes;  // plan.length bytes once done
   bool done = false;
   std::exception_ptr error;
 };
 
-RangePlan PlanRange(const std::function<std::optional<Extent>(int64_t)>& extent_at, int64_t first,
-                    const ReadAheadOptions& options) {
-  RangePlan range;
-  const auto head = extent_at(first);
-  if (!head) return range;
-  range.object = head->object;
-  range.offset = head->offset;
-  range.length = head->length;
-  range.positions = 1;
-  while (true) {
-    const auto next = extent_at(first + range.positions);
-    if (!next || next->object != range.object) break;
-    const uint64_t end = range.offset + range.length;
-    if (next->offset < end || next->offset - end > options.max_gap_bytes) break;
-    const uint64_t new_length = next->offset + next->length - range.offset;
-    if (new_length > options.max_range_bytes) break;
-    range.length = new_length;
-    ++range.positions;
+std::vector<RangePlan> CoalesceWindow(int64_t first, const std::vector<Extent>& extents,
+                                      const ReadAheadOptions& options) {
+  std::map<int32_t, std::vector<std::pair<Extent, int64_t>>> by_object;
+  for (size_t i = 0; i < extents.size(); ++i) {
+    by_object[extents[i].object].emplace_back(extents[i], first + static_cast<int64_t>(i));
   }
-  return range;
+  std::vector<RangePlan> ranges;
+  for (auto& [object, items] : by_object) {
+    std::sort(items.begin(), items.end(), [](const auto& a, const auto& b) {
+      return a.first.offset != b.first.offset ? a.first.offset < b.first.offset : a.second < b.second;
+    });
+    RangePlan* open = nullptr;
+    for (const auto& [extent, position] : items) {
+      if (open) {
+        const uint64_t end = open->offset + open->length;
+        const uint64_t new_end = std::max(end, extent.offset + extent.length);
+        const bool inside = extent.offset + extent.length <= end;
+        const bool near = extent.offset >= end && extent.offset - end <= options.max_gap_bytes;
+        if (inside || (near && new_end - open->offset <= options.max_range_bytes)) {
+          open->length = new_end - open->offset;
+          open->positions.push_back(position);
+          continue;
+        }
+      }
+      ranges.push_back(RangePlan{object, extent.offset, extent.length, {position}});
+      open = &ranges.back();
+    }
+  }
+  for (RangePlan& range : ranges) std::sort(range.positions.begin(), range.positions.end());
+  std::sort(ranges.begin(), ranges.end(),
+            [](const RangePlan& a, const RangePlan& b) { return a.positions.front() < b.positions.front(); });
+  return ranges;
 }
 
 ReadAhead::ReadAhead(std::vector<const ReadableObject*> objects,
                      std::function<std::optional<Extent>(int64_t)> extent_at, int64_t first_position,
                      ReadAheadOptions options)
-    : objects_(std::move(objects)),
-      extent_at_(std::move(extent_at)),
-      options_(options),
-      next_plan_position_(first_position) {
-  const int n = std::max(1, options_.connections);
+    : objects_(std::move(objects)), extent_at_(std::move(extent_at)), options_(options),
+      first_slot_position_(first_position) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    while (PlanMoreLocked()) {
-    }
+    PlanWindowLocked();
   }
-  for (int i = 0; i < n; ++i) threads_.emplace_back([this] { IoLoop(); });
+  for (int i = 0; i < std::max(1, options_.connections); ++i) threads_.emplace_back([this] { IoLoop(); });
 }
 
 ReadAhead::~ReadAhead() { Stop(); }
@@ -68,25 +75,36 @@ void ReadAhead::Stop() {
   }
 }
 
-bool ReadAhead::PlanMoreLocked() {
+bool ReadAhead::PlanWindowLocked() {
   if (stop_ || end_of_stream_) return false;
-  // Always let one range be held, however large, so a record bigger than the budget still loads.
-  if (!ranges_.empty() && bytes_held_ >= options_.budget_bytes) return false;
-  const RangePlan plan = PlanRange(extent_at_, next_plan_position_, options_);
-  if (plan.positions == 0) {
-    end_of_stream_ = true;
-    return false;
+  // Plan in large windows (half the budget at least) so that neighbouring records of one window
+  // can share a GET; always plan when nothing is held, whatever one record weighs.
+  const uint64_t free = bytes_held_ < options_.budget_bytes ? options_.budget_bytes - bytes_held_ : 0;
+  if (bytes_held_ > 0 && free < options_.budget_bytes / 2) return false;
+  const int64_t first = first_slot_position_ + static_cast<int64_t>(slots_.size());
+  std::vector<Extent> window;
+  uint64_t bytes = 0;
+  constexpr size_t kMaxWindowPositions = 1 << 16;
+  while (window.empty() || (bytes < free && window.size() < kMaxWindowPositions)) {
+    const auto extent = extent_at_(first + static_cast<int64_t>(window.size()));
+    if (!extent) {
+      end_of_stream_ = true;
+      break;
+    }
+    window.push_back(*extent);
+    bytes += extent->length;
   }
-  auto range = std::make_shared<Range>();
-  range->plan = plan;
-  range->first_position = next_plan_position_;
-  for (int64_t i = 0; i < plan.positions; ++i) range->extents.push_back(*extent_at_(next_plan_position_ + i));
-  range->taken.assign(static_cast<size_t>(plan.positions), false);
-  range->remaining = plan.positions;
-  next_plan_position_ += plan.positions;
-  bytes_held_ += plan.length;
-  ranges_.push_back(range);
-  to_fetch_.push_back(range);
+  if (window.empty()) return false;
+  for (const Extent& extent : window) slots_.push_back(Slot{nullptr, extent, false});
+  for (RangePlan& plan : CoalesceWindow(first, window, options_)) {
+    auto range = std::make_shared<Range>();
+    range->remaining = static_cast<int64_t>(plan.positions.size());
+    for (int64_t position : plan.positions) slots_[static_cast<size_t>(position - first_slot_position_)].range = range;
+    bytes_held_ += plan.length;
+    range->plan = std::move(plan);
+    to_fetch_.push_back(std::move(range));
+  }
+  io_cv_.notify_all();
   return true;
 }
 
@@ -98,13 +116,14 @@ void ReadAhead::IoLoop() {
     std::shared_ptr<Range> range = std::move(to_fetch_.front());
     to_fetch_.pop_front();
     lock.unlock();
-    std::string bytes(range->plan.length, '\0');
+    // Not zero-filled: every byte is written by the read (or the range fails).
+    std::shared_ptr<char[]> bytes(new char[range->plan.length]);
     std::exception_ptr error;
     try {
       const ReadableObject& object = *objects_[static_cast<size_t>(range->plan.object)];
-      if (!object.ReadAt(range->plan.offset, bytes.data(), bytes.size())) {
+      if (!object.ReadAt(range->plan.offset, bytes.get(), range->plan.length)) {
         throw TransientError("reading " + object.path() + " at offset " + std::to_string(range->plan.offset) +
-                             ": the object ends before the " + std::to_string(bytes.size()) +
+                             ": the object ends before the " + std::to_string(range->plan.length) +
                              " bytes the record index expects (was it rewritten while training?)");
       }
     } catch (...) {
@@ -119,45 +138,41 @@ void ReadAhead::IoLoop() {
   }
 }
 
-std::shared_ptr<ReadAhead::Range> ReadAhead::RangeForLocked(int64_t position) {
-  // Ranges cover consecutive positions in order: binary search on first_position.
-  auto it = std::upper_bound(ranges_.begin(), ranges_.end(), position,
-                             [](int64_t p, const std::shared_ptr<Range>& r) { return p < r->first_position; });
-  if (it == ranges_.begin()) return nullptr;
-  --it;
-  const auto& range = *it;
-  if (position >= range->first_position + range->plan.positions) return nullptr;
-  return range;
-}
-
-std::string ReadAhead::Take(int64_t position) {
+ExtentBytes ReadAhead::Take(int64_t position) {
   std::unique_lock<std::mutex> lock(mu_);
-  std::shared_ptr<Range> range;
+  if (position < first_slot_position_) {
+    throw std::logic_error("ReadAhead::Take(" + std::to_string(position) + "): taken already");
+  }
+  const auto slot_of = [&] { return static_cast<size_t>(position - first_slot_position_); };
   ready_cv_.wait(lock, [&] {
     if (stop_) return true;
-    while (position >= next_plan_position_ && PlanMoreLocked()) io_cv_.notify_one();
-    range = RangeForLocked(position);
-    return (range && range->done) || (!range && (end_of_stream_ || position < next_plan_position_));
+    while (slot_of() >= slots_.size() && PlanWindowLocked()) {
+    }
+    if (slot_of() >= slots_.size()) return end_of_stream_;
+    const Slot& slot = slots_[slot_of()];
+    return slot.taken || slot.range->done;
   });
   if (stop_) throw TransientError("read-ahead stopped");
-  if (!range) {
-    throw std::logic_error("ReadAhead::Take(" + std::to_string(position) + "): position already taken or past the end");
+  if (slot_of() >= slots_.size()) {
+    throw std::logic_error("ReadAhead::Take(" + std::to_string(position) + "): past the end of the stream");
   }
+  Slot& slot = slots_[slot_of()];
+  if (slot.taken) throw std::logic_error("ReadAhead::Take(" + std::to_string(position) + "): taken twice");
+  const std::shared_ptr<Range> range = slot.range;
   if (range->error) std::rethrow_exception(range->error);
-  const size_t index = static_cast<size_t>(position - range->first_position);
-  if (range->taken[index]) throw std::logic_error("ReadAhead::Take: position taken twice");
-  range->taken[index] = true;
-  const Extent& extent = range->extents[index];
-  std::string out = range->bytes.substr(extent.offset - range->plan.offset, extent.length);
+  slot.taken = true;
+  ExtentBytes out{range->bytes,
+                  std::string_view(range->bytes.get() + (slot.extent.offset - range->plan.offset), slot.extent.length)};
   if (--range->remaining == 0) {
     bytes_held_ -= range->plan.length;
-    range->bytes = std::string();
-    while (!ranges_.empty() && ranges_.front()->remaining == 0) ranges_.pop_front();
-    // Memory came free: plan further ahead.
-    bool planned = false;
-    while (PlanMoreLocked()) planned = true;
-    if (planned) io_cv_.notify_all();
+    range->bytes.reset();  // freed when the last view goes
   }
+  slot.range.reset();
+  while (!slots_.empty() && slots_.front().taken) {
+    slots_.pop_front();
+    ++first_slot_position_;
+  }
+  if (PlanWindowLocked()) ready_cv_.notify_all();
   return out;
 }
 

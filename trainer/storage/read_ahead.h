@@ -1,7 +1,8 @@
-// Read-ahead for a reader whose future reads are known (the loader's epoch plan): ranges are
-// fetched over several connections before they are asked for, adjacent extents of one object are
-// merged into large ranges, and the bytes held (fetching or fetched, not yet taken) stay within a
-// budget. Storage-agnostic; the loader uses it when the shards are remote.
+// Read-ahead for a reader whose future reads are known (the loader's epoch plan): the extents of a
+// window of upcoming positions are sorted per object and merged into large ranges, which are
+// fetched over several connections before they are asked for; the bytes held (fetching or
+// fetched, not yet taken) stay within a budget. Storage-agnostic; the loader uses it when the
+// shards are remote.
 #pragma once
 
 #include <condition_variable>
@@ -13,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -30,21 +32,30 @@ struct ReadAheadOptions {
   uint64_t budget_bytes = 256u << 20;   // fetched-or-fetching bytes not yet taken
   int connections = 16;                 // ranges in flight
   uint64_t max_range_bytes = 8u << 20;  // extents merge into ranges up to this size
-  uint64_t max_gap_bytes = 64u << 10;   // ... across gaps up to this size (read and dropped)
+  uint64_t max_gap_bytes = 512u << 10;  // ... across gaps up to this size (read and dropped)
 };
 
-// Merges the extents of positions first..end (as far as `extent_at` gives them) into one range:
-// same object, each starting at or after the previous end within max_gap, the total within
-// max_range (a first extent longer than that is a range of its own). Returns how many positions
-// the range covers. Pure; exposed for tests.
+// One GET: a byte range of an object and the positions whose extents it holds.
 struct RangePlan {
   int32_t object = 0;
   uint64_t offset = 0;
   uint64_t length = 0;
-  int64_t positions = 0;
+  std::vector<int64_t> positions;  // ascending
 };
-RangePlan PlanRange(const std::function<std::optional<Extent>(int64_t)>& extent_at, int64_t first,
-                    const ReadAheadOptions& options);
+
+// Merges the extents of a window of positions (first + i holds extents[i]) into ranges: per
+// object by offset, neighbours at most max_gap apart, each range at most max_range long (an
+// extent longer than that is a range of its own); an extent inside a range already (the same
+// record twice in a window) joins it. Ranges come in the order of their first position. Pure.
+std::vector<RangePlan> CoalesceWindow(int64_t first, const std::vector<Extent>& extents,
+                                      const ReadAheadOptions& options);
+
+// A taken extent's bytes, in place in the range that was read: no copy; the range's memory lives
+// as long as some view of it does.
+struct ExtentBytes {
+  std::shared_ptr<const char[]> holder;
+  std::string_view bytes;
+};
 
 class ReadAhead {
  public:
@@ -59,7 +70,7 @@ class ReadAhead {
   // The bytes of position p's extent, waiting for them if needed. Each position is taken at most
   // once; a range's memory is freed when all its positions have been taken. Rethrows the error of
   // the read that failed (TransientError after the backend's retries, or a StorageError).
-  std::string Take(int64_t position);
+  ExtentBytes Take(int64_t position);
 
   // Ends the fetching; a Take() waiting or called later throws. Idempotent.
   void Stop();
@@ -69,10 +80,14 @@ class ReadAhead {
 
  private:
   struct Range;
+  struct Slot {
+    std::shared_ptr<Range> range;
+    Extent extent;
+    bool taken = false;
+  };
   void IoLoop();
-  // Under mu_: plans ranges while the budget allows; true if one was added.
-  bool PlanMoreLocked();
-  std::shared_ptr<Range> RangeForLocked(int64_t position);
+  // Under mu_: plans the next window when enough of the budget is free; true if it planned.
+  bool PlanWindowLocked();
 
   std::vector<const ReadableObject*> objects_;
   std::function<std::optional<Extent>(int64_t)> extent_at_;
@@ -80,13 +95,13 @@ class ReadAhead {
 
   mutable std::mutex mu_;
   std::condition_variable io_cv_;     // I/O threads: a range to fetch, or stop
-  std::condition_variable ready_cv_;  // takers: a range finished
+  std::condition_variable ready_cv_;  // takers: a range finished, or stop
   bool stop_ = false;
   bool end_of_stream_ = false;
-  int64_t next_plan_position_;
+  int64_t first_slot_position_;  // position of slots_.front()
+  std::deque<Slot> slots_;       // planned positions from first_slot_position_ on
   uint64_t bytes_held_ = 0;
   int64_t ranges_read_ = 0;
-  std::deque<std::shared_ptr<Range>> ranges_;  // by first position, oldest first
   std::deque<std::shared_ptr<Range>> to_fetch_;
   std::vector<std::thread> threads_;
 };

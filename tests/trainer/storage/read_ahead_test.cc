@@ -51,35 +51,49 @@ std::function<std::optional<Extent>(int64_t)> Contiguous(int64_t count, int32_t 
   };
 }
 
-TEST(ReadAhead, PlanRangeMergesContiguousExtentsUpToTheMaximum) {
+std::vector<int64_t> Positions(std::initializer_list<int64_t> list) { return list; }
+
+TEST(ReadAhead, CoalesceMergesNeighboursUpToTheMaximumRange) {
   ReadAheadOptions options;
   options.max_range_bytes = 1000;
   options.max_gap_bytes = 0;
-  const RangePlan plan = PlanRange(Contiguous(50), 0, options);
-  EXPECT_EQ(plan.positions, 10);
-  EXPECT_EQ(plan.offset, 0u);
-  EXPECT_EQ(plan.length, 1000u);
-  EXPECT_EQ(PlanRange(Contiguous(50), 45, options).positions, 5);  // the stream ends
-  EXPECT_EQ(PlanRange(Contiguous(50), 50, options).positions, 0);
+  std::vector<Extent> window;
+  for (int i = 0; i < 25; ++i) window.push_back({0, static_cast<uint64_t>(i) * 100, 100});
+  const auto ranges = CoalesceWindow(7, window, options);
+  ASSERT_EQ(ranges.size(), 3u);
+  EXPECT_EQ(ranges[0].offset, 0u);
+  EXPECT_EQ(ranges[0].length, 1000u);
+  EXPECT_EQ(ranges[0].positions.size(), 10u);
+  EXPECT_EQ(ranges[0].positions.front(), 7);
+  EXPECT_EQ(ranges[2].length, 500u);
 }
 
-TEST(ReadAhead, PlanRangeStopsAtAnotherObjectABackwardJumpOrAWideGap) {
+TEST(ReadAhead, CoalesceSortsAShuffledWindowPerObjectAndBridgesSmallGaps) {
   ReadAheadOptions options;
   options.max_gap_bytes = 50;
-  const Extent extents[] = {{0, 0, 100}, {0, 140, 100}, {0, 400, 100}, {1, 500, 100}};
-  auto at = [&](int64_t p) -> std::optional<Extent> {
-    if (p >= 4) return std::nullopt;
-    return extents[p];
-  };
-  EXPECT_EQ(PlanRange(at, 0, options).positions, 2);  // 40-byte gap taken, 160 not
-  EXPECT_EQ(PlanRange(at, 0, options).length, 240u);
-  EXPECT_EQ(PlanRange(at, 2, options).positions, 1);  // next one is another object
-  const Extent backward[] = {{0, 500, 100}, {0, 0, 100}};
-  auto back = [&](int64_t p) -> std::optional<Extent> {
-    if (p >= 2) return std::nullopt;
-    return backward[p];
-  };
-  EXPECT_EQ(PlanRange(back, 0, options).positions, 1);
+  // Positions 0..5 read records of two shards in shuffled order; shard 0 has a 40-byte gap (kept)
+  // and a 160-byte one (split); the same record twice joins the range already holding it.
+  const std::vector<Extent> window = {{0, 400, 100}, {1, 0, 100}, {0, 0, 100}, {0, 140, 100}, {1, 100, 100},
+                                      {0, 0, 100}};
+  const auto ranges = CoalesceWindow(0, window, options);
+  ASSERT_EQ(ranges.size(), 3u);
+  EXPECT_EQ(ranges[0].object, 0);  // ordered by first position: 0 (shard 0 @400)
+  EXPECT_EQ(ranges[0].offset, 400u);
+  EXPECT_EQ(ranges[0].positions, Positions({0}));
+  EXPECT_EQ(ranges[1].object, 1);
+  EXPECT_EQ(ranges[1].length, 200u);
+  EXPECT_EQ(ranges[1].positions, Positions({1, 4}));
+  EXPECT_EQ(ranges[2].offset, 0u);
+  EXPECT_EQ(ranges[2].length, 240u);
+  EXPECT_EQ(ranges[2].positions, Positions({2, 3, 5}));
+}
+
+TEST(ReadAhead, CoalesceKeepsAnExtentLongerThanTheMaximumWhole) {
+  ReadAheadOptions options;
+  options.max_range_bytes = 100;
+  const auto ranges = CoalesceWindow(0, {{0, 0, 300}, {0, 300, 10}}, options);
+  ASSERT_EQ(ranges.size(), 2u);
+  EXPECT_EQ(ranges[0].length, 300u);
 }
 
 TEST(ReadAhead, DeliversEveryPositionsBytesInLargeRanges) {
@@ -89,7 +103,7 @@ TEST(ReadAhead, DeliversEveryPositionsBytesInLargeRanges) {
   options.budget_bytes = 5 * 1000;
   options.connections = 3;
   ReadAhead ahead({&object}, Contiguous(1000), 0, options);
-  for (int64_t p = 0; p < 1000; ++p) ASSERT_EQ(ahead.Take(p), Expected(static_cast<uint64_t>(p) * 100, 100)) << p;
+  for (int64_t p = 0; p < 1000; ++p) ASSERT_EQ(ahead.Take(p).bytes, Expected(static_cast<uint64_t>(p) * 100, 100)) << p;
   EXPECT_EQ(ahead.ranges_read(), 100);  // 10 records per GET
   EXPECT_EQ(object.reads.load(), 100);
   EXPECT_EQ(ahead.bytes_held(), 0u);
@@ -101,12 +115,17 @@ TEST(ReadAhead, NeverHoldsMoreThanTheBudgetWhileTakersLag) {
   options.max_range_bytes = 1000;
   options.budget_bytes = 3000;
   ReadAhead ahead({&object}, Contiguous(1000), 0, options);
-  // Nothing taken: the fetchers stop at the budget.
-  for (int i = 0; i < 200 && ahead.ranges_read() < 3; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  EXPECT_EQ(ahead.ranges_read(), 3);
-  EXPECT_LE(ahead.bytes_held(), 3000u);
-  for (int64_t p = 0; p < 10; ++p) ahead.Take(p);  // one range freed: one more planned
-  EXPECT_LE(ahead.bytes_held(), 3000u);
+  // Nothing taken: one window of the budget is planned, and no more.
+  EXPECT_EQ(ahead.bytes_held(), 3000u);
+  for (int64_t p = 0; p < 10; ++p) ahead.Take(p);  // a third freed: not yet a window's worth
+  EXPECT_EQ(ahead.bytes_held(), 2000u);
+  for (int64_t p = 10; p < 20; ++p) ahead.Take(p);  // two thirds free: the next window
+  EXPECT_EQ(ahead.bytes_held(), 3000u);
+  for (int64_t p = 20; p < 1000; ++p) {
+    ahead.Take(p);
+    ASSERT_LE(ahead.bytes_held(), 3000u);
+  }
+  EXPECT_EQ(ahead.ranges_read(), 100);
 }
 
 TEST(ReadAhead, TakesOutOfOrderFromManyThreadsAndResumesMidStream) {
@@ -121,7 +140,7 @@ TEST(ReadAhead, TakesOutOfOrderFromManyThreadsAndResumesMidStream) {
   for (int t = 0; t < 4; ++t) {
     takers.emplace_back([&] {
       for (int64_t p = next++; p < 2000; p = next++) {
-        if (ahead.Take(p) != Expected(static_cast<uint64_t>(p) * 100, 100)) ++wrong;
+        if (std::string(ahead.Take(p).bytes) != Expected(static_cast<uint64_t>(p) * 100, 100)) ++wrong;
       }
     });
   }
@@ -145,8 +164,8 @@ TEST(ReadAhead, AnExtentPastTheObjectsEndIsAnErrorNotAHang) {
   ReadAheadOptions options;
   options.max_range_bytes = 100;
   ReadAhead ahead({&object}, Contiguous(5), 0, options);  // positions 2.. end past byte 250
-  EXPECT_EQ(ahead.Take(0), Expected(0, 100));
-  EXPECT_EQ(ahead.Take(1), Expected(100, 100));
+  EXPECT_EQ(ahead.Take(0).bytes, Expected(0, 100));
+  EXPECT_EQ(ahead.Take(1).bytes, Expected(100, 100));
   EXPECT_THROW(ahead.Take(2), TransientError);
 }
 
