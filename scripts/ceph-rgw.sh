@@ -11,6 +11,8 @@
 # kept on disk (memstore): stop SIGKILLs the daemons and waits until they are gone.
 # With CEPH_RGW_WATCH_PID set (a test process), a watchdog kills the daemons once that process
 # exits, so a crashed or killed test leaves no Ceph behind.
+# With CEPH_RGW_TLS_CERT and CEPH_RGW_TLS_KEY set (PEM files), radosgw also serves HTTPS with them
+# and start prints S3_TLS_ENDPOINT=https://ADDR:PORT.
 # Needs: apt-get install ceph-mon ceph-osd radosgw (ceph-common brings the ceph CLI), python3, curl.
 set -euo pipefail
 
@@ -45,12 +47,12 @@ stop() {
   rm -f "$dir/pids" "$dir/watchdog.pid"
 }
 
-# Prints "MONPORT RGWPORT ACCESS_KEY SECRET_KEY": two ports free on `addr` right now, random keys.
+# Prints "MONPORT RGWPORT TLSPORT ACCESS_KEY SECRET_KEY": three ports free on `addr` right now, random keys.
 ports_and_keys() {
   python3 - "$1" <<'EOF'
 import secrets, socket, string, sys
 socks = []
-for _ in range(2):
+for _ in range(3):
     s = socket.socket()
     s.bind((sys.argv[1], 0))
     socks.append(s)
@@ -62,7 +64,10 @@ EOF
 }
 
 write_conf() {
-  local dir=$1 addr=$2 mon_port=$3 rgw_port=$4
+  local dir=$1 addr=$2 mon_port=$3 rgw_port=$4 tls_port=$5 tls=""
+  if [ -n "${CEPH_RGW_TLS_CERT:-}" ]; then
+    tls=" ssl_endpoint=$addr:$tls_port ssl_certificate=$CEPH_RGW_TLS_CERT ssl_private_key=${CEPH_RGW_TLS_KEY:?set CEPH_RGW_TLS_KEY too}"
+  fi
   cat >"$dir/ceph.conf" <<EOF
 [global]
 fsid = $(uuidgen)
@@ -116,7 +121,7 @@ cluster addr = $addr
 osd crush update on start = false
 osd class update on start = false
 [client.rgw]
-rgw frontends = beast endpoint=$addr:$rgw_port
+rgw frontends = beast endpoint=$addr:$rgw_port$tls
 rgw data = $dir/rgw
 rgw thread pool size = 8
 rgw enable gc threads = false
@@ -185,8 +190,8 @@ start_once() {
   local picked
   picked=$(ports_and_keys "$addr" 2>&1) ||
     fail "cannot bind $addr (${picked##*$'\n'}): pass an address of this host or network namespace"
-  read -r mon_port rgw_port access_key secret_key <<<"$picked"
-  write_conf "$dir" "$addr" "$mon_port" "$rgw_port"
+  read -r mon_port rgw_port tls_port access_key secret_key <<<"$picked"
+  write_conf "$dir" "$addr" "$mon_port" "$rgw_port" "$tls_port"
   osd_uuid=$(uuidgen)
 
   run_step mon-mkfs ceph-mon "${ceph[@]}" --mkfs -i a || return 1
@@ -238,6 +243,7 @@ start() {
   fi
   {
     echo "S3_ENDPOINT=http://$addr:$rgw_port"
+    [ -n "${CEPH_RGW_TLS_CERT:-}" ] && echo "S3_TLS_ENDPOINT=https://$addr:$tls_port"
     echo "S3_ACCESS_KEY=$access_key"
     echo "S3_SECRET_KEY=$secret_key"
     echo "CEPH_PIDS=\"$pids\""

@@ -7,15 +7,17 @@
 #   (S3's XML answers); Ceph's mon, osd and radosgw, the real S3 server the storage tests run.
 # - LibTorch: the CUDA build inside PyPI's torch wheel, in a virtualenv at $KUBECNN_VENV
 #   (default /opt/kubecnn/venv) that later runs reuse; torchvision and Pillow beside it for
-#   the Python reference benchmarks; helm-python-sdk and PyYAML for the chart's tests.
+#   the Python reference benchmarks; helm-python-sdk and PyYAML for the chart's tests; TensorBoard and
+#   boto3, whose readers check our event files (on disk and in a bucket).
 set -euo pipefail
 
 KUBECNN_VENV=${KUBECNN_VENV:-/opt/kubecnn/venv}
 # Same minor version as the GPU machines' PyTorch (2.11.0+cu130), so one code base fits both.
 TORCH_VERSION=${TORCH_VERSION:-2.11.0}
 TORCHVISION_VERSION=${TORCHVISION_VERSION:-0.26.0}
-# TensorBoard's own reader checks our event files in the tests.
+# TensorBoard's own reader checks our event files in the tests; boto3 is what it reads s3:// with.
 TENSORBOARD_VERSION=${TENSORBOARD_VERSION:-2.21.0}
+BOTO3_VERSION=${BOTO3_VERSION:-1.44.8}
 # Helm v4's engine as a Python library: the chart's tests lint and render with it (no helm binary).
 HELM_SDK_VERSION=${HELM_SDK_VERSION:-0.2.2}
 
@@ -52,10 +54,10 @@ fi
 
 venv_ok() {
   [ -x "$KUBECNN_VENV/bin/python3" ] &&
-    "$KUBECNN_VENV/bin/python3" - "$TORCH_VERSION" "$TORCHVISION_VERSION" "$HELM_SDK_VERSION" <<'PY' 2>/dev/null
-import sys, importlib.metadata, torch, torchvision, PIL, tensorboard, yaml, helm_python
+    "$KUBECNN_VENV/bin/python3" - "$TORCH_VERSION" "$TORCHVISION_VERSION" "$HELM_SDK_VERSION" "$BOTO3_VERSION" <<'PY' 2>/dev/null
+import sys, importlib.metadata, torch, torchvision, PIL, tensorboard, yaml, helm_python, boto3
 ok = torch.__version__.split("+")[0] == sys.argv[1] and torchvision.__version__.split("+")[0] == sys.argv[2]
-ok = ok and importlib.metadata.version("helm-python-sdk") == sys.argv[3]
+ok = ok and importlib.metadata.version("helm-python-sdk") == sys.argv[3] and boto3.__version__ == sys.argv[4]
 sys.exit(0 if ok else 1)
 PY
 }
@@ -66,7 +68,7 @@ if ! venv_ok; then
   [ -x "$KUBECNN_VENV/bin/python3" ] || $SUDO python3 -m venv "$KUBECNN_VENV"
   $SUDO "$KUBECNN_VENV/bin/python3" -m pip install -q \
     "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" pillow numpy "tensorboard==$TENSORBOARD_VERSION" \
-    "helm-python-sdk==$HELM_SDK_VERSION" pyyaml
+    "helm-python-sdk==$HELM_SDK_VERSION" pyyaml "boto3==$BOTO3_VERSION"
 fi
 
 echo "install-deps: ok (LibTorch at $("$KUBECNN_VENV/bin/python3" -c 'import torch;print(torch.utils.cmake_prefix_path)'))"

@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "trainer/storage/s3_client.h"
+
 namespace kubecnn::metrics {
 namespace {
 
@@ -14,6 +16,7 @@ class DataMetrics : public prometheus::Collectable {
 
   std::vector<prometheus::MetricFamily> Collect() const override {
     const data::LoaderCounters& c = counters_;
+    const storage::S3Counters& s3 = storage::GlobalS3Counters();
     return {
         Family("kubecnn_data_records_read_total", "TFRecord records read by the input pipeline",
                prometheus::MetricType::Counter, static_cast<double>(c.records_read.load())),
@@ -28,6 +31,19 @@ class DataMetrics : public prometheus::Collectable {
                prometheus::MetricType::Counter, c.wait_nanos.load() * 1e-9),
         Family("kubecnn_data_ready_batches", "Batches prepared and waiting for the consumer",
                prometheus::MetricType::Gauge, static_cast<double>(c.ready_batches.load())),
+        // Object storage (s3:// paths), process-wide: shards, checkpoints, events, results.
+        Family("kubecnn_storage_requests_total", "Requests sent to the object store, retries included",
+               prometheus::MetricType::Counter, static_cast<double>(s3.requests.load())),
+        Family("kubecnn_storage_retries_total",
+               "Object-store requests tried again after a fault that may pass (5xx, SlowDown, timeout, reset, "
+               "truncated body)",
+               prometheus::MetricType::Counter, static_cast<double>(s3.retries.load())),
+        Family("kubecnn_storage_failures_total", "Object-store requests given up on (refused, or out of tries)",
+               prometheus::MetricType::Counter, static_cast<double>(s3.failures.load())),
+        Family("kubecnn_storage_read_bytes_total", "Bytes read from the object store by ranged reads",
+               prometheus::MetricType::Counter, static_cast<double>(s3.bytes_read.load())),
+        Family("kubecnn_storage_written_bytes_total", "Bytes uploaded to the object store",
+               prometheus::MetricType::Counter, static_cast<double>(s3.bytes_written.load())),
     };
   }
 

@@ -3,16 +3,20 @@
 // never the secret key on stdout or stderr.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <map>
+#include <sstream>
 #include <string>
 
 #include "tests/support/fault_proxy.h"
 #include "tests/support/photo_shards.h"
 #include "tests/support/s3_server.h"
 #include "tests/support/test_files.h"
+#include "tests/support/test_pki.h"
 
 namespace {
 
@@ -40,7 +44,7 @@ class S3TrainerBinary : public ::testing::Test {
   // Runs the trainer with the AWS environment of `endpoint` (the gateway's unless given).
   // Without `credentials`, neither key is in the environment (and HOME holds no credentials file).
   Outcome Run(const std::string& args, const std::string& endpoint = "", const std::string& secret = "",
-              bool credentials = true) {
+              bool credentials = true, const std::string& ca_bundle = "") {
     const auto& account = gateway_->account();
     std::string env = "env -u AWS_PROFILE -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN ";
     if (credentials) {
@@ -51,6 +55,7 @@ class S3TrainerBinary : public ::testing::Test {
     }
     env += "AWS_ENDPOINT_URL_S3=" + (endpoint.empty() ? account.endpoint : endpoint) +
            " AWS_MAX_ATTEMPTS=2 KUBECNN_S3_STALL_TIMEOUT_SECONDS=2 ";
+    if (!ca_bundle.empty()) env += "AWS_CA_BUNDLE=" + ca_bundle + " ";
     const std::string command = env + KUBECNN_BINARY_DIR "/trainer/kubecnn-trainer " + args + " 2>&1";
     Outcome out;
     FILE* pipe = popen(command.c_str(), "r");
@@ -129,6 +134,63 @@ TEST_F(S3TrainerBinary, BytesCorruptedOnTheWayAreCaughtByTheRecordCrc) {
   const Outcome o = Run(TrainArgs(Url("shards")), proxy.url());
   EXPECT_EQ(o.exit_code, 2) << o.output;
   EXPECT_NE(o.output.find("CRC mismatch"), std::string::npos) << o.output;
+}
+
+// The same gateway serving HTTPS with a certificate of a throwaway CA: trusted through
+// AWS_CA_BUNDLE, refused (exit 2, saying what to set) without it or with another CA.
+TEST_F(S3TrainerBinary, HttpsEndpointsAreTrustedThroughAwsCaBundleOnly) {
+  ScratchDir tls;
+  const kubecnn::testing::TestPki pki = kubecnn::testing::GenerateTestPki();
+  const kubecnn::testing::TestPki other = kubecnn::testing::GenerateTestPki();
+  kubecnn::testing::WriteFile(tls / "server.pem", pki.server.cert_pem);
+  kubecnn::testing::WriteFile(tls / "server.key", pki.server.key_pem);
+  kubecnn::testing::WriteFile(tls / "ca.pem", pki.ca.cert_pem);
+  kubecnn::testing::WriteFile(tls / "other-ca.pem", other.ca.cert_pem);
+  const std::string script = std::string(KUBECNN_SOURCE_DIR) + "/scripts/ceph-rgw.sh";
+  const std::string start = "CEPH_RGW_WATCH_PID=" + std::to_string(getpid()) +
+                            " CEPH_RGW_TLS_CERT=" + (tls / "server.pem") + " CEPH_RGW_TLS_KEY=" + (tls / "server.key") +
+                            " bash " + script + " start " + (tls / "ceph") + " >" + (tls / "start.log") + " 2>&1";
+  ASSERT_EQ(std::system(start.c_str()), 0) << kubecnn::testing::ReadFile(tls / "start.log");
+  struct Stop {
+    std::string command;
+    ~Stop() { std::system(command.c_str()); }
+  } stop{"bash " + script + " stop " + (tls / "ceph") + " >/dev/null 2>&1"};
+  std::map<std::string, std::string> env;
+  std::istringstream lines(kubecnn::testing::ReadFile(tls / "ceph/env"));
+  for (std::string line; std::getline(lines, line);) {
+    const size_t eq = line.find('=');
+    if (eq != std::string::npos) env[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+  ASSERT_TRUE(env.count("S3_TLS_ENDPOINT")) << kubecnn::testing::ReadFile(tls / "ceph/env");
+  // This gateway has its own user: the bucket is made over its plain-HTTP port.
+  const kubecnn::testing::S3Account account{env["S3_ENDPOINT"], env["S3_ACCESS_KEY"], env["S3_SECRET_KEY"]};
+  kubecnn::testing::S3TestClient client(account);
+  client.CreateBucket("tls-bucket");
+  for (const auto& entry : std::filesystem::directory_iterator(shards_.path())) {
+    client.PutObject("tls-bucket", "shards/" + entry.path().filename().string(),
+                     kubecnn::testing::ReadFile(entry.path().string()));
+  }
+  const std::string args = TrainArgs("s3://tls-bucket/shards");
+  const std::string keys = "AWS_ACCESS_KEY_ID=" + account.access_key + " AWS_SECRET_ACCESS_KEY=" + account.secret_key;
+  const auto run = [&](const std::string& ca_bundle) {
+    Outcome out;
+    const std::string command = "env -u AWS_PROFILE " + keys + " AWS_ENDPOINT_URL_S3=" + env["S3_TLS_ENDPOINT"] +
+                                " AWS_MAX_ATTEMPTS=2 " + (ca_bundle.empty() ? "" : "AWS_CA_BUNDLE=" + ca_bundle + " ") +
+                                KUBECNN_BINARY_DIR "/trainer/kubecnn-trainer " + args + " 2>&1";
+    FILE* pipe = popen(command.c_str(), "r");
+    std::array<char, 4096> chunk;
+    while (size_t n = fread(chunk.data(), 1, chunk.size(), pipe)) out.output.append(chunk.data(), n);
+    const int status = pclose(pipe);
+    out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return out;
+  };
+  const Outcome trusted = run(tls / "ca.pem");
+  EXPECT_EQ(trusted.exit_code, 0) << trusted.output;
+  const Outcome untrusted = run("");
+  EXPECT_EQ(untrusted.exit_code, 2) << untrusted.output;
+  EXPECT_NE(untrusted.output.find("AWS_CA_BUNDLE"), std::string::npos) << untrusted.output;
+  const Outcome wrong_ca = run(tls / "other-ca.pem");
+  EXPECT_EQ(wrong_ca.exit_code, 2) << wrong_ca.output;
 }
 
 }  // namespace

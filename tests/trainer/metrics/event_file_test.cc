@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include "tests/support/s3_server.h"
 #include "tests/support/test_files.h"
 
 namespace kubecnn::metrics {
@@ -131,6 +132,37 @@ TEST(EventFile, TensorBoardItselfReadsOurScalars) {
       "assert v == [(s, 100.0 * s) for s in range(5)], v\n";
   kubecnn::testing::WriteFile(dir / "check.py", script);
   EXPECT_EQ(std::system((std::string(python) + " " + (dir / "check.py")).c_str()), 0);
+}
+
+TEST(EventFile, TensorBoardItselfReadsOurScalarsFromABucket) {
+  // TensorBoard's own s3:// reader (its TensorFlow stub file system: boto3, with S3_ENDPOINT for a
+  // custom endpoint) reads the event file the trainer keeps in a bucket.
+  const char* python = "/opt/kubecnn/venv/bin/python3";
+  KUBECNN_SKIP_IF(std::system((std::string(python) + " -c 'import tensorboard, boto3' 2>/dev/null").c_str()) != 0,
+                  "tensorboard or boto3 is not installed in " << python << " (scripts/install-deps.sh)");
+  KUBECNN_SKIP_WITHOUT_CEPH();
+  const auto& gateway = kubecnn::testing::CephObjectGateway::Shared();
+  setenv("AWS_ACCESS_KEY_ID", gateway.account().access_key.c_str(), 1);
+  setenv("AWS_SECRET_ACCESS_KEY", gateway.account().secret_key.c_str(), 1);
+  setenv("AWS_ENDPOINT_URL_S3", gateway.endpoint().c_str(), 1);
+  const std::string bucket = gateway.CreateUniqueBucket("events");
+  {
+    EventWriter writer("s3://" + bucket + "/run");
+    for (int step = 0; step < 5; ++step) writer.AddScalar("train/loss", 2.0 - 0.25 * step, step, 1.0 + step);
+    writer.Flush();
+  }  // closed: the whole file is in the bucket
+  kubecnn::testing::ScratchDir dir;
+  const std::string script =
+      "from tensorboard.backend.event_processing.event_accumulator import EventAccumulator as E\n"
+      "a = E('s3://" +
+      bucket +
+      "/run'); a.Reload()\n"
+      "v = [(e.step, e.value) for e in a.Scalars('train/loss')]\n"
+      "assert v == [(s, 2.0 - 0.25 * s) for s in range(5)], v\n";
+  kubecnn::testing::WriteFile(dir / "check.py", script);
+  const std::string command =
+      "S3_ENDPOINT=" + gateway.endpoint() + " AWS_REGION=us-east-1 " + python + " " + (dir / "check.py");
+  EXPECT_EQ(std::system(command.c_str()), 0) << command;
 }
 
 }  // namespace
