@@ -9,7 +9,7 @@ namespace kubecnn::storage {
 
 struct ReadAhead::Range {
   RangePlan plan;
-  int64_t remaining = 0;  // positions not yet taken
+  int64_t remaining = 0;          // positions not yet taken
   std::shared_ptr<char[]> bytes;  // plan.length bytes once done
   bool done = false;
   std::exception_ptr error;
@@ -52,7 +52,9 @@ std::vector<RangePlan> CoalesceWindow(int64_t first, const std::vector<Extent>& 
 ReadAhead::ReadAhead(std::vector<const ReadableObject*> objects,
                      std::function<std::optional<Extent>(int64_t)> extent_at, int64_t first_position,
                      ReadAheadOptions options)
-    : objects_(std::move(objects)), extent_at_(std::move(extent_at)), options_(options),
+    : objects_(std::move(objects)),
+      extent_at_(std::move(extent_at)),
+      options_(options),
       first_slot_position_(first_position) {
   {
     std::lock_guard<std::mutex> lock(mu_);

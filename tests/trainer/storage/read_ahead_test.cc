@@ -73,8 +73,8 @@ TEST(ReadAhead, CoalesceSortsAShuffledWindowPerObjectAndBridgesSmallGaps) {
   options.max_gap_bytes = 50;
   // Positions 0..5 read records of two shards in shuffled order; shard 0 has a 40-byte gap (kept)
   // and a 160-byte one (split); the same record twice joins the range already holding it.
-  const std::vector<Extent> window = {{0, 400, 100}, {1, 0, 100}, {0, 0, 100}, {0, 140, 100}, {1, 100, 100},
-                                      {0, 0, 100}};
+  const std::vector<Extent> window = {{0, 400, 100}, {1, 0, 100},   {0, 0, 100},
+                                      {0, 140, 100}, {1, 100, 100}, {0, 0, 100}};
   const auto ranges = CoalesceWindow(0, window, options);
   ASSERT_EQ(ranges.size(), 3u);
   EXPECT_EQ(ranges[0].object, 0);  // ordered by first position: 0 (shard 0 @400)
