@@ -73,4 +73,15 @@ std::optional<HttpResponse> GetWhileRunning(Process& process, int port, const st
   return std::nullopt;
 }
 
+CommandOutcome RunCommand(const std::string& command_line) {
+  CommandOutcome out;
+  FILE* pipe = popen((command_line + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return out;
+  char chunk[4096];
+  while (size_t n = fread(chunk, 1, sizeof chunk, pipe)) out.output.append(chunk, n);
+  const int status = pclose(pipe);
+  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return out;
+}
+
 }  // namespace kubecnn::testing

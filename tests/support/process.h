@@ -40,4 +40,12 @@ class Process {
 std::optional<HttpResponse> GetWhileRunning(Process& process, int port, const std::string& path,
                                             const std::string& wait_for, std::chrono::seconds limit);
 
+// What a shell command line did: its exit code (128 + signal when killed) and stdout and stderr
+// together, for tests that run a binary to its end.
+struct CommandOutcome {
+  int exit_code = -1;
+  std::string output;
+};
+CommandOutcome RunCommand(const std::string& command_line);
+
 }  // namespace kubecnn::testing

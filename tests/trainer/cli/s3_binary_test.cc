@@ -5,7 +5,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -14,6 +13,7 @@
 
 #include "tests/support/fault_proxy.h"
 #include "tests/support/photo_shards.h"
+#include "tests/support/process.h"
 #include "tests/support/s3_server.h"
 #include "tests/support/test_files.h"
 #include "tests/support/test_pki.h"
@@ -23,10 +23,7 @@ namespace {
 using kubecnn::testing::CephObjectGateway;
 using kubecnn::testing::ScratchDir;
 
-struct Outcome {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
+using Outcome = kubecnn::testing::CommandOutcome;
 
 class S3TrainerBinary : public ::testing::Test {
  protected:
@@ -44,7 +41,7 @@ class S3TrainerBinary : public ::testing::Test {
   // Runs the trainer with the AWS environment of `endpoint` (the gateway's unless given).
   // Without `credentials`, neither key is in the environment (and HOME holds no credentials file).
   Outcome Run(const std::string& args, const std::string& endpoint = "", const std::string& secret = "",
-              bool credentials = true, const std::string& ca_bundle = "") {
+              bool credentials = true) {
     const auto& account = gateway_->account();
     std::string env = "env -u AWS_PROFILE -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN ";
     if (credentials) {
@@ -55,15 +52,7 @@ class S3TrainerBinary : public ::testing::Test {
     }
     env += "AWS_ENDPOINT_URL_S3=" + (endpoint.empty() ? account.endpoint : endpoint) +
            " AWS_MAX_ATTEMPTS=2 KUBECNN_S3_STALL_TIMEOUT_SECONDS=2 ";
-    if (!ca_bundle.empty()) env += "AWS_CA_BUNDLE=" + ca_bundle + " ";
-    const std::string command = env + KUBECNN_BINARY_DIR "/trainer/kubecnn-trainer " + args + " 2>&1";
-    Outcome out;
-    FILE* pipe = popen(command.c_str(), "r");
-    if (pipe == nullptr) return out;
-    std::array<char, 4096> chunk;
-    while (size_t n = fread(chunk.data(), 1, chunk.size(), pipe)) out.output.append(chunk.data(), n);
-    const int status = pclose(pipe);
-    out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    const Outcome out = kubecnn::testing::RunCommand(env + KUBECNN_BINARY_DIR "/trainer/kubecnn-trainer " + args);
     EXPECT_EQ(out.output.find(account.secret_key), std::string::npos) << "the secret key was printed:\n" << out.output;
     return out;
   }
@@ -173,16 +162,10 @@ TEST_F(S3TrainerBinary, HttpsEndpointsAreTrustedThroughAwsCaBundleOnly) {
   const std::string args = TrainArgs("s3://tls-bucket/shards");
   const std::string keys = "AWS_ACCESS_KEY_ID=" + account.access_key + " AWS_SECRET_ACCESS_KEY=" + account.secret_key;
   const auto run = [&](const std::string& ca_bundle) {
-    Outcome out;
-    const std::string command = "env -u AWS_PROFILE " + keys + " AWS_ENDPOINT_URL_S3=" + env["S3_TLS_ENDPOINT"] +
-                                " AWS_MAX_ATTEMPTS=2 " + (ca_bundle.empty() ? "" : "AWS_CA_BUNDLE=" + ca_bundle + " ") +
-                                KUBECNN_BINARY_DIR "/trainer/kubecnn-trainer " + args + " 2>&1";
-    FILE* pipe = popen(command.c_str(), "r");
-    std::array<char, 4096> chunk;
-    while (size_t n = fread(chunk.data(), 1, chunk.size(), pipe)) out.output.append(chunk.data(), n);
-    const int status = pclose(pipe);
-    out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return out;
+    return kubecnn::testing::RunCommand("env -u AWS_PROFILE " + keys +
+                                        " AWS_ENDPOINT_URL_S3=" + env["S3_TLS_ENDPOINT"] + " AWS_MAX_ATTEMPTS=2 " +
+                                        (ca_bundle.empty() ? "" : "AWS_CA_BUNDLE=" + ca_bundle + " ") +
+                                        KUBECNN_BINARY_DIR "/trainer/kubecnn-trainer " + args);
   };
   const Outcome trusted = run(tls / "ca.pem");
   EXPECT_EQ(trusted.exit_code, 0) << trusted.output;
@@ -191,6 +174,9 @@ TEST_F(S3TrainerBinary, HttpsEndpointsAreTrustedThroughAwsCaBundleOnly) {
   EXPECT_NE(untrusted.output.find("AWS_CA_BUNDLE"), std::string::npos) << untrusted.output;
   const Outcome wrong_ca = run(tls / "other-ca.pem");
   EXPECT_EQ(wrong_ca.exit_code, 2) << wrong_ca.output;
+  for (const Outcome* o : {&trusted, &untrusted, &wrong_ca}) {
+    EXPECT_EQ(o->output.find(account.secret_key), std::string::npos) << o->output;
+  }
 }
 
 }  // namespace

@@ -7,7 +7,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -21,21 +20,10 @@
 
 namespace {
 
-struct Outcome {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
+using Outcome = kubecnn::testing::CommandOutcome;
 
 Outcome RunTrainer(const std::string& args) {
-  const std::string command = std::string(KUBECNN_BINARY_DIR) + "/trainer/kubecnn-trainer " + args + " 2>&1";
-  Outcome out;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return out;
-  std::array<char, 4096> chunk;
-  while (size_t n = fread(chunk.data(), 1, chunk.size(), pipe)) out.output.append(chunk.data(), n);
-  const int status = pclose(pipe);
-  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return out;
+  return kubecnn::testing::RunCommand(std::string(KUBECNN_BINARY_DIR) + "/trainer/kubecnn-trainer " + args);
 }
 
 void ExpectRefused(const Outcome& o, const std::string& says) {
