@@ -20,8 +20,9 @@ int RunInfer(const std::vector<std::string>& args) {
       "IMAGE.jpg...\n"
       "Classifies JPEG files with a checkpoint or torchvision weights (eval preprocessing) and prints the top classes "
       "and latency.");
-  flags.Add("checkpoint", &checkpoint_path, "checkpoint file (model.ckpt-*.pt) written by training");
-  flags.Add("init_checkpoint", &init_checkpoint, "torchvision state_dict file (torch.save), with --model");
+  flags.Add("checkpoint", &checkpoint_path, "checkpoint file or s3:// object (model.ckpt-*.pt) written by training");
+  flags.Add("init_checkpoint", &init_checkpoint,
+            "torchvision state_dict file or s3:// object (torch.save), with --model");
   flags.Add("model", &model_name, "the model of --init_checkpoint (kubecnn-trainer --list_models)");
   flags.Add("num_classes", &num_classes, "classes of --init_checkpoint's classifier");
   flags.Add("image_size", &image_size, "input size for --init_checkpoint (0: the model's default, 224 or 299)");

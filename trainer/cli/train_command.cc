@@ -35,7 +35,8 @@ void AddTrainFlags(FlagSet& f, engine::TrainConfig& c, TextFlags& text) {
         "alexnet, tiny");
   f.Add("num_classes", &c.num_classes, "classes of the classifier");
   f.Add("aux_logits", &c.aux_logits, "inception3/googlenet: train the auxiliary heads too");
-  f.Add("init_checkpoint", &c.init_checkpoint, "torchvision state_dict file (torch.save) to start from");
+  f.Add("init_checkpoint", &c.init_checkpoint,
+        "torchvision state_dict file or s3:// object (torch.save) to start from");
   f.Add("init_skip_classifier", &c.init_skip_classifier,
         "with --init_checkpoint: keep the new classifier (fine-tuning to other classes)");
   f.Add("num_batches", &c.num_batches, "steps to train when --num_epochs is not given");
@@ -60,7 +61,9 @@ void AddTrainFlags(FlagSet& f, engine::TrainConfig& c, TextFlags& text) {
   f.Add("bf16", &text.bf16, "bfloat16 autocast on CUDA");
   f.Add("channels_last", &c.channels_last, "NHWC memory layout on CUDA");
   f.Add("cudnn_benchmark", &c.cudnn_benchmark, "let cuDNN autotune convolution algorithms");
-  f.Add("log_dir", &c.log_dir, "checkpoints, TensorBoard events and eval results; resumes from its newest checkpoint");
+  f.Add("log_dir", &c.log_dir,
+        "folder or s3://bucket/prefix for checkpoints, TensorBoard events and eval results; resumes from its "
+        "newest checkpoint");
   f.Add("save_interval", &c.save_interval, "seconds between checkpoints (one is always written at the end)");
   f.Add("keep_checkpoints", &c.keep_checkpoints, "checkpoints kept in --log_dir (0: all)");
   f.Add("display_every", &c.display_every, "steps between log lines and TensorBoard scalars");
@@ -75,7 +78,7 @@ void AddTrainFlags(FlagSet& f, engine::TrainConfig& c, TextFlags& text) {
   f.Add("eval", &c.eval,
         "evaluate top-1/top-5 on the validation split: the newest checkpoint in --log_dir, --checkpoint, or "
         "torchvision weights from --init_checkpoint");
-  f.Add("checkpoint", &c.checkpoint, "with --eval: this checkpoint file instead of the newest");
+  f.Add("checkpoint", &c.checkpoint, "with --eval: this checkpoint (file or s3:// object) instead of the newest");
 }
 
 void Validate(const FlagSet& flags, const engine::TrainConfig& c, const TextFlags& text) {

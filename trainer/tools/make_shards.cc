@@ -174,7 +174,8 @@ int RunMakeShards(const std::vector<std::string>& args) {
   flags.Add("class_names", &o.class_names, "optional file of \"synset<TAB or space>name\" lines for image/class/text");
   flags.Add("fashion_mnist", &o.fashion_mnist,
             "folder with Fashion-MNIST's IDX files (e.g. /usr/share/datasets/fashion-mnist)");
-  flags.Add("output_dir", &o.output_dir, "where shards, .idx files and labels.txt go (created if missing)");
+  flags.Add("output_dir", &o.output_dir,
+            "folder or s3://bucket/prefix where shards, .idx files and labels.txt go (created if missing)");
   flags.Add("train_shards", &o.train_shards,
             "train shards; 0: 1024 for folders, 16 for Fashion-MNIST (at most one per image)");
   flags.Add("validation_shards", &o.validation_shards, "validation shards; 0: 128 for folders, 4 for Fashion-MNIST");
