@@ -1,5 +1,5 @@
-// libFuzzer target: arbitrary bytes as an S3 answer (error, listing, multipart upload) must never
-// crash, leak or hang the parsers that read them off the network.
+// libFuzzer target: arbitrary bytes as an S3 or STS answer (error, listing, multipart upload, web
+// identity credentials) must never crash, leak or hang the parsers that read them off the network.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -19,5 +19,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (page->truncated && page->next_continuation_token.empty()) __builtin_trap();
   }
   (void)kubecnn::storage::ParseUploadId(xml);
+  (void)kubecnn::storage::ParseStsError(xml);
+  if (auto sts = kubecnn::storage::ParseAssumeRoleWithWebIdentity(xml)) {
+    if (sts->access_key_id.empty() || sts->secret_access_key.empty()) __builtin_trap();
+  }
   return 0;
 }

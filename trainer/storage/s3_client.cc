@@ -115,7 +115,10 @@ struct S3Client::Connection {
 };
 
 S3Client::S3Client(S3Config config)
-    : config_(std::move(config)), signing_("aws:amz:" + config_.region + ":s3"), random_(std::random_device{}()) {
+    : config_(std::move(config)),
+      credentials_(config_),
+      signing_("aws:amz:" + config_.region + ":s3"),
+      random_(std::random_device{}()) {
   static CurlGlobal global;
 }
 
@@ -142,7 +145,8 @@ void S3Client::Release(std::unique_ptr<Connection> connection) {
   idle_.push_back(std::move(connection));
 }
 
-int S3Client::Attempt(Connection& connection, const S3Request& request, S3Response* response) {
+int S3Client::Attempt(Connection& connection, const S3Request& request, const S3Credentials& credentials,
+                      S3Response* response) {
   CURL* curl = connection.curl;
   curl_easy_reset(curl);  // keeps the connection cache
   *response = S3Response{};
@@ -153,8 +157,8 @@ int S3Client::Attempt(Connection& connection, const S3Request& request, S3Respon
   const bool has_body = request.method == "PUT" || request.method == "POST";
   const std::string payload_hash = has_body && !request.body.empty() ? HexSha256(request.body) : kEmptySha256;
   headers = curl_slist_append(headers, ("x-amz-content-sha256: " + payload_hash).c_str());
-  if (!config_.credentials.session_token.empty()) {
-    headers = curl_slist_append(headers, ("x-amz-security-token: " + config_.credentials.session_token).c_str());
+  if (!credentials.session_token.empty()) {
+    headers = curl_slist_append(headers, ("x-amz-security-token: " + credentials.session_token).c_str());
   }
   std::string range;
   if (request.range_offset) {
@@ -173,8 +177,8 @@ int S3Client::Attempt(Connection& connection, const S3Request& request, S3Respon
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
   curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, signing_.c_str());
-  curl_easy_setopt(curl, CURLOPT_USERNAME, config_.credentials.access_key_id.c_str());
-  curl_easy_setopt(curl, CURLOPT_PASSWORD, config_.credentials.secret_access_key.c_str());
+  curl_easy_setopt(curl, CURLOPT_USERNAME, credentials.access_key_id.c_str());
+  curl_easy_setopt(curl, CURLOPT_PASSWORD, credentials.secret_access_key.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, static_cast<long>(config_.connect_timeout_seconds));
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);
@@ -222,9 +226,10 @@ S3Response S3Client::Perform(const S3Request& request, bool allow_not_found) {
   std::string last_problem;
   for (int attempt = 1;; ++attempt) {
     S3Response response;
+    const S3Credentials credentials = credentials_.Current();
     auto connection = Acquire();
     ++counters.requests;
-    const int code = Attempt(*connection, request, &response);
+    const int code = Attempt(*connection, request, credentials, &response);
     Release(std::move(connection));
 
     std::string error_code;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "trainer/storage/s3_config.h"
+#include "trainer/storage/s3_credentials.h"
 #include "trainer/storage/s3_url.h"
 
 namespace kubecnn::storage {
@@ -80,9 +81,10 @@ class S3Client {
   std::unique_ptr<Connection> Acquire();
   void Release(std::unique_ptr<Connection> connection);
   // One try: fills response; returns the CURLcode.
-  int Attempt(Connection& connection, const S3Request& request, S3Response* response);
+  int Attempt(Connection& connection, const S3Request& request, const S3Credentials& credentials, S3Response* response);
 
   S3Config config_;
+  CredentialSource credentials_;
   std::string signing_;  // "aws:amz:<region>:s3"
   std::mutex mu_;
   std::vector<std::unique_ptr<Connection>> idle_;

@@ -61,7 +61,23 @@ std::optional<S3Credentials> FromCredentialsFile(const std::string& text, const 
   return c;
 }
 
-S3Credentials ResolveCredentials(const EnvLookup& env, const FileReader& read_file) {
+std::optional<WebIdentity> ResolveWebIdentity(const EnvLookup& env, const std::string& region) {
+  const auto token_file = NonEmpty(env, "AWS_WEB_IDENTITY_TOKEN_FILE");
+  const auto role_arn = NonEmpty(env, "AWS_ROLE_ARN");
+  if (!token_file && !role_arn) return std::nullopt;
+  if (!token_file || !role_arn) {
+    throw StorageError(std::string("S3 credentials: ") +
+                       (token_file ? "AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not"
+                                   : "AWS_ROLE_ARN is set but AWS_WEB_IDENTITY_TOKEN_FILE is not") +
+                       " (web identity needs both; EKS sets them for a service account annotated with a role)");
+  }
+  WebIdentity w{*token_file, *role_arn, NonEmpty(env, "AWS_ROLE_SESSION_NAME").value_or("kubecnn-trainer"),
+                NonEmpty(env, "AWS_ENDPOINT_URL_STS").value_or("https://sts." + region + ".amazonaws.com")};
+  while (!w.sts_endpoint.empty() && w.sts_endpoint.back() == '/') w.sts_endpoint.pop_back();
+  return w;
+}
+
+S3Credentials ResolveCredentials(const EnvLookup& env, const FileReader& read_file, bool web_identity) {
   const auto key_id = NonEmpty(env, "AWS_ACCESS_KEY_ID");
   const auto secret = NonEmpty(env, "AWS_SECRET_ACCESS_KEY");
   if (key_id || secret) {
@@ -75,6 +91,8 @@ S3Credentials ResolveCredentials(const EnvLookup& env, const FileReader& read_fi
                     "environment variables AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"};
     return c;
   }
+  // botocore's order: the environment's keys, then web identity, then the shared credentials file.
+  if (web_identity) return S3Credentials{};  // fetched from STS on first use
   std::string file = NonEmpty(env, "AWS_SHARED_CREDENTIALS_FILE").value_or("");
   if (file.empty()) {
     if (const auto home = NonEmpty(env, "HOME")) file = *home + "/.aws/credentials";
@@ -96,15 +114,11 @@ S3Credentials ResolveCredentials(const EnvLookup& env, const FileReader& read_fi
       return *c;
     }
   }
-  if (NonEmpty(env, "AWS_WEB_IDENTITY_TOKEN_FILE")) {
-    throw StorageError(
-        "S3 credentials: AWS_WEB_IDENTITY_TOKEN_FILE is set, but web identity (IAM roles for service accounts) is not "
-        "built into kubecnn-trainer yet; give AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from a Secret "
-        "(spec.storage.s3.credentialsSecret)");
-  }
-  throw StorageError("no S3 credentials: tried the environment variables AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY and " +
-                     (file.empty() ? std::string("no credentials file (HOME is not set)") : "the file " + file) +
-                     " (set both variables, e.g. from a Secret, or write that file)");
+  throw StorageError(
+      "no S3 credentials: tried the environment variables AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, " +
+      (file.empty() ? std::string("no credentials file (HOME is not set)") : "the file " + file) +
+      " and web identity (AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN) (set the two keys, e.g. from a Secret, "
+      "write that file, or give the pod a service account bound to an IAM role)");
 }
 
 }  // namespace
@@ -138,7 +152,14 @@ S3Config ResolveS3Config(const EnvLookup& env, const FileReader& read_file) {
   config.max_attempts = PositiveInt(env, "AWS_MAX_ATTEMPTS", config.max_attempts);
   config.stall_timeout_seconds = PositiveInt(env, "KUBECNN_S3_STALL_TIMEOUT_SECONDS", config.stall_timeout_seconds);
   config.connect_timeout_seconds = std::min(config.connect_timeout_seconds, config.stall_timeout_seconds);
-  config.credentials = ResolveCredentials(env, read_file);
+  config.web_identity = ResolveWebIdentity(env, config.region);
+  config.credentials = ResolveCredentials(env, read_file, config.web_identity.has_value());
+  if (config.credentials.access_key_id.empty() && config.web_identity) {
+    config.credentials.source =
+        "web identity token " + config.web_identity->token_file + " (role " + config.web_identity->role_arn + ")";
+  } else {
+    config.web_identity.reset();  // the environment's keys win
+  }
   return config;
 }
 

@@ -19,6 +19,15 @@ struct S3Credentials {
   std::string source;
 };
 
+// IAM roles for service accounts (EKS) and other OIDC federation: a projected token file traded at
+// STS for temporary credentials (AssumeRoleWithWebIdentity), again before they expire.
+struct WebIdentity {
+  std::string token_file;    // AWS_WEB_IDENTITY_TOKEN_FILE: read again at each exchange (kubelet rotates it)
+  std::string role_arn;      // AWS_ROLE_ARN
+  std::string session_name;  // AWS_ROLE_SESSION_NAME, default "kubecnn-trainer"
+  std::string sts_endpoint;  // AWS_ENDPOINT_URL_STS, default https://sts.<region>.amazonaws.com
+};
+
 struct S3Config {
   std::string region = "us-east-1";  // signing region
   std::string endpoint;              // "https://s3.us-east-1.amazonaws.com" or a custom one; no trailing '/'
@@ -28,7 +37,8 @@ struct S3Config {
   int max_attempts = 5;              // AWS_MAX_ATTEMPTS: tries per request, the first included
   int connect_timeout_seconds = 10;
   int stall_timeout_seconds = 30;  // KUBECNN_S3_STALL_TIMEOUT_SECONDS: a transfer moving < 1 KiB/s this long is cut
-  S3Credentials credentials;
+  S3Credentials credentials;       // empty keys when web_identity is set: fetched on first use
+  std::optional<WebIdentity> web_identity;
 };
 
 using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
@@ -37,8 +47,9 @@ using FileReader = std::function<std::optional<std::string>(const std::string& p
 // Reads AWS_REGION / AWS_DEFAULT_REGION, AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, AWS_CA_BUNDLE,
 // AWS_MAX_ATTEMPTS and the credentials: AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+
 // AWS_SESSION_TOKEN), else the shared credentials file (AWS_SHARED_CREDENTIALS_FILE or
-// $HOME/.aws/credentials, profile AWS_PROFILE or "default"). Throws StorageError saying what is
-// missing or malformed, and which sources were tried.
+// $HOME/.aws/credentials, profile AWS_PROFILE or "default"), else web identity
+// (AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN). Throws StorageError saying what is missing or
+// malformed, and which sources were tried.
 S3Config ResolveS3Config(const EnvLookup& env, const FileReader& read_file);
 
 // The same over the process's environment and files.

@@ -93,6 +93,32 @@ std::optional<std::string> ParseUploadId(std::string_view xml) {
   return id;
 }
 
+std::optional<StsCredentials> ParseAssumeRoleWithWebIdentity(std::string_view xml) {
+  tinyxml2::XMLDocument doc;
+  if (!Parse(xml, &doc)) return std::nullopt;
+  const tinyxml2::XMLElement* root = doc.RootElement();
+  if (std::string_view(root->Name()) != "AssumeRoleWithWebIdentityResponse") return std::nullopt;
+  const tinyxml2::XMLElement* result = root->FirstChildElement("AssumeRoleWithWebIdentityResult");
+  const tinyxml2::XMLElement* credentials = result ? result->FirstChildElement("Credentials") : nullptr;
+  if (!credentials) return std::nullopt;
+  StsCredentials c{ChildText(credentials, "AccessKeyId"), ChildText(credentials, "SecretAccessKey"),
+                   ChildText(credentials, "SessionToken"), ChildText(credentials, "Expiration")};
+  if (c.access_key_id.empty() || c.secret_access_key.empty() || c.expiration.empty()) return std::nullopt;
+  return c;
+}
+
+std::optional<S3ErrorBody> ParseStsError(std::string_view xml) {
+  tinyxml2::XMLDocument doc;
+  if (!Parse(xml, &doc)) return std::nullopt;
+  const tinyxml2::XMLElement* root = doc.RootElement();
+  if (std::string_view(root->Name()) != "ErrorResponse") return std::nullopt;
+  const tinyxml2::XMLElement* error = root->FirstChildElement("Error");
+  if (!error) return std::nullopt;
+  S3ErrorBody body{ChildText(error, "Code"), ChildText(error, "Message")};
+  if (body.code.empty()) return std::nullopt;
+  return body;
+}
+
 std::string CompleteMultipartBody(const std::vector<std::string>& etags) {
   std::string body = "<CompleteMultipartUpload>";
   for (size_t i = 0; i < etags.size(); ++i) {

@@ -38,6 +38,18 @@ std::optional<S3ListPage> ParseListPage(std::string_view xml, std::string* error
 // InitiateMultipartUploadResult's UploadId.
 std::optional<std::string> ParseUploadId(std::string_view xml);
 
+// STS's AssumeRoleWithWebIdentity answer: temporary credentials and when they expire
+// ("2026-12-04T07:00:00Z").
+struct StsCredentials {
+  std::string access_key_id;
+  std::string secret_access_key;
+  std::string session_token;
+  std::string expiration;
+};
+std::optional<StsCredentials> ParseAssumeRoleWithWebIdentity(std::string_view xml);
+// STS's errors: <ErrorResponse><Error><Code>..</Code><Message>..</Message></Error></ErrorResponse>.
+std::optional<S3ErrorBody> ParseStsError(std::string_view xml);
+
 // The body of CompleteMultipartUpload for parts 1..n with these ETags.
 std::string CompleteMultipartBody(const std::vector<std::string>& etags);
 

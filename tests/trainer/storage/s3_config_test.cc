@@ -95,6 +95,32 @@ TEST(S3Config, SharedCredentialsFileProfile) {
   EXPECT_EQ(Resolve(env, {{"/etc/creds", file}}).credentials.access_key_id, "AKDEFAULT");
 }
 
+TEST(S3Config, WebIdentityComesAfterTheEnvironmentsKeysAndBeforeTheCredentialsFile) {
+  Env env = {{"AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/secrets/eks.amazonaws.com/serviceaccount/token"},
+             {"AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/imagenet-reader"},
+             {"AWS_REGION", "eu-central-1"},
+             {"HOME", "/home/u"}};
+  const std::map<std::string, std::string> files = {
+      {"/home/u/.aws/credentials", "[default]\naws_access_key_id=AKFILE\naws_secret_access_key=f\n"}};
+  S3Config c = Resolve(env, files);
+  ASSERT_TRUE(c.web_identity);
+  EXPECT_EQ(c.web_identity->sts_endpoint, "https://sts.eu-central-1.amazonaws.com");
+  EXPECT_EQ(c.web_identity->session_name, "kubecnn-trainer");
+  EXPECT_TRUE(c.credentials.access_key_id.empty());
+  EXPECT_EQ(c.credentials.source,
+            "web identity token /var/run/secrets/eks.amazonaws.com/serviceaccount/token (role "
+            "arn:aws:iam::123456789012:role/imagenet-reader)");
+  env["AWS_ENDPOINT_URL_STS"] = "http://127.0.0.1:9/";
+  env["AWS_ROLE_SESSION_NAME"] = "job-7";
+  c = Resolve(env, files);
+  EXPECT_EQ(c.web_identity->sts_endpoint, "http://127.0.0.1:9");
+  EXPECT_EQ(c.web_identity->session_name, "job-7");
+  env.insert(kKeys.begin(), kKeys.end());  // keys in the environment win
+  c = Resolve(env, files);
+  EXPECT_FALSE(c.web_identity);
+  EXPECT_EQ(c.credentials.access_key_id, "AKIDEXAMPLE");
+}
+
 TEST(S3Config, ErrorsSayWhatIsMissingAndNeverTheSecret) {
   EXPECT_NE(ErrorOf({{"AWS_SECRET_ACCESS_KEY", "s3cr3t-value"}}).find("AWS_ACCESS_KEY_ID is not"), std::string::npos);
   EXPECT_EQ(ErrorOf({{"AWS_SECRET_ACCESS_KEY", "s3cr3t-value"}}).find("s3cr3t-value"), std::string::npos);
@@ -105,7 +131,9 @@ TEST(S3Config, ErrorsSayWhatIsMissingAndNeverTheSecret) {
   EXPECT_NE(
       ErrorOf({{"HOME", "/h"}, {"AWS_PROFILE", "x"}}, {{"/h/.aws/credentials", "[default]\n"}}).find("no profile [x]"),
       std::string::npos);
-  EXPECT_NE(ErrorOf({{"AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/token"}}).find("web identity"), std::string::npos);
+  EXPECT_NE(ErrorOf({{"AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/token"}}).find("AWS_ROLE_ARN is not"),
+            std::string::npos);
+  EXPECT_NE(none.find("web identity"), std::string::npos) << none;
   Env env = kKeys;
   env["AWS_ENDPOINT_URL_S3"] = "rgw:80";
   EXPECT_NE(ErrorOf(env).find("is not an http:// or https:// URL"), std::string::npos);

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <ctime>
+#include <mutex>
 #include <random>
 
 #include "tests/support/fault_proxy.h"
@@ -259,6 +261,88 @@ TEST_F(S3FaultTest, ACorruptByteReachesTheCallerForItsCrcToCatch) {
   std::string part(100, '\0');
   ASSERT_TRUE(object->ReadAt(0, part.data(), part.size()));
   EXPECT_NE(part, bytes_.substr(0, 100));
+}
+
+// Web identity (EKS IAM roles for service accounts): the proxy plays STS and answers
+// AssumeRoleWithWebIdentity with the gateway user's keys; everything else goes on to the gateway.
+class S3WebIdentityTest : public S3FaultTest {
+ protected:
+  void SetUp() override {
+    S3FaultTest::SetUp();
+    if (IsSkipped()) return;
+    testing::WriteFile(token_file_.path() + "/token", "eyJhbGciOiJSUzI1NiJ9.projected-token.sig\n");
+  }
+  S3Config WebIdentityConfig() {
+    S3Config c = ProxiedConfig();
+    c.credentials = {"", "", "", "web identity token " + token_file_.path() + "/token (role " + kRole + ")"};
+    c.web_identity = WebIdentity{token_file_.path() + "/token", kRole, "kubecnn-trainer", proxy_->url()};
+    return c;
+  }
+  // STS's answer: the gateway user's keys, expiring `in` from now.
+  Fault StsAnswer(std::chrono::seconds in) const {
+    const std::time_t expires = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now() + in);
+    char when[32];
+    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&expires));
+    return Fault::Respond(200, "OK",
+                          "<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials>"
+                          "<AccessKeyId>" +
+                              gateway_->account().access_key + "</AccessKeyId><SecretAccessKey>" +
+                              gateway_->account().secret_key + "</SecretAccessKey><Expiration>" + when +
+                              "</Expiration></Credentials></AssumeRoleWithWebIdentityResult>"
+                              "</AssumeRoleWithWebIdentityResponse>",
+                          "text/xml");
+  }
+  // Matches STS calls and keeps their queries.
+  testing::RequestMatcher Sts() {
+    return [this](const testing::ProxiedRequest& r) {
+      if (r.query().find("Action=AssumeRoleWithWebIdentity") == std::string::npos) return false;
+      std::lock_guard<std::mutex> lock(mu_);
+      sts_queries_.push_back(r.query());
+      return true;
+    };
+  }
+  static constexpr const char* kRole = "arn:aws:iam::123456789012:role/imagenet-reader";
+  testing::ScratchDir token_file_;
+  std::mutex mu_;
+  std::vector<std::string> sts_queries_;
+};
+
+TEST_F(S3WebIdentityTest, TradesTheProjectedTokenForCredentialsOnceWhileTheyLast) {
+  proxy_->FailEvery(StsAnswer(std::chrono::hours(1)), Sts());
+  S3Storage store(WebIdentityConfig());
+  EXPECT_EQ(store.ReadAll(Url("obj")), bytes_);
+  EXPECT_EQ(store.Size(Url("obj")), bytes_.size());
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSERT_EQ(sts_queries_.size(), 1u);
+  EXPECT_NE(sts_queries_[0].find("RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fimagenet-reader"),
+            std::string::npos)
+      << sts_queries_[0];
+  // The file's token without its newline, last in the sorted query.
+  const std::string token = "WebIdentityToken=eyJhbGciOiJSUzI1NiJ9.projected-token.sig";
+  EXPECT_EQ(sts_queries_[0].substr(sts_queries_[0].size() - token.size()), token) << sts_queries_[0];
+}
+
+TEST_F(S3WebIdentityTest, CredentialsAboutToExpireAreTradedAgain) {
+  proxy_->FailEvery(StsAnswer(std::chrono::minutes(2)), Sts());  // inside the 5-minute margin
+  S3Storage store(WebIdentityConfig());
+  store.Size(Url("obj"));
+  store.Size(Url("obj"));
+  std::lock_guard<std::mutex> lock(mu_);
+  EXPECT_EQ(sts_queries_.size(), 2u);
+}
+
+TEST_F(S3WebIdentityTest, ARefusedTokenIsPermanentAndNamesRoleAndTokenFileNotTheToken) {
+  proxy_->FailEvery(Fault::Respond(400, "Bad Request",
+                                   "<ErrorResponse><Error><Code>InvalidIdentityToken</Code><Message>Incorrect token "
+                                   "audience</Message></Error></ErrorResponse>"),
+                    Sts());
+  S3Storage store(WebIdentityConfig());
+  const std::string m = MessageOf([&] { store.Size(Url("obj")); });
+  EXPECT_THROW(store.Size(Url("obj")), StorageError);
+  EXPECT_NE(m.find("InvalidIdentityToken"), std::string::npos) << m;
+  EXPECT_NE(m.find(kRole), std::string::npos) << m;
+  EXPECT_NE(m.find(token_file_.path() + "/token"), std::string::npos) << m;
+  EXPECT_EQ(m.find("projected-token"), std::string::npos) << m;
 }
 
 }  // namespace

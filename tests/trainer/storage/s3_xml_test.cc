@@ -44,6 +44,36 @@ TEST(S3Xml, RefusesMalformedListings) {
   EXPECT_FALSE(ParseListPage(kNoSuchBucket, &error));
 }
 
+// From the STS API reference's AssumeRoleWithWebIdentity example.
+constexpr const char* kStsAnswer =
+    R"(<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <AssumeRoleWithWebIdentityResult>
+    <SubjectFromWebIdentityToken>amzn1.account.AF6RHO7KZU5XRVQJGXK6HB56KR2A</SubjectFromWebIdentityToken>
+    <AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/FederatedWebIdentityRole/app1</Arn></AssumedRoleUser>
+    <Credentials>
+      <SessionToken>AQoDYXdzEE0a8ANXXXXXXXXNO1ewxE5TijQyp+IEXAMPLE</SessionToken>
+      <SecretAccessKey>wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY</SecretAccessKey>
+      <Expiration>2014-10-24T23:00:23Z</Expiration>
+      <AccessKeyId>ASgeIAIOSFODNN7EXAMPLE</AccessKeyId>
+    </Credentials>
+  </AssumeRoleWithWebIdentityResult>
+</AssumeRoleWithWebIdentityResponse>)";
+
+TEST(S3Xml, ParsesStsCredentialsAndErrors) {
+  const auto c = ParseAssumeRoleWithWebIdentity(kStsAnswer);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->access_key_id, "ASgeIAIOSFODNN7EXAMPLE");
+  EXPECT_EQ(c->session_token, "AQoDYXdzEE0a8ANXXXXXXXXNO1ewxE5TijQyp+IEXAMPLE");
+  EXPECT_EQ(c->expiration, "2014-10-24T23:00:23Z");
+  const auto error = ParseStsError(
+      "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidIdentityToken</Code><Message>Incorrect token "
+      "audience</Message></Error></ErrorResponse>");
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->code, "InvalidIdentityToken");
+  EXPECT_FALSE(ParseAssumeRoleWithWebIdentity(kNoSuchBucket));
+  EXPECT_FALSE(ParseStsError(kNoSuchBucket));
+}
+
 TEST(S3Xml, CompleteBodyNumbersPartsAndEscapesEtags) {
   EXPECT_EQ(CompleteMultipartBody({"\"a\"", "\"b\""}),
             "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>&quot;a&quot;</ETag></Part>"
