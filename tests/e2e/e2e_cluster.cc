@@ -107,7 +107,13 @@ E2eCluster::~E2eCluster() {
     operator_->Wait(std::chrono::seconds(30));
   }
   node_.reset();
+  object_gateway_.reset();  // before the bridge it listens on goes
   network_.reset();
+}
+
+const testing::CephObjectGateway& E2eCluster::ObjectGateway() {
+  if (!object_gateway_) object_gateway_ = std::make_unique<testing::CephObjectGateway>(PodNetwork::kNodeIp);
+  return *object_gateway_;
 }
 
 json E2eCluster::Apply(const json& training_job) {

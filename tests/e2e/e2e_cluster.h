@@ -18,6 +18,7 @@
 #include "tests/e2e/pod_network.h"
 #include "tests/support/fake_apiserver.h"
 #include "tests/support/process.h"
+#include "tests/support/s3_server.h"
 #include "tests/support/test_files.h"
 
 namespace kubecnn::e2e {
@@ -39,6 +40,11 @@ class E2eCluster {
   kube::Client& client() { return *client_; }
   NodeAgent& node() { return *node_; }
   const std::string& checkpoint_dir() const { return checkpoint_dir_; }
+  // A Ceph object gateway (scripts/ceph-rgw.sh) listening on the pod network's bridge
+  // (PodNetwork::kNodeIp), where every pod reaches it as a cluster's pods reach an in-cluster
+  // object store. Started on the first call, stopped with the cluster; throws as
+  // testing::CephObjectGateway does.
+  const testing::CephObjectGateway& ObjectGateway();
 
   nlohmann::json Apply(const nlohmann::json& training_job);  // kubectl apply (create)
   nlohmann::json Get(const std::string& name);               // kubectl get trainingjob NAME -o json
@@ -57,6 +63,7 @@ class E2eCluster {
   std::unique_ptr<kube::Client> client_;
   std::unique_ptr<PodNetwork> network_;
   std::unique_ptr<NodeAgent> node_;
+  std::unique_ptr<testing::CephObjectGateway> object_gateway_;
   std::unique_ptr<testing::Process> operator_;
 };
 

@@ -6,8 +6,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
+#include "operator/kube/api_error.h"
 #include "operator/kube/base64.h"
 #include "tests/e2e/node_agent.h"
 
@@ -111,6 +113,30 @@ void ApplyFsGroup(const std::string& dir, int64_t gid) {
     apply(it->path());
   }
   apply(dir);  // last: its setgid bit says the rest is done
+}
+
+// env[].valueFrom.secretKeyRef / configMapKeyRef as the kubelet resolves it: the key's value;
+// nullopt when the reference is optional and the object or key is absent; a refusal
+// (CreateContainerConfigError, retried) when it is not optional.
+std::optional<std::string> KeyRefValue(const PodSetupInputs& in, const std::string& env_name, const json& from) {
+  const bool secret = from.contains("secretKeyRef");
+  const json& ref = secret ? from["secretKeyRef"] : from["configMapKeyRef"];
+  const std::string object = ref.value("name", ""), key = ref.value("key", "");
+  const bool optional = ref.value("optional", false);
+  const char* kind = secret ? "secret" : "configmap";
+  json source;
+  try {
+    source = in.get(secret ? "secrets" : "configmaps", object);
+  } catch (const std::exception& e) {
+    if (optional && kube::IsNotFound(e)) return std::nullopt;
+    Refuse("env " + env_name + ": getting " + kind + " \"" + object + "\": " + e.what());
+  }
+  const std::map<std::string, std::string> data = secret ? SecretData(source) : ConfigMapData(source);
+  const auto it = data.find(key);
+  if (it != data.end()) return it->second;
+  if (optional) return std::nullopt;
+  Refuse("env " + env_name + ": couldn't find key " + key + " in " + (secret ? "Secret " : "ConfigMap ") +
+         source.value("metadata", json::object()).value("namespace", "") + "/" + object);
 }
 
 struct Volume {
@@ -272,21 +298,29 @@ PodSetup SetUpPod(const PodSetupInputs& in) {
 
   json env = json::array({"PATH=" + in.image->path_env, "HOSTNAME=" + hostname, "HOME=" + HomeOf(passwd, uid)});
   for (const json& e : c.value("env", json::array())) {
+    const std::string name = e.value("name", "");
     std::string value = e.value("value", "");
     if (e.contains("valueFrom")) {
-      const std::string field = e["valueFrom"].value("fieldRef", json::object()).value("fieldPath", "");
-      if (field == "metadata.name")
-        value = meta.value("name", "");
-      else if (field == "metadata.namespace")
-        value = meta.value("namespace", "");
-      else if (field == "status.podIP")
-        value = in.ip;
-      else
-        Refuse("env " + e.value("name", "") +
-               ": this test node resolves only metadata.name, "
-               "metadata.namespace and status.podIP");
+      const json& from = e["valueFrom"];
+      if (from.contains("secretKeyRef") || from.contains("configMapKeyRef")) {
+        std::optional<std::string> resolved = KeyRefValue(in, name, from);
+        if (!resolved) continue;  // optional and absent: the kubelet leaves the variable out
+        value = std::move(*resolved);
+      } else {
+        const std::string field = from.value("fieldRef", json::object()).value("fieldPath", "");
+        if (field == "metadata.name")
+          value = meta.value("name", "");
+        else if (field == "metadata.namespace")
+          value = meta.value("namespace", "");
+        else if (field == "status.podIP")
+          value = in.ip;
+        else
+          Refuse("env " + name +
+                 ": this test node resolves secretKeyRef, configMapKeyRef and the fieldRefs "
+                 "metadata.name, metadata.namespace and status.podIP");
+      }
     }
-    env.push_back(e.value("name", "") + "=" + value);
+    env.push_back(name + "=" + value);
   }
 
   if (c.contains("readinessProbe")) {

@@ -2,17 +2,22 @@
 // against the API-server fixture; worker pods running the real sshd with the operator's
 // sshd_config and keys; a launcher pod running the real mpirun over ssh into them; the real
 // kubecnn-trainer with the operator's flags reading TFRecord shards from a claim and writing
-// checkpoints to another; status read back as `kubectl get trainingjob -o yaml` shows it.
+// checkpoints to another — or both in a bucket of a real Ceph object gateway on the pod network;
+// status read back as `kubectl get trainingjob -o yaml` shows it.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
 
+#include "operator/kube/base64.h"
+#include "operator/kube/resource.h"
 #include "tests/e2e/e2e_cluster.h"
+#include "tests/support/s3_server.h"
 
 namespace kubecnn::e2e {
 namespace {
@@ -68,18 +73,25 @@ std::vector<std::string> EvalFiles(const std::string& log_dir) {
   return out;
 }
 
-// Steps of the checkpoints (model.ckpt-<step>.pt) in a job's log directory, ascending.
-std::vector<long> Checkpoints(const std::string& log_dir) {
+// Steps of the checkpoints (model.ckpt-<step>.pt) among file names or object keys, ascending.
+std::vector<long> CheckpointSteps(const std::vector<std::string>& names) {
   std::vector<long> out;
-  if (!fs::exists(log_dir)) return out;
-  const std::regex checkpoint(R"(model\.ckpt-(\d+)\.pt)");
-  for (const auto& e : fs::directory_iterator(log_dir)) {
-    const std::string name = e.path().filename();
+  const std::regex checkpoint(R"((?:.*/)?model\.ckpt-(\d+)\.pt)");
+  for (const std::string& name : names) {
     std::smatch m;
     if (std::regex_match(name, m, checkpoint)) out.push_back(std::stol(m[1]));
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+// Steps of the checkpoints in a job's log directory, ascending.
+std::vector<long> Checkpoints(const std::string& log_dir) {
+  std::vector<std::string> names;
+  if (fs::exists(log_dir)) {
+    for (const auto& e : fs::directory_iterator(log_dir)) names.push_back(e.path().filename());
+  }
+  return CheckpointSteps(names);
 }
 
 void PrintStatus(const std::string& title, const json& job, const std::vector<std::string>& phases) {
@@ -142,6 +154,19 @@ std::string MountOptions(int pid, const std::string& target) {
     if (point == target) options = opts;  // the last mount on a path is the one in effect
   }
   return options;
+}
+
+// SIGKILLs the kubecnn-trainer processes of the pods named `pod_name`; returns how many it killed.
+int KillTrainersOf(E2eCluster& cluster, const std::string& pod_name) {
+  int killed = 0;
+  for (const RunningPod& pod : PodsNamed(cluster, pod_name)) {
+    for (const int pid : cluster.node().ProcessesOf(pod)) {
+      if (testing::ReadFile("/proc/" + std::to_string(pid) + "/comm").rfind("kubecnn-trainer", 0) == 0) {
+        killed += kill(pid, SIGKILL) == 0;
+      }
+    }
+  }
+  return killed;
 }
 
 // Waits for Succeeded or Failed, then prints the job's status and Events as a user would see them.
@@ -256,14 +281,7 @@ TEST_F(TrainingJobE2e, KilledTrainerRestartsTheWholeGangWhichResumesFromTheLastC
       "resume", [&](const json& j) { return Phase(j) == "Running" && !Checkpoints(log_dir).empty(); }, kJobTimeout,
       &phases);
   ASSERT_FALSE(Checkpoints(log_dir).empty());
-  int killed = 0;
-  for (const RunningPod& pod : PodsNamed(cluster, "resume-worker-1")) {
-    for (const int pid : cluster.node().ProcessesOf(pod)) {
-      if (testing::ReadFile("/proc/" + std::to_string(pid) + "/comm").rfind("kubecnn-trainer", 0) == 0) {
-        killed += kill(pid, SIGKILL) == 0;
-      }
-    }
-  }
+  const int killed = KillTrainersOf(cluster, "resume-worker-1");
   ASSERT_EQ(killed, 1) << "expected one trainer process in resume-worker-1\n" << cluster.Diagnostics();
   const long killed_after = Checkpoints(log_dir).back();
   std::printf("=== killed worker-1's trainer after the checkpoint of step %ld\n", killed_after);
@@ -291,6 +309,169 @@ TEST_F(TrainingJobE2e, KilledTrainerRestartsTheWholeGangWhichResumesFromTheLastC
   std::printf("=== the restarted gang resumed from step %ld\n", second[0]);
   EXPECT_EQ(Checkpoints(log_dir).back(), kSteps);
   EXPECT_EQ(PodsNamed(cluster, "resume-worker-0").size(), 2u) << "the whole gang restarts, not one pod";
+}
+
+// The files of `dir` (the shards and their indexes) as objects under `prefix` in `bucket`; their count.
+int UploadFiles(const testing::S3TestClient& s3, const std::string& dir, const std::string& bucket,
+                const std::string& prefix) {
+  int uploaded = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    s3.PutObject(bucket, prefix + "/" + e.path().filename().string(), testing::ReadFile(e.path()));
+    ++uploaded;
+  }
+  return uploaded;
+}
+
+// Every object the job's namespace holds, other than Secrets, as one text: where a credential
+// copied out of its Secret would show up (pods' env, ConfigMaps, the job, Events).
+std::string NamespaceObjectsText(E2eCluster& cluster) {
+  std::string out;
+  for (const kube::Resource* resource :
+       {&kube::resources::kPods, &kube::resources::kConfigMaps, &kube::resources::kServices, &kube::resources::kEvents,
+        &kube::resources::kTrainingJobs}) {
+    for (const json& object : cluster.client().List(*resource, kNamespace).items) out += object.dump() + "\n";
+  }
+  return out;
+}
+
+// The job's pods as the API server holds them now: none mounts a claim or /checkpoints, and each
+// container takes AWS_SECRET_ACCESS_KEY from `secret` by reference. Adds their names to `seen`.
+void ExpectPodsOfJobUseOnlyTheBucket(E2eCluster& cluster, const std::string& job, const std::string& secret,
+                                     std::set<std::string>* seen) {
+  for (const json& pod : cluster.client().List(kube::resources::kPods, kNamespace).items) {
+    const std::string name = pod["metadata"].value("name", "");
+    if (name.rfind(job + "-", 0) != 0) continue;
+    seen->insert(name);
+    for (const json& volume : pod["spec"].value("volumes", json::array())) {
+      EXPECT_FALSE(volume.contains("persistentVolumeClaim")) << name << " has a claim: " << volume.dump();
+      EXPECT_NE(volume.value("name", ""), "checkpoints") << name;
+    }
+    for (const json& container : pod["spec"].value("containers", json::array())) {
+      for (const json& mount : container.value("volumeMounts", json::array())) {
+        EXPECT_NE(mount.value("mountPath", ""), "/checkpoints") << name << ": " << mount.dump();
+      }
+      bool by_reference = false;
+      for (const json& env : container.value("env", json::array())) {
+        by_reference |=
+            env.value("name", "") == "AWS_SECRET_ACCESS_KEY" &&
+            env.value("valueFrom", json::object()).value("secretKeyRef", json::object()).value("name", "") == secret;
+      }
+      EXPECT_TRUE(by_reference) << name << " does not take AWS_SECRET_ACCESS_KEY from Secret " << secret;
+    }
+  }
+}
+
+TEST_F(TrainingJobE2e, ShardsAndCheckpointsInABucketSurviveAKilledWorkerAndTheEvaluationIsReadFromTheBucket) {
+  REQUIRE_NODE();
+  KUBECNN_SKIP_WITHOUT_CEPH();
+  E2eCluster cluster(data_.path());
+  // The gateway listens on the pod network's bridge: the pods reach it as a cluster's pods reach
+  // an in-cluster object store (a Ceph RGW under Rook, say).
+  const testing::CephObjectGateway& gateway = cluster.ObjectGateway();
+  const testing::S3TestClient& s3 = gateway.client();
+  const std::string bucket = s3.CreateUniqueBucket("e2e");
+  ASSERT_GT(UploadFiles(s3, data_.path(), bucket, "shards"), 0) << "no shards in " << data_.path();
+
+  // The credentials reach the pods only by reference to this Secret.
+  const std::string secret_key = gateway.account().secret_key;
+  cluster.client().Create(kube::resources::kSecrets, kNamespace,
+                          {{"apiVersion", "v1"},
+                           {"kind", "Secret"},
+                           {"metadata", {{"name", "e2e-s3"}, {"namespace", kNamespace}}},
+                           {"type", "Opaque"},
+                           {"data",
+                            {{"AWS_ACCESS_KEY_ID", kube::Base64Encode(gateway.account().access_key)},
+                             {"AWS_SECRET_ACCESS_KEY", kube::Base64Encode(secret_key)}}}});
+
+  const int kSteps = 2000;
+  json job = FashionMnistJob("s3resume", 2, kSteps);
+  job["spec"].erase("volumes");  // no data or checkpoint claim: everything is in the bucket
+  job["spec"]["storage"]["s3"] = {{"endpoint", gateway.endpoint()}, {"credentialsSecret", "e2e-s3"}};
+  job["spec"]["trainer"]["dataDir"] = "s3://" + bucket + "/shards";
+  job["spec"]["trainer"]["logDir"] = "s3://" + bucket + "/run";
+  job["spec"]["trainer"]["saveIntervalSeconds"] = 1;
+  cluster.Apply(job);
+  const auto checkpoints_in_bucket = [&] { return CheckpointSteps(s3.ListKeys(bucket, "run/")); };
+
+  // Mid-run, once a checkpoint object exists: SIGKILL worker-1's trainer process.
+  std::vector<std::string> phases;
+  long seen_before_kill = -1;
+  cluster.WaitFor(
+      "s3resume",
+      [&](const json& j) {
+        if (Phase(j) != "Running") return false;
+        const std::vector<long> steps = checkpoints_in_bucket();
+        if (!steps.empty()) seen_before_kill = steps.back();
+        return !steps.empty();
+      },
+      kJobTimeout, &phases);
+  ASSERT_GE(seen_before_kill, 0) << "no checkpoint object appeared in s3://" << bucket << "/run/";
+  ASSERT_EQ(KillTrainersOf(cluster, "s3resume-worker-1"), 1) << "expected one trainer process in s3resume-worker-1\n"
+                                                             << cluster.Diagnostics();
+  std::printf("=== killed worker-1's trainer after the checkpoint object of step %ld\n", seen_before_kill);
+  std::set<std::string> pods_seen;
+  ExpectPodsOfJobUseOnlyTheBucket(cluster, "s3resume", "e2e-s3", &pods_seen);  // the first gang's
+
+  const json done = WaitUntilFinished(cluster, "s3resume", &phases);
+  ASSERT_EQ(Phase(done), "Succeeded") << cluster.Diagnostics();
+  EXPECT_EQ(Status(done).value("restarts", -1), 1);
+  EXPECT_NE(std::find(phases.begin(), phases.end(), "Restarting"), phases.end()) << Joined(phases);
+
+  // The second gang resumed from a checkpoint object of the first: at least the one seen before
+  // the kill, named by its key in the bucket.
+  const std::vector<RunningPod> launchers = PodsNamed(cluster, "s3resume-launcher");
+  ASSERT_EQ(launchers.size(), 2u) << cluster.Diagnostics();
+  EXPECT_NE(launchers[0].exit_code, 0);
+  EXPECT_EQ(launchers[1].exit_code, 0);
+  const std::string second_log = testing::ReadFile(launchers[1].log);
+  const std::regex resuming("resuming from (s3://" + bucket + R"(/run/model\.ckpt-(\d+)\.pt) at step (\d+))");
+  std::smatch resumed;
+  ASSERT_TRUE(std::regex_search(second_log, resumed, resuming)) << "no resume from the bucket in:\n" << second_log;
+  const long resumed_object = std::stol(resumed[2]), resumed_step = std::stol(resumed[3]);
+  std::printf("=== the restarted gang resumed from %s at step %ld\n", resumed[1].str().c_str(), resumed_step);
+  EXPECT_EQ(resumed_step, resumed_object);
+  EXPECT_GE(resumed_step, seen_before_kill) << "the restarted gang took an older checkpoint than the bucket held";
+  EXPECT_LT(resumed_step, kSteps);
+  EXPECT_EQ(ResumedFrom(second_log), std::vector<long>{resumed_step}) << second_log;
+  ASSERT_FALSE(checkpoints_in_bucket().empty());
+  EXPECT_EQ(checkpoints_in_bucket().back(), kSteps);
+
+  // The evaluation in status is the eval-<step>.json object the evaluation wrote to the bucket.
+  std::vector<std::string> evals;
+  for (const std::string& key : s3.ListKeys(bucket, "run/eval-")) {
+    if (key.size() > 5 && key.compare(key.size() - 5, 5, ".json") == 0) evals.push_back(key);
+  }
+  ASSERT_EQ(evals.size(), 1u) << cluster.Diagnostics();
+  EXPECT_EQ(evals[0], "run/eval-" + std::to_string(kSteps) + ".json");
+  const std::optional<std::string> eval_object = s3.GetObject(bucket, evals[0]);
+  ASSERT_TRUE(eval_object.has_value());
+  const json written = json::parse(*eval_object);
+  const json evaluation = Status(done).value("evaluation", json::object());
+  EXPECT_EQ(evaluation.value("step", -1), kSteps);
+  EXPECT_DOUBLE_EQ(evaluation.value("top1", -1.0), written.value("top1", -2.0));
+  EXPECT_DOUBLE_EQ(evaluation.value("top5", -1.0), written.value("top5", -2.0));
+  EXPECT_TRUE(EventReasons(cluster, "s3resume").count("EvaluationSucceeded")) << "no EvaluationSucceeded event";
+
+  // No pod of either gang or of the evaluation had a claim or a checkpoint mount; each got the
+  // keys by reference to the Secret.
+  ExpectPodsOfJobUseOnlyTheBucket(cluster, "s3resume", "e2e-s3", &pods_seen);
+  for (const char* pod : {"s3resume-launcher", "s3resume-worker-0", "s3resume-worker-1", "s3resume-eval"}) {
+    EXPECT_TRUE(pods_seen.count(pod)) << "never saw pod " << pod;
+  }
+
+  // The secret key is nowhere but in its Secret: not in status, Events or any other object, not in
+  // the operator's log, not in what the trainers printed.
+  for (const std::string& form : {secret_key, kube::Base64Encode(secret_key)}) {
+    EXPECT_EQ(Status(done).dump().find(form), std::string::npos) << "the secret key is in the job's status";
+    EXPECT_EQ(NamespaceObjectsText(cluster).find(form), std::string::npos)
+        << "the secret key is in an object of namespace " << kNamespace << " other than its Secret";
+    EXPECT_EQ(cluster.OperatorLog().find(form), std::string::npos) << "the secret key is in the operator's log";
+    for (const RunningPod& pod : cluster.node().Pods()) {
+      EXPECT_EQ(testing::ReadFile(pod.log).find(form), std::string::npos)
+          << "the secret key is in " << pod.name << "'s log";
+    }
+  }
 }
 
 TEST_F(TrainingJobE2e, BadTrainerFlagFailsTheJobAtOnceWithTheTrainersMessage) {

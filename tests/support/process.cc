@@ -1,6 +1,7 @@
 // Process: fork + exec with the output redirected; waiting without blocking past a limit.
 #include "tests/support/process.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,9 +19,14 @@ Process::Process(const std::vector<std::string>& argv, const std::string& log, c
     : log_(log) {
   pid_ = fork();
   if (pid_ == 0) {
-    FILE* out = std::freopen(log.c_str(), "w", stdout);
-    if (out == nullptr) _exit(126);
-    dup2(fileno(stdout), STDERR_FILENO);
+    // No stdio in the child: freopen(stdout) would first flush what the test had printed but not
+    // yet written into the test's own output (printing it twice), and a stdio lock held by another
+    // thread at fork() would never be released here.
+    const int out = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (out < 0) _exit(126);
+    dup2(out, STDOUT_FILENO);
+    dup2(out, STDERR_FILENO);
+    if (out > STDERR_FILENO) close(out);
     for (const std::string& e : env) putenv(const_cast<char*>(e.c_str()));
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));

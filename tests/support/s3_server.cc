@@ -96,16 +96,16 @@ bool OnPath(const std::string& program) {
   return false;
 }
 
-// Starts a gateway in `dir`: the script's DIR/env as an account.
-S3Account StartGateway(const std::string& dir) {
+// Starts a gateway in `dir` on `bind_address`: the script's DIR/env as an account.
+S3Account StartGateway(const std::string& dir, const std::string& bind_address) {
   if (!CephObjectGateway::Installed()) throw std::runtime_error(CephObjectGateway::kInstallHint);
   const std::string output = dir + ".start.log";
-  Process script({"bash", std::string(KUBECNN_SOURCE_DIR) + "/scripts/ceph-rgw.sh", "start", dir}, output,
+  Process script({"bash", std::string(KUBECNN_SOURCE_DIR) + "/scripts/ceph-rgw.sh", "start", dir, bind_address}, output,
                  {"CEPH_RGW_WATCH_PID=" + std::to_string(::getpid())});
   const std::optional<int> exit_code = script.Wait(std::chrono::minutes(3));
   if (exit_code != 0) {
-    throw std::runtime_error("starting Ceph's object gateway (scripts/ceph-rgw.sh start " + dir + ") " +
-                             (exit_code ? "failed" : "did not finish in 3 minutes") + ":\n" + script.output() +
+    throw std::runtime_error("starting Ceph's object gateway (scripts/ceph-rgw.sh start " + dir + " " + bind_address +
+                             ") " + (exit_code ? "failed" : "did not finish in 3 minutes") + ":\n" + script.output() +
                              "(the daemons' logs are in " + dir + "/log)");
   }
   std::map<std::string, std::string> env;
@@ -269,7 +269,8 @@ CephObjectGateway& CephObjectGateway::Shared() {
   return *shared;
 }
 
-CephObjectGateway::CephObjectGateway() : dir_(scratch_ / "ceph"), client_(StartGateway(dir_)) {}
+CephObjectGateway::CephObjectGateway(const std::string& bind_address)
+    : dir_(scratch_ / "ceph"), client_(StartGateway(dir_, bind_address)) {}
 
 CephObjectGateway::~CephObjectGateway() {
   Process script({"bash", std::string(KUBECNN_SOURCE_DIR) + "/scripts/ceph-rgw.sh", "stop", dir_}, dir_ + ".stop.log");

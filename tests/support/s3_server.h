@@ -83,15 +83,17 @@ class CephObjectGateway {
   // constructor does (again on every call once starting has failed).
   static CephObjectGateway& Shared();
 
-  // Starts one (scripts/ceph-rgw.sh start); throws std::runtime_error with the script's output.
-  CephObjectGateway();
+  // Starts one (scripts/ceph-rgw.sh start) listening on `bind_address`, an address of this
+  // process's network namespace (the e2e suite's pod-network bridge, say, so pods reach it); throws
+  // std::runtime_error with the script's output.
+  explicit CephObjectGateway(const std::string& bind_address = "127.0.0.1");
   ~CephObjectGateway();  // scripts/ceph-rgw.sh stop
   CephObjectGateway(const CephObjectGateway&) = delete;
   CephObjectGateway& operator=(const CephObjectGateway&) = delete;
 
   const S3Account& account() const { return client_.account(); }
   const std::string& endpoint() const { return client_.account().endpoint; }
-  std::string host() const;  // "127.0.0.1": a FaultProxy's target
+  std::string host() const;  // the bind address, "127.0.0.1" by default: a FaultProxy's target
   int port() const;
   const S3TestClient& client() const { return client_; }
   std::string log_dir() const { return dir_ + "/log"; }  // the daemons' logs, to read when a test fails
