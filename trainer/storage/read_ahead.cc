@@ -7,6 +7,11 @@
 
 namespace kubecnn::storage {
 
+struct ReadAhead::BufferPool {
+  std::mutex mu;
+  std::vector<std::unique_ptr<char[]>> free;
+};
+
 struct ReadAhead::Range {
   RangePlan plan;
   int64_t remaining = 0;          // positions not yet taken
@@ -55,7 +60,8 @@ ReadAhead::ReadAhead(std::vector<const ReadableObject*> objects,
     : objects_(std::move(objects)),
       extent_at_(std::move(extent_at)),
       options_(options),
-      first_slot_position_(first_position) {
+      first_slot_position_(first_position),
+      pool_(std::make_shared<BufferPool>()) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     PlanWindowLocked();
@@ -79,15 +85,18 @@ void ReadAhead::Stop() {
 
 bool ReadAhead::PlanWindowLocked() {
   if (stop_ || end_of_stream_) return false;
-  // Plan in large windows (half the budget at least) so that neighbouring records of one window
-  // can share a GET; always plan when nothing is held, whatever one record weighs.
+  // Plan in windows of half the budget: large, so that neighbouring records of one window share a
+  // GET, and two of them, so that the next is fetched while this one is consumed (a range is freed
+  // only when all its records are taken, in a permutation near the end of its window). Always plan
+  // when nothing is held, whatever one record weighs.
   const uint64_t free = bytes_held_ < options_.budget_bytes ? options_.budget_bytes - bytes_held_ : 0;
   if (bytes_held_ > 0 && free < options_.budget_bytes / 2) return false;
   const int64_t first = first_slot_position_ + static_cast<int64_t>(slots_.size());
   std::vector<Extent> window;
   uint64_t bytes = 0;
   constexpr size_t kMaxWindowPositions = 1 << 16;
-  while (window.empty() || (bytes < free && window.size() < kMaxWindowPositions)) {
+  const uint64_t target = std::min(free, options_.budget_bytes / 2);
+  while (window.empty() || (bytes < target && window.size() < kMaxWindowPositions)) {
     const auto extent = extent_at_(first + static_cast<int64_t>(window.size()));
     if (!extent) {
       end_of_stream_ = true;
@@ -110,6 +119,32 @@ bool ReadAhead::PlanWindowLocked() {
   return true;
 }
 
+std::shared_ptr<char[]> ReadAhead::Buffer(uint64_t n) {
+  if (n > options_.max_range_bytes) return std::shared_ptr<char[]>(new char[n]);
+  std::unique_ptr<char[]> buffer;
+  {
+    std::lock_guard<std::mutex> lock(pool_->mu);
+    if (!pool_->free.empty()) {
+      buffer = std::move(pool_->free.back());
+      pool_->free.pop_back();
+    }
+  }
+  if (!buffer) buffer.reset(new char[options_.max_range_bytes]);
+  // Back to the pool when the range and its last view are gone; at most a budget's worth is kept.
+  std::weak_ptr<BufferPool> pool = pool_;
+  const size_t keep = static_cast<size_t>(options_.budget_bytes / std::max<uint64_t>(options_.max_range_bytes, 1)) + 1;
+  return std::shared_ptr<char[]>(buffer.release(), [pool, keep](char* p) {
+    if (auto live = pool.lock()) {
+      std::lock_guard<std::mutex> lock(live->mu);
+      if (live->free.size() < keep) {
+        live->free.emplace_back(p);
+        return;
+      }
+    }
+    delete[] p;
+  });
+}
+
 void ReadAhead::IoLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
@@ -119,7 +154,7 @@ void ReadAhead::IoLoop() {
     to_fetch_.pop_front();
     lock.unlock();
     // Not zero-filled: every byte is written by the read (or the range fails).
-    std::shared_ptr<char[]> bytes(new char[range->plan.length]);
+    std::shared_ptr<char[]> bytes = Buffer(range->plan.length);
     std::exception_ptr error;
     try {
       const ReadableObject& object = *objects_[static_cast<size_t>(range->plan.object)];

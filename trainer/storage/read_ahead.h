@@ -86,6 +86,9 @@ class ReadAhead {
     bool taken = false;
   };
   void IoLoop();
+  // A buffer of at least n bytes: a pooled one of max_range_bytes (freshly mapped memory would be
+  // faulted in and zeroed by the kernel on every range), or a one-off for a longer extent.
+  std::shared_ptr<char[]> Buffer(uint64_t n);
   // Under mu_: plans the next window when enough of the budget is free; true if it planned.
   bool PlanWindowLocked();
 
@@ -104,6 +107,8 @@ class ReadAhead {
   int64_t ranges_read_ = 0;
   std::deque<std::shared_ptr<Range>> to_fetch_;
   std::vector<std::thread> threads_;
+  struct BufferPool;
+  std::shared_ptr<BufferPool> pool_;  // outlives this while views of its buffers do
 };
 
 }  // namespace kubecnn::storage

@@ -184,7 +184,6 @@ int S3Client::Attempt(Connection& connection, const S3Request& request, const S3
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, static_cast<long>(config_.stall_timeout_seconds));
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, 512L << 10);  // ranges are MiBs: fewer, larger callbacks
   if (!config_.ca_bundle.empty()) {
     // The bundle instead of the system's roots, as the AWS tools read AWS_CA_BUNDLE.
     curl_easy_setopt(curl, CURLOPT_CAINFO, config_.ca_bundle.c_str());
