@@ -106,10 +106,28 @@ S3Counters& GlobalS3Counters() {
   return counters;
 }
 
+// One easy handle: its keep-alive connection and, set once, what every request shares. Requests
+// overwrite their own options instead of curl_easy_reset(), which would also reset the receive
+// buffer's size, so that curl allocated a fresh 256 KiB buffer for every request.
 struct S3Client::Connection {
   CURL* curl = nullptr;
-  Connection() : curl(curl_easy_init()) {
+  explicit Connection(const S3Config& config, const std::string& signing) : curl(curl_easy_init()) {
     if (!curl) throw TransientError("S3: curl_easy_init failed (out of memory?)");
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, signing.c_str());
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, static_cast<long>(config.connect_timeout_seconds));
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, static_cast<long>(config.stall_timeout_seconds));
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, 256L << 10);  // ranges are MiBs: fewer reads and callbacks
+    if (!config.ca_bundle.empty()) {
+      // The bundle instead of the system's roots, as the AWS tools read AWS_CA_BUNDLE.
+      curl_easy_setopt(curl, CURLOPT_CAINFO, config.ca_bundle.c_str());
+      curl_easy_setopt(curl, CURLOPT_CAPATH, nullptr);
+    }
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
+    curl_easy_setopt(curl, CURLOPT_READFUNCTION, OnUpload);
   }
   ~Connection() { curl_easy_cleanup(curl); }
 };
@@ -137,7 +155,7 @@ std::unique_ptr<S3Client::Connection> S3Client::Acquire() {
       return connection;
     }
   }
-  return std::make_unique<Connection>();
+  return std::make_unique<Connection>(config_, signing_);
 }
 
 void S3Client::Release(std::unique_ptr<Connection> connection) {
@@ -148,7 +166,6 @@ void S3Client::Release(std::unique_ptr<Connection> connection) {
 int S3Client::Attempt(Connection& connection, const S3Request& request, const S3Credentials& credentials,
                       S3Response* response) {
   CURL* curl = connection.curl;
-  curl_easy_reset(curl);  // keeps the connection cache
   *response = S3Response{};
   Transfer transfer{curl, &request, response, request.body};
   const std::string url = S3RequestUrl(config_, request.bucket, request.key, request.query);
@@ -174,31 +191,20 @@ int S3Client::Attempt(Connection& connection, const S3Request& request, const S3
 
   char error[CURL_ERROR_SIZE] = {};
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
-  curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, signing_.c_str());
   curl_easy_setopt(curl, CURLOPT_USERNAME, credentials.access_key_id.c_str());
   curl_easy_setopt(curl, CURLOPT_PASSWORD, credentials.secret_access_key.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, static_cast<long>(config_.connect_timeout_seconds));
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, static_cast<long>(config_.stall_timeout_seconds));
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  if (!config_.ca_bundle.empty()) {
-    // The bundle instead of the system's roots, as the AWS tools read AWS_CA_BUNDLE.
-    curl_easy_setopt(curl, CURLOPT_CAINFO, config_.ca_bundle.c_str());
-    curl_easy_setopt(curl, CURLOPT_CAPATH, nullptr);
-  }
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
+  curl_easy_setopt(curl, CURLOPT_READDATA, &transfer);
+  // Back to a plain GET (HTTPGET clears NOBODY, UPLOAD and POST), then this request's method.
+  curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, nullptr);
   if (request.method == "HEAD") {
     curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
   } else if (request.method == "PUT") {
     curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(curl, CURLOPT_READFUNCTION, OnUpload);
-    curl_easy_setopt(curl, CURLOPT_READDATA, &transfer);
     curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
   } else if (request.method == "POST") {
     curl_easy_setopt(curl, CURLOPT_POST, 1L);
@@ -208,6 +214,9 @@ int S3Client::Attempt(Connection& connection, const S3Request& request, const S3
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
   }
   CURLcode code = curl_easy_perform(curl);
+  // Nothing of this call may stay referenced by the pooled handle.
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, nullptr);
   curl_slist_free_all(headers);
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response->status);
   if (code == CURLE_OK && request.sink && response->status == 206 && response->received != request.range_length) {
