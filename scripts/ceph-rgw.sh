@@ -198,7 +198,10 @@ start_once() {
   spawn mon ceph-mon "${ceph[@]}" -f -i a
   # `osd new` both waits for the monitor's quorum and gives id 0 to the OSD's uuid.
   wait_until "monitor at $addr:$mon_port" 30 ceph "${ceph[@]}" --connect-timeout 2 osd new "$osd_uuid" || return 1
-  run_step osd-crush ceph "${ceph[@]}" osd crush add osd.0 1 root=default || return 1
+  # Right after the election the monitor may still refuse commands ("EPERM: problem getting command
+  # descriptions from mon", seen once in ~50 starts): ask again until it takes it.
+  wait_until "CRUSH placement of osd.0" 30 ceph "${ceph[@]}" --connect-timeout 2 osd crush add osd.0 1 root=default ||
+    return 1
   run_step osd-mkfs ceph-osd "${ceph[@]}" -i 0 --mkfs --osd-uuid "$osd_uuid" || return 1
   spawn osd ceph-osd "${ceph[@]}" -f -i 0
   spawn rgw radosgw "${ceph[@]}" -f -n client.rgw
