@@ -83,7 +83,10 @@ Loader::~Loader() {
 void Loader::StartReadAhead() {
   if (!storage::StorageFor(options_.data_dir).remote()) return;
   std::vector<const storage::ReadableObject*> objects;
-  for (size_t i = 0; i < shard_paths_.size(); ++i) objects.push_back(&File(static_cast<int32_t>(i)).object());
+  for (size_t i = 0; i < shard_paths_.size(); ++i) {
+    objects.push_back(&File(static_cast<int32_t>(i)).object());
+    shard_sizes_.push_back(objects.back()->size());
+  }
   storage::ReadAheadOptions read_ahead;
   read_ahead.budget_bytes = static_cast<uint64_t>(std::max<int64_t>(options_.read_ahead_mb, 1)) << 20;
   read_ahead.connections = std::max(options_.read_connections, 1);
@@ -101,7 +104,7 @@ std::optional<storage::Extent> Loader::ExtentAt(int64_t position) {
   const auto& offsets = shard_offsets_[static_cast<size_t>(ref.shard)];
   const size_t record = static_cast<size_t>(ref.record);
   const uint64_t begin = offsets[record];
-  const uint64_t end = record + 1 < offsets.size() ? offsets[record + 1] : File(ref.shard).size();
+  const uint64_t end = record + 1 < offsets.size() ? offsets[record + 1] : shard_sizes_[static_cast<size_t>(ref.shard)];
   return storage::Extent{ref.shard, begin, end - begin};
 }
 

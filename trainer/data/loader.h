@@ -91,6 +91,7 @@ class Loader {
   LoaderOptions options_;
   std::vector<std::string> shard_paths_;
   std::vector<std::vector<uint64_t>> shard_offsets_;
+  std::vector<uint64_t> shard_sizes_;  // remote shards only: where each one's last record ends
   int64_t total_records_ = 0;
   int64_t records_per_epoch_ = 0;
   LoaderCounters counters_;

@@ -140,7 +140,6 @@ S3Config ResolveS3Config(const EnvLookup& env, const FileReader& read_file) {
                          " is not an http:// or https:// URL (e.g. http://rook-ceph-rgw.rook-ceph:80)");
     }
     config.endpoint = url;
-    config.custom_endpoint = true;
     config.path_style = true;  // what Ceph RGW, MinIO and most custom endpoints expect
   } else {
     config.endpoint = "https://s3." + config.region + ".amazonaws.com";

@@ -31,7 +31,6 @@ struct WebIdentity {
 struct S3Config {
   std::string region = "us-east-1";  // signing region
   std::string endpoint;              // "https://s3.us-east-1.amazonaws.com" or a custom one; no trailing '/'
-  bool custom_endpoint = false;      // AWS_ENDPOINT_URL[_S3] was set
   bool path_style = false;           // endpoint/bucket/key rather than bucket.endpoint/key
   std::string ca_bundle;             // AWS_CA_BUNDLE: PEM file trusted instead of the system's roots
   int max_attempts = 5;              // AWS_MAX_ATTEMPTS: tries per request, the first included

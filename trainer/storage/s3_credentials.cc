@@ -49,11 +49,6 @@ S3Credentials CredentialSource::Current() {
   return current_;
 }
 
-int64_t CredentialSource::exchanges() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return exchanges_;
-}
-
 void CredentialSource::Exchange() {
   const WebIdentity& w = *config_.web_identity;
   const std::string who = "web identity (role " + w.role_arn + ", token " + w.token_file + ")";
@@ -94,7 +89,6 @@ void CredentialSource::Exchange() {
     long status = 0;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_cleanup(curl);
-    ++exchanges_;
     const auto sts_error = code == CURLE_OK ? ParseStsError(body) : std::nullopt;
     const std::string error_code = sts_error ? sts_error->code : "";
     S3Outcome outcome = ClassifyS3(code, status, error_code);

@@ -22,7 +22,6 @@ class CredentialSource {
   // when STS refuses the token (naming role and token file, never the token) and TransientError
   // when STS cannot be reached after the configured tries.
   S3Credentials Current();
-  int64_t exchanges() const;  // STS calls made so far
 
  private:
   void Exchange();  // under mu_
@@ -31,7 +30,6 @@ class CredentialSource {
   mutable std::mutex mu_;
   S3Credentials current_;
   std::chrono::system_clock::time_point expires_{};
-  int64_t exchanges_ = 0;
 };
 
 }  // namespace kubecnn::storage

@@ -36,8 +36,6 @@ class S3Storage : public Storage {
   void MakeFolders(const std::string& /*dir*/) override {}
   bool remote() const override { return true; }
 
-  S3Client& client() { return client_; }
-
  private:
   S3Client client_;
   S3StorageOptions options_;

@@ -23,22 +23,6 @@ std::string JoinPath(std::string_view dir, std::string_view name) {
   return out;
 }
 
-std::string BaseName(std::string_view path) {
-  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
-  const size_t slash = path.rfind('/');
-  return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
-}
-
-std::string ParentOf(std::string_view path) {
-  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
-  const size_t slash = path.rfind('/');
-  if (slash == std::string_view::npos) return ".";
-  if (slash == 0) return "/";
-  std::string parent(path.substr(0, slash));
-  if (parent.size() > 1 && parent.back() == ':') return std::string(path);  // "s3://bucket" has no parent
-  return parent;
-}
-
 std::optional<S3Location> ParseS3Url(std::string_view url, std::string* error) {
   constexpr std::string_view kPrefix = "s3://";
   if (url.substr(0, kPrefix.size()) != kPrefix) {

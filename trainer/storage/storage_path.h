@@ -1,4 +1,4 @@
-// Paths that may be local or URLs (s3://bucket/key): scheme, joining, base names, and S3 locations.
+// Paths that may be local or URLs (s3://bucket/key): scheme, joining, and S3 locations.
 #pragma once
 
 #include <optional>
@@ -13,10 +13,6 @@ inline bool IsUrl(std::string_view path) { return !SchemeOf(path).empty(); }
 
 // dir + "/" + name without doubling the slash; works for folders and URL prefixes alike.
 std::string JoinPath(std::string_view dir, std::string_view name);
-// What follows the last '/' ("s3://b/x/model.pt" -> "model.pt").
-std::string BaseName(std::string_view path);
-// Everything before the last '/' ("s3://b/x/model.pt" -> "s3://b/x"; "s3://b/k" -> "s3://b").
-std::string ParentOf(std::string_view path);
 
 struct S3Location {
   std::string bucket;

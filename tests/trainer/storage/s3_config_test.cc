@@ -45,7 +45,6 @@ TEST(S3Config, AwsDefaultsAreVirtualHostedInTheRegion) {
   EXPECT_EQ(c.region, "eu-west-1");
   EXPECT_EQ(c.endpoint, "https://s3.eu-west-1.amazonaws.com");
   EXPECT_FALSE(c.path_style);
-  EXPECT_FALSE(c.custom_endpoint);
   EXPECT_EQ(c.credentials.access_key_id, "AKIDEXAMPLE");
   EXPECT_EQ(c.credentials.source, "environment variables AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY");
 }
@@ -67,7 +66,6 @@ TEST(S3Config, ServiceEndpointWinsOverTheGeneralOneAndIsPathStyle) {
   const S3Config c = Resolve(env);
   EXPECT_EQ(c.endpoint, "http://rook-ceph-rgw.rook-ceph:80");
   EXPECT_TRUE(c.path_style);
-  EXPECT_TRUE(c.custom_endpoint);
 }
 
 TEST(S3Config, SessionTokenAndRetriesAndStallTimeout) {

@@ -25,7 +25,6 @@ constexpr const char* kSource = "environment variables AWS_ACCESS_KEY_ID/AWS_SEC
 S3Config ConfigFor(const testing::S3Account& account, int max_attempts = 4) {
   S3Config c;
   c.endpoint = account.endpoint;
-  c.custom_endpoint = true;
   c.path_style = true;
   c.max_attempts = max_attempts;
   c.stall_timeout_seconds = 1;

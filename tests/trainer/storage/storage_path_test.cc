@@ -1,4 +1,4 @@
-// Tests of storage_path: schemes, joining, base names and s3:// URL parsing.
+// Tests of storage_path: schemes, joining and s3:// URL parsing.
 #include "trainer/storage/storage_path.h"
 
 #include <gtest/gtest.h>
@@ -23,15 +23,6 @@ TEST(StoragePath, JoinNeverDoublesTheSlash) {
   EXPECT_EQ(JoinPath("s3://b", "x"), "s3://b/x");
   EXPECT_EQ(JoinPath("/data/", "/x"), "/data/x");
   EXPECT_EQ(JoinPath("", "x"), "x");
-}
-
-TEST(StoragePath, BaseNameAndParent) {
-  EXPECT_EQ(BaseName("s3://b/run/model.ckpt-000000010.pt"), "model.ckpt-000000010.pt");
-  EXPECT_EQ(BaseName("/a/b/"), "b");
-  EXPECT_EQ(ParentOf("s3://b/run/model.pt"), "s3://b/run");
-  EXPECT_EQ(ParentOf("s3://b/model.pt"), "s3://b");
-  EXPECT_EQ(ParentOf("/a/b"), "/a");
-  EXPECT_EQ(ParentOf("b"), ".");
 }
 
 TEST(StoragePath, ParsesBucketAndKey) {
