@@ -43,7 +43,7 @@ struct LoaderOptions {
   // Shards in an object store are read ahead of the plan: at most this many MiB held, over this
   // many connections (local files are read where they lie; the page cache reads ahead).
   int64_t read_ahead_mb = 256;
-  int read_connections = 16;
+  int read_connections = 64;
   HostAllocator pixel_allocator = HeapAllocate;  // pinned memory on CUDA (see device_batch.h)
 };
 

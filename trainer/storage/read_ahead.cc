@@ -7,9 +7,19 @@
 
 namespace kubecnn::storage {
 
+// Freed range buffers by size class (powers of two from 64 KiB to max_range_bytes), up to a
+// budget's worth in all: a range of one record takes a buffer its size, not a max_range one, and
+// no range makes the kernel map, fault in and zero fresh pages.
 struct ReadAhead::BufferPool {
+  static constexpr uint64_t kSmallest = 64u << 10;
   std::mutex mu;
-  std::vector<std::unique_ptr<char[]>> free;
+  std::map<uint64_t, std::vector<std::unique_ptr<char[]>>> free;  // by class size
+  uint64_t free_bytes = 0;
+  static uint64_t ClassOf(uint64_t n) {
+    uint64_t size = kSmallest;
+    while (size < n) size *= 2;
+    return size;
+  }
 };
 
 struct ReadAhead::Range {
@@ -85,17 +95,16 @@ void ReadAhead::Stop() {
 
 bool ReadAhead::PlanWindowLocked() {
   if (stop_ || end_of_stream_) return false;
-  // Plan in windows of half the budget: large, so that neighbouring records of one window share a
-  // GET, and two of them, so that the next is fetched while this one is consumed (a range is freed
-  // only when all its records are taken, in a permutation near the end of its window). Always plan
-  // when nothing is held, whatever one record weighs.
+  // Plan in windows of budget / window_divisor_ (always when nothing is held, whatever one record
+  // weighs), see ReadAhead::window_divisor_.
+  const uint64_t window_bytes = options_.budget_bytes / window_divisor_;
   const uint64_t free = bytes_held_ < options_.budget_bytes ? options_.budget_bytes - bytes_held_ : 0;
-  if (bytes_held_ > 0 && free < options_.budget_bytes / 2) return false;
+  if (bytes_held_ > 0 && free < window_bytes) return false;
   const int64_t first = first_slot_position_ + static_cast<int64_t>(slots_.size());
   std::vector<Extent> window;
   uint64_t bytes = 0;
   constexpr size_t kMaxWindowPositions = 1 << 16;
-  const uint64_t target = std::min(free, options_.budget_bytes / 2);
+  const uint64_t target = std::min(free, window_bytes);
   while (window.empty() || (bytes < target && window.size() < kMaxWindowPositions)) {
     const auto extent = extent_at_(first + static_cast<int64_t>(window.size()));
     if (!extent) {
@@ -107,7 +116,9 @@ bool ReadAhead::PlanWindowLocked() {
   }
   if (window.empty()) return false;
   for (const Extent& extent : window) slots_.push_back(Slot{nullptr, extent, false});
-  for (RangePlan& plan : CoalesceWindow(first, window, options_)) {
+  std::vector<RangePlan> ranges = CoalesceWindow(first, window, options_);
+  window_divisor_ = window.size() >= 2 * ranges.size() ? 2 : 4;
+  for (RangePlan& plan : ranges) {
     auto range = std::make_shared<Range>();
     range->remaining = static_cast<int64_t>(plan.positions.size());
     for (int64_t position : plan.positions) slots_[static_cast<size_t>(position - first_slot_position_)].range = range;
@@ -121,23 +132,28 @@ bool ReadAhead::PlanWindowLocked() {
 
 std::shared_ptr<char[]> ReadAhead::Buffer(uint64_t n) {
   if (n > options_.max_range_bytes) return std::shared_ptr<char[]>(new char[n]);
+  const uint64_t size = BufferPool::ClassOf(n);
   std::unique_ptr<char[]> buffer;
   {
     std::lock_guard<std::mutex> lock(pool_->mu);
-    if (!pool_->free.empty()) {
-      buffer = std::move(pool_->free.back());
-      pool_->free.pop_back();
+    auto& free = pool_->free[size];
+    if (!free.empty()) {
+      buffer = std::move(free.back());
+      free.pop_back();
+      pool_->free_bytes -= size;
     }
   }
-  if (!buffer) buffer.reset(new char[options_.max_range_bytes]);
-  // Back to the pool when the range and its last view are gone; at most a budget's worth is kept.
+  if (!buffer) buffer.reset(new char[size]);
+  // Back to the pool when the range and its last view are gone, while the pool holds less than a
+  // budget.
   std::weak_ptr<BufferPool> pool = pool_;
-  const size_t keep = static_cast<size_t>(options_.budget_bytes / std::max<uint64_t>(options_.max_range_bytes, 1)) + 1;
-  return std::shared_ptr<char[]>(buffer.release(), [pool, keep](char* p) {
+  const uint64_t keep = options_.budget_bytes;
+  return std::shared_ptr<char[]>(buffer.release(), [pool, keep, size](char* p) {
     if (auto live = pool.lock()) {
       std::lock_guard<std::mutex> lock(live->mu);
-      if (live->free.size() < keep) {
-        live->free.emplace_back(p);
+      if (live->free_bytes + size <= keep) {
+        live->free[size].emplace_back(p);
+        live->free_bytes += size;
         return;
       }
     }

@@ -129,6 +129,35 @@ TEST(ReadAhead, HoldsTwoWindowsAtMostOneBeingConsumedTheOtherFetched) {
   EXPECT_EQ(ahead.ranges_read(), 100);
 }
 
+TEST(ReadAhead, RefillsInQuarterWindowsWhenEachRecordIsItsOwnRange) {
+  // Records 1000 bytes apart, no gap bridged: every record is a GET of its own (a budget far below
+  // the data). After the first window, windows are a quarter of the budget, planned as soon as a
+  // quarter is free, so that most of the budget is in flight ahead of the consumer.
+  MemoryObject object(1000 * 1000);
+  ReadAheadOptions options;
+  options.max_gap_bytes = 0;
+  options.budget_bytes = 4000;
+  const auto sparse = [](int64_t p) -> std::optional<Extent> {
+    if (p >= 1000) return std::nullopt;
+    return Extent{0, static_cast<uint64_t>(p) * 1000, 100};
+  };
+  ReadAhead ahead({&object}, sparse, 0, options);
+  EXPECT_EQ(ahead.bytes_held(), 2000u);  // the first window: half the budget
+  ahead.Take(0);
+  EXPECT_EQ(ahead.bytes_held(), 2900u);  // 2100 free: a quarter-budget window
+  ahead.Take(1);
+  EXPECT_EQ(ahead.bytes_held(), 3800u);  // 1200 free: another
+  for (int64_t p = 2; p < 9; ++p) ahead.Take(p);
+  EXPECT_EQ(ahead.bytes_held(), 3100u);  // 900 free: not yet room for a window
+  ahead.Take(9);
+  EXPECT_EQ(ahead.bytes_held(), 4000u);
+  for (int64_t p = 10; p < 1000; ++p) {
+    ASSERT_EQ(ahead.Take(p).bytes, Expected(static_cast<uint64_t>(p) * 1000, 100)) << p;
+    ASSERT_LE(ahead.bytes_held(), 4000u);
+  }
+  EXPECT_EQ(ahead.ranges_read(), 1000);
+}
+
 TEST(ReadAhead, TakesOutOfOrderFromManyThreadsAndResumesMidStream) {
   MemoryObject object(100 * 2000);
   ReadAheadOptions options;
