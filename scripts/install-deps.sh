@@ -35,7 +35,7 @@ apt_packages=(
   prometheus-cpp-dev
   libyaml-cpp-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  zlib1g-dev
+  zlib1g-dev libseccomp-dev
   dataset-fashion-mnist
   python3-venv
   openssh-server openssh-client iproute2 ca-certificates
