@@ -14,8 +14,19 @@ using nlohmann::json;
 
 json Env(const std::string& name, const std::string& value) { return {{"name", name}, {"value", value}}; }
 
+// Pod Security "restricted" (what a hardened namespace enforces): a non-root uid, the runtime's
+// default seccomp filter, no privilege escalation and no capabilities. sshd and mpirun run as that
+// uid: sshd serves only its own user and needs no privilege for it.
 json PodSecurityContext() {
-  return {{"runAsUser", kRunAsUser}, {"runAsGroup", kRunAsUser}, {"runAsNonRoot", true}, {"fsGroup", kRunAsUser}};
+  return {{"runAsUser", kRunAsUser},
+          {"runAsGroup", kRunAsUser},
+          {"runAsNonRoot", true},
+          {"fsGroup", kRunAsUser},
+          {"seccompProfile", {{"type", "RuntimeDefault"}}}};
+}
+
+json ContainerSecurityContext() {
+  return {{"allowPrivilegeEscalation", false}, {"capabilities", {{"drop", json::array({"ALL"})}}}};
 }
 
 // Volumes every pod of the job has, and where the containers mount them; the environment and CA
@@ -71,6 +82,7 @@ json WorkerPod(const api::DefaultedJob& job, int64_t index, int64_t attempt) {
                      {Env("KUBECNN_JOB_NAME", job.Name()), Env("KUBECNN_WORKER_INDEX", std::to_string(index)),
                       Env("KUBECNN_LOG_DIR", s.log_dir)}},
                     {"readinessProbe", {{"tcpSocket", {{"port", kSshPort}}}, {"periodSeconds", 2}}},
+                    {"securityContext", ContainerSecurityContext()},
                     {"volumeMounts", json::array()}};
   for (int64_t slot = 0; slot < s.slots_per_worker; ++slot) {
     container["ports"].push_back(
@@ -122,6 +134,7 @@ json LauncherPod(const api::DefaultedJob& job, const std::string& stage, int64_t
                     // with no trainer error line in the termination message, the log's tail
                     {"terminationMessagePolicy", "FallbackToLogsOnError"},
                     {"resources", {{"requests", {{"cpu", "100m"}, {"memory", "128Mi"}}}}},
+                    {"securityContext", ContainerSecurityContext()},
                     {"volumeMounts", json::array()}};
   json spec = {{"restartPolicy", "Never"},
                {"automountServiceAccountToken", false},  // mpirun reaches the workers over ssh, not the API
@@ -179,7 +192,11 @@ json MergePodTemplate(json pod, const api::PodTemplateSpec& pod_template) {
       for (const char* list : {"env", "envFrom", "volumeMounts"}) {
         for (const json& item : c.value(list, json::array())) ours[list].push_back(item);
       }
-      if (c.contains("securityContext")) ours["securityContext"] = c["securityContext"];
+      if (c.contains("securityContext")) {  // the template's settings win, ours stay for the rest
+        json merged = c["securityContext"];
+        MergeObject(merged, ours["securityContext"]);
+        ours["securityContext"] = merged;
+      }
     } else if (name != kRoleWorker && name != kRoleLauncher) {
       spec["containers"].push_back(c);  // a sidecar
     }

@@ -194,6 +194,7 @@ nlohmann::json Client::Delete(const Resource& resource, const std::string& ns, c
   if (!options.precondition_resource_version.empty()) {
     body["preconditions"]["resourceVersion"] = options.precondition_resource_version;
   }
+  if (options.grace_period_seconds) body["gracePeriodSeconds"] = *options.grace_period_seconds;
   const std::string target = ObjectPath(resource, ns, name);
   return ParseBody("DELETE " + target, Do("delete", "DELETE", target, body.dump(), "application/json"));
 }

@@ -41,6 +41,7 @@ struct DeleteOptions {
   std::string propagation_policy;  // "", Background, Foreground, Orphan
   std::string precondition_uid;
   std::string precondition_resource_version;
+  std::optional<int64_t> grace_period_seconds;  // 0: at once (a kubelet confirming a pod has stopped)
 };
 
 struct WatchOptions {

@@ -121,6 +121,36 @@ TEST(Builders, WorkerPodRunsSshdAsNonRootWithVolumesPortsAndResources) {
   EXPECT_FALSE(spec.contains("schedulerName")) << "gang None: the default scheduler";
 }
 
+TEST(Builders, EveryPodMeetsPodSecurityRestricted) {
+  // What a namespace labelled pod-security.kubernetes.io/enforce=restricted requires of every
+  // container (the real admission checks it in the e2e suite).
+  const api::DefaultedJob job = Defaulted(MakeJob(2, 1));
+  for (const json& pod :
+       {WorkerPod(job, 0, 0), LauncherPod(job, kStageTrain, 0), LauncherPod(job, kStageEvaluate, 0)}) {
+    const json& spec = pod["spec"];
+    SCOPED_TRACE(pod["metadata"]["name"].get<std::string>());
+    EXPECT_EQ(spec["securityContext"]["runAsNonRoot"], true);
+    EXPECT_EQ(spec["securityContext"]["seccompProfile"]["type"], "RuntimeDefault");
+    for (const json& c : spec["containers"]) {
+      EXPECT_EQ(c["securityContext"]["allowPrivilegeEscalation"], false);
+      EXPECT_EQ(c["securityContext"]["capabilities"]["drop"], json::array({"ALL"}));
+    }
+    EXPECT_FALSE(spec.contains("hostNetwork"));
+    for (const json& v : spec["volumes"]) EXPECT_FALSE(v.contains("hostPath")) << v.dump();
+  }
+}
+
+TEST(Builders, ATemplateContainerSecurityContextKeepsOursForWhatItLeavesOut) {
+  api::TrainingJob job = MakeJob();
+  job.spec.pod_template.spec = json::parse(R"({
+    "containers": [{"name": "worker", "securityContext": {"readOnlyRootFilesystem": true}}]})");
+  const json worker = WorkerPod(Defaulted(job), 0, 0);
+  const json& sc = worker["spec"]["containers"][0]["securityContext"];
+  EXPECT_EQ(sc["readOnlyRootFilesystem"], true);
+  EXPECT_EQ(sc["allowPrivilegeEscalation"], false);
+  EXPECT_EQ(sc["capabilities"]["drop"], json::array({"ALL"}));
+}
+
 TEST(Builders, PodTemplateIsMergedIntoWorkersAndLaunchers) {
   api::TrainingJob job = MakeJob();
   job.spec.pod_template.labels = {{"team", "vision"}, {kLabelRole, "hijack"}};
