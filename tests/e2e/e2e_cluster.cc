@@ -1,4 +1,4 @@
-// E2eCluster: fixture, operator process, network and node for one end-to-end test.
+// E2eCluster: control plane, network, node and Helm release for one end-to-end test.
 #include "tests/e2e/e2e_cluster.h"
 
 #include <gtest/gtest.h>
@@ -18,14 +18,36 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 const std::string kBinaryDir = KUBECNN_BINARY_DIR;
+const std::string kSourceDir = KUBECNN_SOURCE_DIR;
 const std::string kTrainer = kBinaryDir + "/trainer/kubecnn-trainer";
 const std::string kOperator = kBinaryDir + "/operator/kubecnn-operator";
 const std::string kSandbox = kBinaryDir + "/tests/e2e/kubecnn-e2e-pod-sandbox";
+constexpr const char* kOperatorImage = "kubecnn/operator";
+constexpr const char* kOperatorTag = "e2e";
+constexpr const char* kNodeName = "e2e-node";
 
-// The operator as a Deployment would run it, tuned for seconds-long jobs.
-std::vector<std::string> OperatorArgs(const std::string& kubeconfig) {
-  return {kOperator,          "--kubeconfig=" + kubeconfig, "--leader_elect=false", "--health_port=0",
-          "--metrics_port=0", "--kube_api_qps=0",           "--progress_period=1",  "--restart_backoff=1"};
+// The chart's values for seconds-long jobs: no client rate limit, progress every second, a gang
+// restarted a second after it fails, and a short leader lease so that a standby takes over fast.
+json ChartValues(const E2eClusterOptions& options) {
+  return {{"image", {{"repository", kOperatorImage}, {"tag", kOperatorTag}, {"pullPolicy", "Never"}}},
+          {"replicaCount", options.operator_replicas},
+          {"leaderElection", {{"leaseDurationSeconds", 6}, {"renewDeadlineSeconds", 4}, {"retryPeriodSeconds", 1}}},
+          {"operator", {{"kubeApiQps", 0}, {"progressPeriodSeconds", 1}, {"restartBackoffSeconds", 1}}},
+          {"tests", {{"image", "busybox:1.36"}}}};
+}
+
+// The operator image's root filesystem as docker/operator-rootfs.sh makes it from this build's
+// binary, once per test process.
+const std::string& OperatorRootfs() {
+  static testing::ScratchDir* dir = new testing::ScratchDir();  // lives as long as the process
+  static const std::string root = [] {
+    const std::string path = *dir / "operator-rootfs";
+    const testing::CommandOutcome made =
+        testing::RunCommand("sh " + kSourceDir + "/docker/operator-rootfs.sh " + kOperator + " " + path + " 2>&1");
+    if (made.exit_code != 0) throw std::runtime_error("docker/operator-rootfs.sh failed: " + made.output);
+    return path;
+  }();
+  return root;
 }
 
 std::string Scalar(const json& v) {
@@ -68,46 +90,108 @@ void EmitYaml(const json& v, int indent, std::ostringstream& out) {
 
 }  // namespace
 
-E2eCluster::E2eCluster(const std::string& data_dir) {
+testing::CommandOutcome HelmRelease(const std::string& kubeconfig, const std::string& action,
+                                    const std::string& extra) {
+  return testing::RunCommand(std::string(KUBECNN_PYTHON) + " " + kSourceDir + "/tests/support/helm_release.py " +
+                             action + " --kubeconfig=" + kubeconfig + " --namespace=" + kOperatorNamespace +
+                             " --name=" + kRelease + " " + extra + " 2>&1");
+}
+
+E2eCluster::E2eCluster(const std::string& data_dir, E2eClusterOptions options) {
   checkpoint_dir_ = dir_ / "volumes/checkpoints";
   fs::create_directories(checkpoint_dir_);
-  testing::WriteFile(dir_ / "kubeconfig", server_.Kubeconfig("token: e2e", kNamespace));
-  server_.RequireBearerTokens({"e2e"});
-  kube::RestConfig rest = kube::LoadRestConfig(dir_ / "kubeconfig", "");
-  rest.qps = 0;
-  rest.user_agent = "kubecnn-e2e";
-  client_ = std::make_unique<kube::Client>(rest);
-  client_->Create(kube::resources::kNamespaces, "",
-                  {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", kNamespace}}}});
   network_ = std::make_unique<PodNetwork>();
-  NodeAgentOptions options;
-  options.work_dir = dir_ / "node";
-  options.sandbox_binary = kSandbox;
-  NodeImage image;
+  // The API server listens on the node's address on the pod network, where pods reach it.
+  testing::ControlPlaneOptions plane;
+  plane.bind_address = PodNetwork::kNodeIp;
+  control_plane_ = std::make_unique<testing::ControlPlane>(plane);
+  kube::RestConfig admin = kube::LoadRestConfig(control_plane_->admin_kubeconfig(), "");
+  admin.qps = 0;
+  admin.user_agent = "kubecnn-e2e";
+  client_ = std::make_unique<kube::Client>(admin);
+
+  // The kubelet: system:node:e2e-node, judged by the Node authorizer and NodeRestriction.
+  kube::RestConfig node = kube::LoadRestConfig(
+      control_plane_->KubeconfigFor(std::string("system:node:") + kNodeName, {"system:nodes"}), "");
+  node.qps = 0;
+  node.user_agent = "kubecnn-e2e-node";
+  node_client_ = std::make_unique<kube::Client>(node);
+  NodeAgentOptions agent;
+  agent.work_dir = dir_ / "node";
+  agent.sandbox_binary = kSandbox;
+  agent.node_name = kNodeName;
+  agent.gpus = options.node_gpus;
+  agent.api_host = PodNetwork::kNodeIp;
+  agent.api_port = control_plane_->ports().apiserver;
+  NodeImage trainer;
   if (const char* rootfs = std::getenv("KUBECNN_E2E_TRAINER_ROOTFS"); rootfs != nullptr && *rootfs != '\0') {
-    image.root = rootfs;  // the trainer image as built: its own trainer, user and tools
-    image.add_user = false;
+    trainer.root = rootfs;  // the trainer image as built: its own trainer, user and tools
+    trainer.add_user = false;
     std::printf("=== pods run on the trainer image's root %s\n", rootfs);
   } else {
-    image.files["/usr/local/bin/kubecnn-trainer"] = kTrainer;  // where the image keeps it
+    trainer.files["/usr/local/bin/kubecnn-trainer"] = kTrainer;  // where the image keeps it
   }
-  options.images[kTrainerImage] = image;
-  options.claims[kDataClaim] = data_dir;
-  options.claims[kCheckpointClaim] = checkpoint_dir_;
-  options.min_probe_period_seconds = 0;
-  node_ = std::make_unique<NodeAgent>(*client_, *network_, options);
+  agent.images[kTrainerImage] = trainer;
+  NodeImage operator_image;
+  operator_image.root = OperatorRootfs();
+  operator_image.add_user = false;  // the image's own nonroot (65532)
+  operator_image.entrypoint = {"/usr/local/bin/kubecnn-operator"};
+  agent.images[std::string(kOperatorImage) + ":" + kOperatorTag] = operator_image;
+  NodeImage busybox;  // the chart's `helm test` pod: wget, here the host's
+  busybox.add_user = false;
+  agent.images["busybox:1.36"] = busybox;
+  agent.claims[kDataClaim] = data_dir;
+  agent.claims[kCheckpointClaim] = checkpoint_dir_;
+  node_ = std::make_unique<NodeAgent>(*node_client_, *network_, agent);
   node_->Start();
-  operator_ = std::make_unique<testing::Process>(OperatorArgs(dir_ / "kubeconfig"), dir_ / "operator.log");
+
+  // The jobs' namespace enforces Pod Security "restricted", as a hardened cluster's do.
+  control_plane_->CreateNamespace(kNamespace, {{"pod-security.kubernetes.io/enforce", "restricted"},
+                                               {"pod-security.kubernetes.io/enforce-version", "latest"}});
+  CreateClaim(kDataClaim, data_dir);
+  CreateClaim(kCheckpointClaim, checkpoint_dir_);
+  InstallOperator(options);
+}
+
+void E2eCluster::InstallOperator(const E2eClusterOptions& options) {
+  const testing::CommandOutcome installed = HelmRelease(control_plane_->admin_kubeconfig(), "install",
+                                                        "--timeout=120 --values='" + ChartValues(options).dump() + "'");
+  std::printf("$ helm install %s charts/kubecnn -n %s --create-namespace --wait\n%s", kRelease, kOperatorNamespace,
+              installed.output.c_str());
+  if (installed.exit_code != 0) {
+    throw std::runtime_error("helm install failed:\n" + installed.output + Diagnostics());
+  }
+}
+
+void E2eCluster::CreateClaim(const std::string& name, const std::string& dir) {
+  const std::string volume = std::string(kNamespace) + "-" + name;
+  const json pv = {{"apiVersion", "v1"},
+                   {"kind", "PersistentVolume"},
+                   {"metadata", {{"name", volume}}},
+                   {"spec",
+                    {{"capacity", {{"storage", "10Gi"}}},
+                     {"accessModes", json::array({"ReadWriteMany"})},
+                     {"persistentVolumeReclaimPolicy", "Retain"},
+                     {"storageClassName", ""},
+                     {"hostPath", {{"path", dir}}},
+                     {"claimRef", {{"namespace", kNamespace}, {"name", name}}}}}};
+  const json pvc = {{"apiVersion", "v1"},
+                    {"kind", "PersistentVolumeClaim"},
+                    {"metadata", {{"name", name}, {"namespace", kNamespace}}},
+                    {"spec",
+                     {{"accessModes", json::array({"ReadWriteMany"})},
+                      {"storageClassName", ""},
+                      {"volumeName", volume},
+                      {"resources", {{"requests", {{"storage", "10Gi"}}}}}}}};
+  const testing::CommandOutcome applied = control_plane_->Kubectl("apply -f -", pv.dump() + "\n" + pvc.dump());
+  if (applied.exit_code != 0) throw std::runtime_error("creating claim " + name + ": " + applied.output);
 }
 
 E2eCluster::~E2eCluster() {
   if (std::getenv("KUBECNN_E2E_VERBOSE") != nullptr) std::printf("%s", Diagnostics().c_str());
-  if (operator_) {
-    operator_->Signal(SIGTERM);
-    operator_->Wait(std::chrono::seconds(30));
-  }
-  node_.reset();
+  node_.reset();            // every pod (the operator's too) gets killed
   object_gateway_.reset();  // before the bridge it listens on goes
+  control_plane_.reset();
   network_.reset();
 }
 
@@ -116,8 +200,17 @@ const testing::CephObjectGateway& E2eCluster::ObjectGateway() {
   return *object_gateway_;
 }
 
+testing::CommandOutcome E2eCluster::Kubectl(const std::string& args, const std::string& input) {
+  testing::CommandOutcome out = control_plane_->Kubectl(args, input);
+  std::printf("$ kubectl %s\n%s", args.c_str(), out.output.c_str());
+  return out;
+}
+
 json E2eCluster::Apply(const json& training_job) {
-  return client_->Create(kube::resources::kTrainingJobs, kNamespace, training_job);
+  const std::string name = training_job["metadata"].value("name", "");
+  const testing::CommandOutcome applied = Kubectl("apply -n " + std::string(kNamespace) + " -f -", training_job.dump());
+  EXPECT_EQ(applied.exit_code, 0) << "kubectl apply of TrainingJob " << name << " was refused:\n" << applied.output;
+  return Get(name);
 }
 
 json E2eCluster::Get(const std::string& name) { return client_->Get(kube::resources::kTrainingJobs, kNamespace, name); }
@@ -147,13 +240,21 @@ std::vector<json> E2eCluster::Events(const std::string& name) {
   return out;
 }
 
-std::string E2eCluster::OperatorLog() const { return operator_ ? operator_->output() : ""; }
+std::string E2eCluster::OperatorLog() const {
+  std::string out;
+  if (!node_) return out;
+  for (const RunningPod& pod : node_->Pods()) {
+    if (pod.ns == kOperatorNamespace && pod.name.rfind(kRelease, 0) == 0) out += testing::ReadFile(pod.log);
+  }
+  return out;
+}
 
 std::string E2eCluster::Diagnostics() {
-  std::string out = "--- operator log ---\n" + OperatorLog() + "--- node log ---\n" + node_->LogText();
+  if (!node_) return "";
+  std::string out = "--- node log ---\n" + node_->LogText();
   for (const RunningPod& pod : node_->Pods()) {
-    out += "--- pod " + pod.name + " (" + pod.ip + (pod.finished ? ", exit " + std::to_string(pod.exit_code) : "") +
-           ") ---\n" + testing::ReadFile(pod.log);
+    out += "--- pod " + pod.ns + "/" + pod.name + " (" + pod.ip +
+           (pod.finished ? ", exit " + std::to_string(pod.exit_code) : "") + ") ---\n" + testing::ReadFile(pod.log);
   }
   return out;
 }

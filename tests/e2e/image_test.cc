@@ -18,6 +18,7 @@
 #include "operator/controller/ssh_keys.h"
 #include "operator/kube/resource.h"
 #include "tests/e2e/e2e_cluster.h"
+#include "tests/support/fake_apiserver.h"
 #include "tests/support/http_get.h"
 #include "tests/support/process.h"
 

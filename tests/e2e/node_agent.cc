@@ -13,13 +13,16 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
 #include "operator/api/time_format.h"
 #include "operator/kube/api_error.h"
+#include "operator/kube/clock.h"
 #include "operator/kube/resource.h"
 #include "tests/e2e/pod_setup.h"
+#include "tests/support/https_get.h"
 
 namespace kubecnn::e2e {
 namespace {
@@ -69,6 +72,17 @@ bool TcpOpen(const std::string& ip, int port) {
   return open;
 }
 
+const kube::Resource kNodes{"", "v1", "nodes", "Node", false};
+constexpr const char* kNodeLeaseNamespace = "kube-node-lease";
+constexpr auto kLeaseRenewal = std::chrono::seconds(10);  // the kubelet's: a quarter of the 40 s lease
+constexpr int64_t kLeaseSeconds = 40;
+
+// An httpGet probe: any status from 200 to 399 within a second.
+bool HttpOk(const std::string& url) {
+  const testing::HttpsReply reply = testing::HttpsGet(url, {}, std::chrono::seconds(1));
+  return reply.status >= 200 && reply.status < 400;
+}
+
 json Condition(const std::string& type, bool status, const std::string& since) {
   return {
       {"type", type}, {"status", status ? "True" : "False"}, {"lastProbeTime", nullptr}, {"lastTransitionTime", since}};
@@ -82,7 +96,12 @@ struct NodeAgent::PodRun {
   std::string container, image, hosts_file, own_names, dns_names;
   std::string scheduled_at, started_at, ready_since, finished_at;
   pid_t sandbox = -1;
-  bool deleted = false;  // guarded by the agent's mu_
+  // Guarded by the agent's mu_: the pod is terminating (deleted), its API object is gone (gone),
+  // and when its processes get SIGKILL (the end of the grace period).
+  bool deleted = false;
+  bool gone = false;
+  std::optional<steady_clock::time_point> kill_at;
+  bool ready = false;  // guarded by mu_: behind its Services
   std::thread thread;
 };
 
@@ -92,6 +111,12 @@ NodeAgent::NodeAgent(kube::Client& client, PodNetwork& network, NodeAgentOptions
 }
 
 NodeAgent::~NodeAgent() {
+  {
+    std::lock_guard<std::mutex> lock(node_mu_);
+    heartbeat_stop_ = true;
+  }
+  node_cv_.notify_all();
+  if (heartbeat_.joinable()) heartbeat_.join();
   if (informer_) informer_->Stop();
   std::vector<std::shared_ptr<PodRun>> runs;
   {
@@ -99,7 +124,8 @@ NodeAgent::~NodeAgent() {
     stopping_ = true;
     for (auto& [uid, run] : runs_) {
       run->deleted = true;
-      if (run->sandbox > 0) ::kill(run->sandbox, SIGTERM);
+      run->gone = true;  // the node goes: no final delete
+      if (run->sandbox > 0) ::kill(run->sandbox, SIGUSR1);
       runs.push_back(run);
     }
   }
@@ -109,14 +135,120 @@ NodeAgent::~NodeAgent() {
 }
 
 void NodeAgent::Start() {
-  informer_ = std::make_unique<kube::Informer>(client_, kube::resources::kPods);
+  json node = {{"apiVersion", "v1"},
+               {"kind", "Node"},
+               {"metadata",
+                {{"name", options_.node_name},
+                 {"labels",
+                  {{"kubernetes.io/hostname", options_.node_name},
+                   {"kubernetes.io/os", "linux"},
+                   {"kubernetes.io/arch", "amd64"}}}}}};
+  try {
+    client_.Create(kNodes, "", node);
+  } catch (const kube::ApiError& e) {
+    if (e.code() != 409) throw;  // registered before: the same node again
+  }
+  WriteNodeStatus();
+  Heartbeat();
+  heartbeat_ = std::thread([this] {
+    std::unique_lock<std::mutex> lock(node_mu_);
+    while (!node_cv_.wait_for(lock, kLeaseRenewal, [this] { return heartbeat_stop_; })) {
+      lock.unlock();
+      try {
+        Heartbeat();
+      } catch (const std::exception& e) {
+        Log(std::string("renewing the node's lease: ") + e.what());
+      }
+      lock.lock();
+    }
+  });
+  kube::InformerOptions informer;
+  informer.reflector.field_selector = "spec.nodeName=" + options_.node_name;  // what the scheduler bound here
+  informer_ = std::make_unique<kube::Informer>(client_, kube::resources::kPods, informer);
   informer_->AddHandlers({[this](const json& pod) { OnPod(pod); },
                           [this](const json&, const json& pod) {
-                            if (pod["metadata"].contains("deletionTimestamp")) OnDelete(pod);
+                            if (pod["metadata"].contains("deletionTimestamp")) OnDelete(pod, /*gone=*/false);
                           },
-                          [this](const json& pod) { OnDelete(pod); }});
+                          [this](const json& pod) { OnDelete(pod, /*gone=*/true); }});
   informer_->Start();
   informer_->WaitForSync(std::chrono::seconds(30));
+}
+
+void NodeAgent::SetGpus(int64_t gpus) {
+  {
+    std::lock_guard<std::mutex> lock(node_mu_);
+    options_.gpus = gpus;
+  }
+  WriteNodeStatus();
+  Log("node now has " + std::to_string(gpus) + " nvidia.com/gpu");
+}
+
+void NodeAgent::WriteNodeStatus() {
+  json resources;
+  {
+    std::lock_guard<std::mutex> lock(node_mu_);
+    resources = {{"cpu", options_.cpu},
+                 {"memory", options_.memory},
+                 {"pods", "110"},
+                 {"ephemeral-storage", "100Gi"},
+                 {"nvidia.com/gpu", std::to_string(options_.gpus)}};
+  }
+  const std::string now = Now();
+  const json status = {{"capacity", resources},
+                       {"allocatable", resources},
+                       {"conditions", json::array({{{"type", "Ready"},
+                                                    {"status", "True"},
+                                                    {"reason", "KubeletReady"},
+                                                    {"message", "kubelet is posting ready status"},
+                                                    {"lastHeartbeatTime", now},
+                                                    {"lastTransitionTime", now}}})},
+                       {"addresses", json::array({{{"type", "InternalIP"}, {"address", PodNetwork::kNodeIp}},
+                                                  {{"type", "Hostname"}, {"address", options_.node_name}}})},
+                       {"nodeInfo",
+                        {{"kubeletVersion", "v1.26.4"},
+                         {"kubeProxyVersion", "v1.26.4"},
+                         {"operatingSystem", "linux"},
+                         {"architecture", "amd64"},
+                         {"containerRuntimeVersion", "kubecnn-e2e://1"}}}};
+  client_.MergePatch(kNodes, "", options_.node_name, {{"status", status}}, /*status=*/true);
+}
+
+// The node's Lease in kube-node-lease, renewed as the kubelet does: the node lifecycle controller
+// marks a node whose lease lapses NotReady and evicts its pods.
+void NodeAgent::Heartbeat() {
+  const std::string now = kube::FormatMicroTime(client_.clock().WallNow());
+  try {
+    client_.MergePatch(kube::resources::kLeases, kNodeLeaseNamespace, options_.node_name,
+                       {{"spec", {{"renewTime", now}}}});
+  } catch (const kube::ApiError& e) {
+    if (e.code() != 404) throw;
+    client_.Create(
+        kube::resources::kLeases, kNodeLeaseNamespace,
+        {{"apiVersion", "coordination.k8s.io/v1"},
+         {"kind", "Lease"},
+         {"metadata", {{"name", options_.node_name}, {"namespace", kNodeLeaseNamespace}}},
+         {"spec",
+          {{"holderIdentity", options_.node_name}, {"leaseDurationSeconds", kLeaseSeconds}, {"renewTime", now}}}});
+  }
+}
+
+// A TokenRequest for the pod's ServiceAccount, bound to the pod (NodeRestriction lets a node ask
+// only for tokens bound to pods it runs). Valid for the source's expirationSeconds: the suite's
+// pods live minutes, so it is not refreshed.
+std::string NodeAgent::ServiceAccountToken(const json& pod, const json& token_source) {
+  const json& meta = pod["metadata"];
+  const std::string account = pod["spec"].value("serviceAccountName", "default");
+  json spec = {
+      {"expirationSeconds", token_source.value("expirationSeconds", 3600)},
+      {"boundObjectRef",
+       {{"apiVersion", "v1"}, {"kind", "Pod"}, {"name", meta.value("name", "")}, {"uid", meta.value("uid", "")}}}};
+  if (token_source.contains("audience")) spec["audiences"] = json::array({token_source["audience"]});
+  // serviceaccounts/<name>/token is a subresource that is created (POSTed), like a collection.
+  const kube::Resource token_request{"", "v1", "serviceaccounts/" + account + "/token", "TokenRequest", true};
+  const json answer =
+      client_.Create(token_request, meta.value("namespace", ""),
+                     {{"apiVersion", "authentication.k8s.io/v1"}, {"kind", "TokenRequest"}, {"spec", spec}});
+  return answer.value("status", json::object()).value("token", "");
 }
 
 std::vector<RunningPod> NodeAgent::Pods() const {
@@ -160,12 +292,25 @@ void NodeAgent::OnPod(const json& pod) {
   run->thread = std::thread([this, run] { Run(run); });
 }
 
-void NodeAgent::OnDelete(const json& pod) {
+void NodeAgent::OnDelete(const json& pod, bool gone) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = runs_.find(pod["metadata"].value("uid", ""));
   if (it == runs_.end()) return;
-  it->second->deleted = true;
-  if (it->second->sandbox > 0 && !it->second->info.finished) ::kill(it->second->sandbox, SIGTERM);
+  PodRun& run = *it->second;
+  run.gone = run.gone || gone;
+  if (run.deleted && !gone) return;  // already terminating
+  run.deleted = true;
+  // The grace period the deletion asked for (DeleteOptions, else the pod's
+  // terminationGracePeriodSeconds); none left when the object is gone (a forced delete).
+  const int64_t grace =
+      gone ? 0
+           : pod["metadata"].value("deletionGracePeriodSeconds",
+                                   pod["spec"].value("terminationGracePeriodSeconds", static_cast<int64_t>(30)));
+  run.kill_at = steady_clock::now() + std::chrono::seconds(grace);
+  if (run.sandbox > 0 && !run.info.finished) {
+    Log(run.info.name + " terminating: SIGTERM, SIGKILL in " + std::to_string(grace) + " s");
+    ::kill(run.sandbox, grace > 0 ? SIGTERM : SIGUSR1);
+  }
 }
 
 void NodeAgent::Run(std::shared_ptr<PodRun> run) {
@@ -207,12 +352,40 @@ void NodeAgent::Run(std::shared_ptr<PodRun> run) {
                                              {"state", {{"waiting", {{"reason", reason}, {"message", message}}}}}}})}});
   };
 
+  // The kubelet's last word on a deleted pod: it has stopped, the API server may forget it.
+  const auto confirm_deleted = [&] {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!run->deleted || run->gone) return;
+    }
+    kube::DeleteOptions options;
+    options.grace_period_seconds = 0;
+    options.precondition_uid = run->info.uid;
+    try {
+      client_.Delete(kube::resources::kPods, ns, name, options);
+      Log(name + " deleted");
+    } catch (const kube::ApiError& e) {
+      if (e.code() != 404 && e.code() != 409) Log("deleting " + name + ": " + e.what());
+    }
+  };
+  // A pod that never starts stays Pending until it is deleted; then it is confirmed deleted.
+  const auto stay_pending = [&] {
+    for (;;) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (run->deleted || stopping_) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    confirm_deleted();
+  };
   fs::create_directories(run->info.dir);
   run->scheduled_at = Now();
   waiting("ContainerCreating", "");
   auto image = options_.images.find(run->image);
   if (image == options_.images.end()) {
     waiting("ErrImageNeverPull", "image \"" + run->image + "\" is not on this test node");
+    stay_pending();
     return;
   }
   PodEndpoint endpoint;
@@ -220,6 +393,7 @@ void NodeAgent::Run(std::shared_ptr<PodRun> run) {
     endpoint = network_.Add();
   } catch (const std::exception& e) {
     waiting("CreatePodSandboxError", e.what());
+    stay_pending();
     return;
   }
   run->hosts_file = run->info.dir + "/hosts";
@@ -244,6 +418,7 @@ void NodeAgent::Run(std::shared_ptr<PodRun> run) {
   for (;;) {  // a Secret or claim that is not there yet: retry, as the kubelet does
     if (deleted()) {
       network_.Remove(endpoint);
+      confirm_deleted();
       return;
     }
     try {
@@ -251,7 +426,9 @@ void NodeAgent::Run(std::shared_ptr<PodRun> run) {
                         [&](const std::string& kind, const std::string& object) {
                           return client_.Get(
                               kind == "secrets" ? kube::resources::kSecrets : kube::resources::kConfigMaps, ns, object);
-                        }});
+                        },
+                        [&](const json& source) { return ServiceAccountToken(run->pod, source); }, options_.api_host,
+                        options_.api_port});
       break;
     } catch (const PodConfigError& e) {
       waiting(e.reason, e.what());
@@ -266,94 +443,140 @@ void NodeAgent::Run(std::shared_ptr<PodRun> run) {
   const std::string spec_file = run->info.dir + "/sandbox.json";
   std::ofstream(spec_file) << sandbox.dump(2);
 
-  run->started_at = Now();
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!run->deleted) {
-      const pid_t pid = ::fork();
-      if (pid == 0) {
-        ::execl(options_.sandbox_binary.c_str(), options_.sandbox_binary.c_str(), spec_file.c_str(),
-                static_cast<char*>(nullptr));
-        _exit(127);
-      }
-      run->sandbox = pid;
-    }
-  }
-  if (run->sandbox <= 0) {
-    network_.Remove(endpoint);
-    return;
-  }
-  const json container_base = {{"name", run->container},
-                               {"image", run->image},
-                               {"imageID", "e2e://" + run->image},
-                               {"containerID", "e2e://" + run->info.uid.substr(0, 8)},
-                               {"restartCount", 0}};
-  const auto running = [&](bool ready) {
-    Log(name + (ready ? " running, ready" : " running, not ready"));
-    json cs = container_base;
-    cs["ready"] = ready;
-    cs["started"] = true;
-    cs["state"] = {{"running", {{"startedAt", run->started_at}}}};
-    patch({{"phase", "Running"},
-           {"hostIP", PodNetwork::kNodeIp},
-           {"podIP", endpoint.ip},
-           {"podIPs", json::array({{{"ip", endpoint.ip}}})},
-           {"startTime", run->started_at},
-           {"conditions", conditions(ready)},
-           {"containerStatuses", json::array({cs})}});
-  };
-  bool ready = setup.readiness_port == 0;
-  if (ready) run->ready_since = run->started_at;
-  running(ready);
-
-  const auto started = steady_clock::now();
-  const double period = std::max(setup.readiness_period_seconds, options_.min_probe_period_seconds);
-  auto next_probe = started + std::chrono::duration_cast<steady_clock::duration>(
-                                  std::chrono::duration<double>(setup.readiness_initial_delay_seconds));
-  int status = 0;
+  // The container runs until it exits; restartPolicy Always (a Deployment's pods) or OnFailure
+  // starts it again, as the kubelet does (its back-off shortened to a second).
+  const std::string restart_policy = spec.value("restartPolicy", "Always");
+  int restarts = 0;
+  json last_state = json::object();
   for (;;) {
-    const pid_t done = ::waitpid(run->sandbox, &status, WNOHANG);
-    if (done == run->sandbox) break;
-    if (setup.readiness_port > 0 && steady_clock::now() >= next_probe) {
-      const bool ok = TcpOpen(endpoint.ip, setup.readiness_port);
-      if (ok != ready) {
-        ready = ok;
-        run->ready_since = Now();
-        running(ready);
+    run->started_at = Now();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      run->sandbox = -1;
+      if (!run->deleted) {
+        const pid_t pid = ::fork();
+        if (pid == 0) {
+          ::execl(options_.sandbox_binary.c_str(), options_.sandbox_binary.c_str(), spec_file.c_str(),
+                  static_cast<char*>(nullptr));
+          _exit(127);
+        }
+        run->sandbox = pid;
+        run->info.finished = false;
       }
-      next_probe = steady_clock::now() +
-                   std::chrono::duration_cast<steady_clock::duration>(std::chrono::duration<double>(period));
     }
-    std::this_thread::sleep_for(kPollInterval);
+    if (run->sandbox <= 0) break;
+    const json container_base = {
+        {"name", run->container},
+        {"image", run->image},
+        {"imageID", "e2e://" + run->image},
+        {"containerID", "e2e://" + run->info.uid.substr(0, 8) + "-" + std::to_string(restarts)},
+        {"restartCount", restarts},
+        {"lastState", last_state}};
+    const auto running = [&](bool ready) {
+      Log(name + (ready ? " running, ready" : " running, not ready"));
+      json cs = container_base;
+      cs["ready"] = ready;
+      cs["started"] = true;
+      cs["state"] = {{"running", {{"startedAt", run->started_at}}}};
+      patch({{"phase", "Running"},
+             {"hostIP", PodNetwork::kNodeIp},
+             {"podIP", endpoint.ip},
+             {"podIPs", json::array({{{"ip", endpoint.ip}}})},
+             {"startTime", run->scheduled_at},
+             {"conditions", conditions(ready)},
+             {"containerStatuses", json::array({cs})}});
+    };
+    bool ready = setup.readiness_port == 0;
+    if (ready) run->ready_since = run->started_at;
+    running(ready);
+    SetReady(*run, ready);
+
+    const auto started = steady_clock::now();
+    const double period = std::max(setup.readiness_period_seconds, options_.min_probe_period_seconds);
+    auto next_probe = started + std::chrono::duration_cast<steady_clock::duration>(
+                                    std::chrono::duration<double>(setup.readiness_initial_delay_seconds));
+    int status = 0;
+    for (;;) {
+      const pid_t done = ::waitpid(run->sandbox, &status, WNOHANG);
+      if (done == run->sandbox) break;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (run->kill_at && steady_clock::now() >= *run->kill_at) {
+          Log(name + " grace period over: SIGKILL");
+          ::kill(run->sandbox, SIGUSR1);
+          run->kill_at.reset();
+        }
+      }
+      if (setup.readiness_port > 0 && steady_clock::now() >= next_probe) {
+        const bool ok = setup.readiness_http_path.empty()
+                            ? TcpOpen(endpoint.ip, setup.readiness_port)
+                            : HttpOk("http://" + endpoint.ip + ":" + std::to_string(setup.readiness_port) +
+                                     setup.readiness_http_path);
+        if (ok != ready) {
+          ready = ok;
+          run->ready_since = Now();
+          running(ready);
+          SetReady(*run, ready);
+        }
+        next_probe = steady_clock::now() +
+                     std::chrono::duration_cast<steady_clock::duration>(std::chrono::duration<double>(period));
+      }
+      std::this_thread::sleep_for(kPollInterval);
+    }
+    const int exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    Log(name + " exited with " + std::to_string(exit_code));
+    run->finished_at = Now();
+    std::string message = ReadText(setup.termination_log, kMaxTerminationMessage);
+    if (message.empty() && exit_code != 0 && setup.termination_policy == "FallbackToLogsOnError") {
+      message = Tail(run->info.log, 2048);
+    }
+    bool again = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      run->info.finished = true;
+      run->info.exit_code = exit_code;
+      again = !run->deleted && !stopping_ &&
+              (restart_policy == "Always" || (restart_policy == "OnFailure" && exit_code != 0));
+    }
+    SetReady(*run, false);
+    json cs = container_base;
+    cs["ready"] = false;
+    cs["started"] = false;
+    json terminated = {{"exitCode", exit_code},
+                       {"reason", exit_code == 0 ? "Completed" : "Error"},
+                       {"startedAt", run->started_at},
+                       {"finishedAt", run->finished_at},
+                       {"containerID", container_base["containerID"]}};
+    if (!message.empty()) terminated["message"] = message;
+    run->ready_since = run->finished_at;
+    if (again) {
+      ++restarts;
+      last_state = {{"terminated", terminated}};
+      cs["state"] = {{"waiting", {{"reason", "CrashLoopBackOff"}}}};
+      cs["lastState"] = last_state;
+      patch({{"phase", "Running"}, {"conditions", conditions(false)}, {"containerStatuses", json::array({cs})}});
+      Log(name + " restarting (restartPolicy " + restart_policy + ", restart " + std::to_string(restarts) + ")");
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      continue;
+    }
+    cs["state"] = {{"terminated", terminated}};
+    patch({{"phase", exit_code == 0 ? "Succeeded" : "Failed"},
+           {"conditions", conditions(false)},
+           {"containerStatuses", json::array({cs})}});
+    break;
   }
-  const int exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  Log(name + " exited with " + std::to_string(exit_code));
-  run->finished_at = Now();
-  std::string message = ReadText(setup.termination_log, kMaxTerminationMessage);
-  if (message.empty() && exit_code != 0 && setup.termination_policy == "FallbackToLogsOnError") {
-    message = Tail(run->info.log, 2048);
-  }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    run->info.finished = true;
-    run->info.exit_code = exit_code;
-  }
-  json cs = container_base;
-  cs["ready"] = false;
-  cs["started"] = false;
-  json terminated = {{"exitCode", exit_code},
-                     {"reason", exit_code == 0 ? "Completed" : "Error"},
-                     {"startedAt", run->started_at},
-                     {"finishedAt", run->finished_at},
-                     {"containerID", container_base["containerID"]}};
-  if (!message.empty()) terminated["message"] = message;
-  cs["state"] = {{"terminated", terminated}};
-  run->ready_since = run->finished_at;
-  patch({{"phase", exit_code == 0 ? "Succeeded" : "Failed"},
-         {"conditions", conditions(false)},
-         {"containerStatuses", json::array({cs})}});
   network_.Remove(endpoint);
   PublishHosts();
+  confirm_deleted();
+}
+
+void NodeAgent::SetReady(PodRun& run, bool ready) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (run.ready == ready) return;
+    run.ready = ready;
+  }
+  PublishHosts();  // Services route to ready pods only
 }
 
 void NodeAgent::Log(const std::string& line) {
@@ -396,6 +619,31 @@ void NodeAgent::PublishHosts() {
       }
     }
     if (headless[key]) cluster += run->info.ip + "\t" + run->dns_names + "\n";
+  }
+  // Services with a cluster IP: this node has no kube-proxy, so the Service's names lead straight
+  // to its first ready pod here (its ports must then be the pods' own, as the chart's are).
+  try {
+    for (const json& svc : client_.List(kube::resources::kServices, "").items) {
+      const json selector = svc["spec"].value("selector", json::object());
+      if (svc["spec"].value("clusterIP", "None") == "None" || selector.empty()) continue;
+      const std::string svc_ns = svc["metadata"].value("namespace", ""), svc_name = svc["metadata"].value("name", "");
+      for (const auto& run : runs) {
+        bool matches = run->info.ns == svc_ns;
+        const json labels = run->pod["metadata"].value("labels", json::object());
+        for (const auto& [key, value] : selector.items()) matches = matches && labels.value(key, "") == value;
+        bool ready = false;
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          ready = run->ready;
+        }
+        if (!matches || !ready) continue;
+        const std::string svc_dns = svc_name + "." + svc_ns + ".svc";
+        cluster += run->info.ip + "\t" + svc_dns + "." + options_.cluster_domain + "\t" + svc_dns + "\n";
+        break;
+      }
+    }
+  } catch (const std::exception& e) {
+    Log(std::string("listing Services: ") + e.what());
   }
   for (const auto& run : runs) {
     // In place: the file is bind-mounted into the pod, so its inode must stay the same.

@@ -1,10 +1,14 @@
-// NodeAgent: a kubelet (and scheduler) for the end-to-end suite. It watches the API server's pods
-// and runs each one on this machine as real processes: the container's command and args unchanged,
-// in a sandbox of its own (tests/e2e/pod_sandbox_main.cc) with its own address on the pod network,
-// its volumes (Secret and ConfigMap keys as files, PersistentVolumeClaims, hostPath, emptyDir), its
-// env and security context, and /etc/hosts entries for every pod behind a headless Service. It
-// probes readiness (tcpSocket) and writes pod status back as a kubelet does: phase, podIP,
-// conditions, containerStatuses with exit code and termination message. Deleting a pod kills it.
+// NodeAgent: a kubelet of a real control plane for the end-to-end suite. It registers its Node
+// (capacity: cpu, memory, pods and an `nvidia.com/gpu` count) and renews the node's Lease, as
+// `system:node:<name>` (the Node authorizer and NodeRestriction judge what it may do), and runs
+// the pods the scheduler bound to it on this machine as real processes: the container's command and
+// args unchanged, in a sandbox of its own (tests/e2e/pod_sandbox_main.cc) with its own address on
+// the pod network, its volumes (Secret and ConfigMap keys as files, projected ServiceAccount tokens
+// from TokenRequest, PersistentVolumeClaims, hostPath, emptyDir), its env and security context, and
+// /etc/hosts entries for every pod behind a headless Service. It probes readiness (tcpSocket) and
+// writes pod status back through pods/status as a kubelet does: phase, podIP, conditions,
+// containerStatuses with exit code and termination message. A deleted pod gets SIGTERM, SIGKILL
+// after its grace period, and the final delete once it has stopped.
 #pragma once
 
 #include <condition_variable>
@@ -13,6 +17,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "operator/kube/client.h"
@@ -28,6 +33,7 @@ struct NodeImage {
   std::string root = "/";
   std::map<std::string, std::string> files;  // path in the pod -> path on this machine
   bool add_user = true;
+  std::vector<std::string> entrypoint;  // the image's ENTRYPOINT, for containers without a command
   std::string path_env = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 };
 
@@ -39,6 +45,13 @@ struct NodeAgentOptions {
   std::string node_name = "e2e-node";
   std::string cluster_domain = "cluster.local";
   double min_probe_period_seconds = 0.0;  // >0 probes at most this often (keeps tests quick)
+  // What the Node advertises to the scheduler.
+  std::string cpu = "16";
+  std::string memory = "64Gi";
+  int64_t gpus = 0;  // nvidia.com/gpu
+  // Where pods reach the API server (KUBERNETES_SERVICE_HOST/PORT); not set when empty.
+  std::string api_host;
+  int api_port = 0;
 };
 
 // A pod as the node runs it, for tests that reach into it.
@@ -59,7 +72,10 @@ class NodeAgent {
   NodeAgent(const NodeAgent&) = delete;
   NodeAgent& operator=(const NodeAgent&) = delete;
 
+  // Registers the Node (Ready), starts renewing its Lease and runs the pods bound to it.
   void Start();
+  // Changes the Node's nvidia.com/gpu capacity and allocatable (a GPU node joining or leaving).
+  void SetGpus(int64_t gpus);
   // Every pod this node has run (finished ones included), in start order.
   std::vector<RunningPod> Pods() const;
   // Process ids whose network namespace is the pod's, i.e. the pod's processes.
@@ -70,7 +86,12 @@ class NodeAgent {
  private:
   struct PodRun;
   void OnPod(const nlohmann::json& pod);
-  void OnDelete(const nlohmann::json& pod);
+  // The pod is terminating (graceful: SIGTERM now, SIGKILL after its grace period) or gone.
+  void OnDelete(const nlohmann::json& pod, bool gone);
+  void SetReady(PodRun& run, bool ready);
+  void WriteNodeStatus();
+  void Heartbeat();
+  std::string ServiceAccountToken(const nlohmann::json& pod, const nlohmann::json& token_source);
   void Run(std::shared_ptr<PodRun> run);
   void PublishHosts();
   void Log(const std::string& line);
@@ -85,6 +106,10 @@ class NodeAgent {
   bool stopping_ = false;
   std::mutex publish_mu_;
   mutable std::mutex log_mu_;
+  std::mutex node_mu_;
+  std::condition_variable node_cv_;  // heartbeat: the next renewal, or stop
+  bool heartbeat_stop_ = false;
+  std::thread heartbeat_;
 };
 
 }  // namespace kubecnn::e2e

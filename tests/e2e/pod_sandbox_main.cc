@@ -4,24 +4,35 @@
 // (or an image's) root with the pod's volumes bind-mounted in, and the container's user, groups,
 // environment and argv unchanged. Nothing outside the pod's directory is written.
 //
-// This process stays outside the pod's PID namespace as its supervisor: SIGTERM kills the whole
-// pod (SIGKILL to its PID 1 takes every process of the pod with it), and the exit status is the
-// container's (its code, or 128 + signal).
+// The container's securityContext is applied as a runtime does: the capability bounding set (the
+// runtime's default set, less `drop`, plus `add`), no_new_privs for allowPrivilegeEscalation:
+// false, and a seccomp filter for seccompProfile RuntimeDefault.
+//
+// This process stays outside the pod's PID namespace as its supervisor: SIGTERM is passed on to
+// the container's PID 1 (which, as in any container, ignores it unless it handles it), SIGUSR1
+// kills the whole pod (SIGKILL to its PID 1 takes every process of the pod with it): the kubelet's
+// graceful deletion. The exit status is the container's (its code, or 128 + signal).
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <sched.h>
+#include <seccomp.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -83,6 +94,160 @@ void MountDev(const std::string& root) {
   Check(::symlink("/proc/self/fd/2", (dev + "/stderr").c_str()) == 0, "symlink /dev/stderr");
 }
 
+// The capabilities a container runtime (containerd, CRI-O) leaves a container by default.
+const std::map<std::string, int>& DefaultCapabilities() {
+  static const std::map<std::string, int> caps = {{"CHOWN", CAP_CHOWN},
+                                                  {"DAC_OVERRIDE", CAP_DAC_OVERRIDE},
+                                                  {"FSETID", CAP_FSETID},
+                                                  {"FOWNER", CAP_FOWNER},
+                                                  {"MKNOD", CAP_MKNOD},
+                                                  {"NET_RAW", CAP_NET_RAW},
+                                                  {"SETGID", CAP_SETGID},
+                                                  {"SETUID", CAP_SETUID},
+                                                  {"SETFCAP", CAP_SETFCAP},
+                                                  {"SETPCAP", CAP_SETPCAP},
+                                                  {"NET_BIND_SERVICE", CAP_NET_BIND_SERVICE},
+                                                  {"SYS_CHROOT", CAP_SYS_CHROOT},
+                                                  {"KILL", CAP_KILL},
+                                                  {"AUDIT_WRITE", CAP_AUDIT_WRITE}};
+  return caps;
+}
+
+// Capability numbers by Kubernetes' names (no CAP_ prefix).
+int CapabilityNumber(const std::string& name) {
+  static const char* const kNames[] = {
+      "CHOWN",
+      "DAC_OVERRIDE",
+      "DAC_READ_SEARCH",
+      "FOWNER",
+      "FSETID",
+      "KILL",
+      "SETGID",
+      "SETUID",
+      "SETPCAP",
+      "LINUX_IMMUTABLE",
+      "NET_BIND_SERVICE",
+      "NET_BROADCAST",
+      "NET_ADMIN",
+      "NET_RAW",
+      "IPC_LOCK",
+      "IPC_OWNER",
+      "SYS_MODULE",
+      "SYS_RAWIO",
+      "SYS_CHROOT",
+      "SYS_PTRACE",
+      "SYS_PACCT",
+      "SYS_ADMIN",
+      "SYS_BOOT",
+      "SYS_NICE",
+      "SYS_RESOURCE",
+      "SYS_TIME",
+      "SYS_TTY_CONFIG",
+      "MKNOD",
+      "LEASE",
+      "AUDIT_WRITE",
+      "AUDIT_CONTROL",
+      "SETFCAP",
+      "MAC_OVERRIDE",
+      "MAC_ADMIN",
+      "SYSLOG",
+      "WAKE_ALARM",
+      "BLOCK_SUSPEND",
+      "AUDIT_READ",
+      "PERFMON",
+      "BPF",
+      "CHECKPOINT_RESTORE",
+  };
+  for (int i = 0; i < static_cast<int>(sizeof kNames / sizeof kNames[0]); ++i) {
+    if (name == kNames[i]) return i;
+  }
+  return -1;
+}
+
+// Leaves in the bounding set only what the securityContext keeps: the default set less `drop`
+// ("ALL": everything) plus `add` (names without the CAP_ prefix, as Kubernetes writes them).
+void LimitCapabilities(const json& capabilities) {
+  std::set<int> keep;
+  const std::vector<std::string> drop = capabilities.value("drop", std::vector<std::string>{});
+  const bool drop_all = std::find(drop.begin(), drop.end(), "ALL") != drop.end();
+  for (const auto& [name, cap] : DefaultCapabilities()) {
+    if (!drop_all && std::find(drop.begin(), drop.end(), name) == drop.end()) keep.insert(cap);
+  }
+  for (const std::string& name : capabilities.value("add", std::vector<std::string>{})) {
+    const int cap = CapabilityNumber(name);
+    if (cap >= 0) keep.insert(cap);
+  }
+  for (int cap = 0; cap <= CAP_LAST_CAP; ++cap) {
+    if (!keep.count(cap))
+      Check(::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0 || errno == EINVAL, "dropping a capability");
+  }
+  Check(::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == 0 || errno == EINVAL,
+        "clearing ambient capabilities");
+}
+
+// seccompProfile RuntimeDefault: what the runtimes' default profile refuses (EPERM) to a container
+// without extra capabilities — kernel modules, mounts, namespaces, reboot, clock and key
+// management, BPF, perf and the like — everything else allowed.
+void LoadRuntimeDefaultSeccomp() {
+  scmp_filter_ctx ctx = ::seccomp_init(SCMP_ACT_ALLOW);
+  Check(ctx != nullptr, "seccomp_init");
+  // Loaded as root before becoming the container's user: no_new_privs stays the securityContext's.
+  ::seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+  for (const char* name : {"acct",
+                           "add_key",
+                           "bpf",
+                           "clock_adjtime",
+                           "clock_settime",
+                           "create_module",
+                           "delete_module",
+                           "finit_module",
+                           "fsconfig",
+                           "fsmount",
+                           "fsopen",
+                           "fspick",
+                           "get_kernel_syms",
+                           "init_module",
+                           "ioperm",
+                           "iopl",
+                           "kcmp",
+                           "kexec_file_load",
+                           "kexec_load",
+                           "keyctl",
+                           "lookup_dcookie",
+                           "mount",
+                           "move_mount",
+                           "nfsservctl",
+                           "open_by_handle_at",
+                           "open_tree",
+                           "perf_event_open",
+                           "pivot_root",
+                           "query_module",
+                           "quotactl",
+                           "reboot",
+                           "request_key",
+                           "setns",
+                           "settimeofday",
+                           "stime",
+                           "swapoff",
+                           "swapon",
+                           "sysfs",
+                           "_sysctl",
+                           "umount",
+                           "umount2",
+                           "unshare",
+                           "uselib",
+                           "userfaultfd",
+                           "ustat",
+                           "vm86",
+                           "vm86old"}) {
+    const int nr = ::seccomp_syscall_resolve_name(name);
+    if (nr != __NR_SCMP_ERROR)
+      Check(::seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0) == 0, std::string("seccomp rule ") + name);
+  }
+  Check(::seccomp_load(ctx) == 0, "seccomp_load");
+  ::seccomp_release(ctx);
+}
+
 // Runs as PID 1 of the pod: builds the root, becomes the container's user, execs its argv.
 [[noreturn]] void RunContainer(const json& spec) {
   const std::string pod_dir = spec.at("pod_dir");
@@ -112,11 +277,14 @@ void MountDev(const std::string& root) {
   const std::string hostname = spec.at("hostname");
   Check(::sethostname(hostname.c_str(), hostname.size()) == 0, "sethostname " + hostname);
 
+  LimitCapabilities(spec.value("capabilities", json::object()));
+  if (spec.value("seccomp", "") == "RuntimeDefault") LoadRuntimeDefaultSeccomp();
   std::vector<gid_t> groups;
   for (const json& g : spec.at("groups")) groups.push_back(g.get<gid_t>());
   Check(::setgroups(groups.size(), groups.data()) == 0, "setgroups");
   Check(::setgid(spec.at("gid").get<gid_t>()) == 0, "setgid");
   Check(::setuid(spec.at("uid").get<uid_t>()) == 0, "setuid");
+  if (spec.value("no_new_privs", false)) Check(::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0, "no_new_privs");
 
   std::vector<std::string> env = spec.at("env").get<std::vector<std::string>>();
   std::vector<std::string> args = spec.at("argv").get<std::vector<std::string>>();
@@ -132,7 +300,11 @@ void MountDev(const std::string& root) {
   _exit(errno == ENOENT ? 127 : 126);
 }
 
-void ForwardKill(int) {
+void ForwardTerm(int) {
+  if (g_child > 0) ::kill(g_child, SIGTERM);
+}
+
+void Kill(int) {
   g_stop = 1;
   if (g_child > 0) ::kill(g_child, SIGKILL);
 }
@@ -169,13 +341,17 @@ int main(int argc, char** argv) {
   Mount("none", "/", nullptr, MS_REC | MS_PRIVATE);
 
   struct sigaction forward = {};
-  forward.sa_handler = ForwardKill;
+  forward.sa_handler = ForwardTerm;
   ::sigaction(SIGTERM, &forward, nullptr);
-  ::sigaction(SIGINT, &forward, nullptr);
+  struct sigaction kill = {};
+  kill.sa_handler = Kill;
+  ::sigaction(SIGUSR1, &kill, nullptr);
+  ::sigaction(SIGINT, &kill, nullptr);
   const pid_t child = ::fork();
   Check(child >= 0, "fork");
   if (child == 0) {
     ::signal(SIGTERM, SIG_DFL);
+    ::signal(SIGUSR1, SIG_DFL);
     ::signal(SIGINT, SIG_DFL);
     RunContainer(spec);
   }

@@ -144,6 +144,57 @@ struct Volume {
   bool read_only = false;
 };
 
+// A projected volume (what the ServiceAccount admission adds to every pod that automounts a
+// token: a bound token, the cluster's CA from the kube-root-ca.crt ConfigMap, the namespace).
+void MaterialiseProjected(const PodSetupInputs& in, const json& projected, const std::string& dir,
+                          std::optional<int64_t> fs_group) {
+  json mode = {{"defaultMode", Int(projected, "defaultMode").value_or(0644)}};
+  const json& meta = (*in.pod)["metadata"];
+  for (const json& source : projected.value("sources", json::array())) {
+    if (source.contains("serviceAccountToken")) {
+      const json& token = source["serviceAccountToken"];
+      WriteKeyFiles(dir, {{"token", in.service_account_token(token)}},
+                    {{"defaultMode", mode["defaultMode"]},
+                     {"items", {{{"key", "token"}, {"path", token.value("path", "token")}}}}},
+                    fs_group);
+    } else if (source.contains("configMap") || source.contains("secret")) {
+      const bool secret = source.contains("secret");
+      json ref = secret ? source["secret"] : source["configMap"];
+      std::map<std::string, std::string> data;
+      try {
+        const json object = in.get(secret ? "secrets" : "configmaps", ref.value("name", ""));
+        data = secret ? SecretData(object) : ConfigMapData(object);
+      } catch (const std::exception& e) {
+        if (!(ref.value("optional", false) && kube::IsNotFound(e))) {
+          Refuse(std::string("projected ") + (secret ? "secret" : "configMap") + " \"" + ref.value("name", "") +
+                 "\": " + e.what());
+        }
+      }
+      ref["defaultMode"] = mode["defaultMode"];
+      WriteKeyFiles(dir, data, ref, fs_group);
+    } else if (source.contains("downwardAPI")) {
+      for (const json& item : source["downwardAPI"].value("items", json::array())) {
+        const std::string field = item.value("fieldRef", json::object()).value("fieldPath", "");
+        std::string value;
+        if (field == "metadata.namespace") {
+          value = meta.value("namespace", "");
+        } else if (field == "metadata.name") {
+          value = meta.value("name", "");
+        } else {
+          Refuse("projected downwardAPI " + field + ": this test node projects metadata.name and metadata.namespace");
+        }
+        WriteKeyFiles(
+            dir, {{"value", value}},
+            {{"defaultMode", mode["defaultMode"]}, {"items", {{{"key", "value"}, {"path", item.value("path", "")}}}}},
+            fs_group);
+      }
+    } else {
+      Refuse("projected volume source " + source.dump() +
+             ": this test node projects serviceAccountToken, configMap, secret and downwardAPI");
+    }
+  }
+}
+
 std::map<std::string, Volume> MaterialiseVolumes(const PodSetupInputs& in, std::optional<int64_t> fs_group) {
   std::map<std::string, Volume> volumes;
   const json& spec = (*in.pod)["spec"];
@@ -157,6 +208,9 @@ std::map<std::string, Volume> MaterialiseVolumes(const PodSetupInputs& in, std::
     } else if (v.contains("configMap")) {
       const json& c = v["configMap"];
       WriteKeyFiles(dir, ConfigMapData(in.get("configmaps", c.value("name", ""))), c, fs_group);
+      volumes[name] = {dir, true};
+    } else if (v.contains("projected")) {
+      MaterialiseProjected(in, v["projected"], dir, fs_group);
       volumes[name] = {dir, true};
     } else if (v.contains("emptyDir")) {
       fs::create_directories(dir);
@@ -178,7 +232,7 @@ std::map<std::string, Volume> MaterialiseVolumes(const PodSetupInputs& in, std::
       volumes[name] = {it->second, v["persistentVolumeClaim"].value("readOnly", false)};
     } else {
       Refuse("volume " + name +
-             ": this test node supports secret, configMap, emptyDir, hostPath and "
+             ": this test node supports secret, configMap, projected, emptyDir, hostPath and "
              "persistentVolumeClaim volumes");
     }
   }
@@ -213,7 +267,7 @@ std::string HomeOf(const std::string& passwd, int64_t uid) {
 }
 
 int ProbePort(const json& container, const json& probe) {
-  const json& port = probe["tcpSocket"]["port"];
+  const json& port = probe.contains("httpGet") ? probe["httpGet"]["port"] : probe["tcpSocket"]["port"];
   if (port.is_number_integer()) return port.get<int>();
   for (const json& p : container.value("ports", json::array())) {
     if (p.value("name", "") == port.get<std::string>()) return p.value("containerPort", 0);
@@ -222,6 +276,16 @@ int ProbePort(const json& container, const json& probe) {
 }
 
 }  // namespace
+
+// The container's seccompProfile type, else the pod's; "" (unconfined) when neither sets one.
+std::string SeccompType(const json& pod_context, const json& container_context) {
+  for (const json* context : {&container_context, &pod_context}) {
+    const std::string type = context->value("seccompProfile", json::object()).value("type", "");
+    if (type == "Localhost") Refuse("seccompProfile Localhost: this test node has no profiles of its own");
+    if (!type.empty()) return type;
+  }
+  return "";
+}
 
 PodSetup SetUpPod(const PodSetupInputs& in) {
   const json& pod = *in.pod;
@@ -242,8 +306,8 @@ PodSetup SetUpPod(const PodSetupInputs& in) {
   if (fs_group) groups.push_back(*fs_group);
   for (const json& g : psc.value("supplementalGroups", json::array())) groups.push_back(g);
 
-  std::vector<std::string> argv = c.value("command", std::vector<std::string>{});
-  if (argv.empty()) Refuse("container has no command (this test node does not know images' entrypoints)");
+  std::vector<std::string> argv = c.value("command", in.image->entrypoint);
+  if (argv.empty()) Refuse("container has no command and its image no entrypoint");
   for (const std::string& a : c.value("args", std::vector<std::string>{})) argv.push_back(a);
 
   PodSetup out;
@@ -297,6 +361,12 @@ PodSetup SetUpPod(const PodSetupInputs& in) {
   out.termination_policy = c.value("terminationMessagePolicy", "File");
 
   json env = json::array({"PATH=" + in.image->path_env, "HOSTNAME=" + hostname, "HOME=" + HomeOf(passwd, uid)});
+  if (!in.api_host.empty()) {  // set whatever enableServiceLinks says
+    const std::string port = std::to_string(in.api_port);
+    env.push_back("KUBERNETES_SERVICE_HOST=" + in.api_host);
+    env.push_back("KUBERNETES_SERVICE_PORT=" + port);
+    env.push_back("KUBERNETES_SERVICE_PORT_HTTPS=" + port);
+  }
   for (const json& e : c.value("env", json::array())) {
     const std::string name = e.value("name", "");
     std::string value = e.value("value", "");
@@ -325,7 +395,12 @@ PodSetup SetUpPod(const PodSetupInputs& in) {
 
   if (c.contains("readinessProbe")) {
     const json& probe = c["readinessProbe"];
-    if (!probe.contains("tcpSocket")) Refuse("this test node runs tcpSocket readiness probes only");
+    if (probe.contains("httpGet")) {
+      if (probe["httpGet"].value("scheme", "HTTP") != "HTTP") Refuse("this test node probes httpGet over HTTP only");
+      out.readiness_http_path = probe["httpGet"].value("path", "/");
+    } else if (!probe.contains("tcpSocket")) {
+      Refuse("this test node runs tcpSocket and httpGet readiness probes only");
+    }
     out.readiness_port = ProbePort(c, probe);
     out.readiness_period_seconds = static_cast<double>(Int(probe, "periodSeconds").value_or(10));
     out.readiness_initial_delay_seconds = static_cast<double>(Int(probe, "initialDelaySeconds").value_or(0));
@@ -339,6 +414,9 @@ PodSetup SetUpPod(const PodSetupInputs& in) {
                  {"groups", groups},
                  {"env", env},
                  {"read_only_root", csc.value("readOnlyRootFilesystem", false)},
+                 {"capabilities", csc.value("capabilities", json::object())},
+                 {"no_new_privs", !csc.value("allowPrivilegeEscalation", true)},
+                 {"seccomp", SeccompType(psc, csc)},
                  {"working_dir", c.value("workingDir", "/")},
                  {"argv", argv}};
   return out;

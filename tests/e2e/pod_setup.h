@@ -29,13 +29,21 @@ struct PodSetupInputs {
   const std::map<std::string, std::string>* claims = nullptr;
   // GET of a Secret ("secrets") or ConfigMap ("configmaps") in the pod's namespace; throws when absent.
   std::function<nlohmann::json(const std::string& kind, const std::string& name)> get;
+  // A token of the pod's ServiceAccount for a projected serviceAccountToken source (its audience
+  // and expirationSeconds), bound to the pod: the kubelet's TokenRequest.
+  std::function<std::string(const nlohmann::json& token_source)> service_account_token;
+  // KUBERNETES_SERVICE_HOST / _PORT, as the kubelet sets them from the `kubernetes` Service
+  // (not set when the host is empty).
+  std::string api_host;
+  int api_port = 0;
 };
 
 struct PodSetup {
-  nlohmann::json sandbox;          // the sandbox's SPEC.json, less netns and log
-  std::string termination_log;     // on this machine
-  std::string termination_policy;  // File | FallbackToLogsOnError
-  int readiness_port = 0;          // tcpSocket probe; 0: none (ready once running)
+  nlohmann::json sandbox;           // the sandbox's SPEC.json, less netns and log
+  std::string termination_log;      // on this machine
+  std::string termination_policy;   // File | FallbackToLogsOnError
+  int readiness_port = 0;           // tcpSocket or httpGet probe; 0: none (ready once running)
+  std::string readiness_http_path;  // httpGet: the path; "": a tcpSocket probe
   double readiness_period_seconds = 10;
   double readiness_initial_delay_seconds = 0;
 };

@@ -1,6 +1,8 @@
-// TrainingJobs run end to end through the product as a cluster runs it: the real kubecnn-operator
-// against the API-server fixture; worker pods running the real sshd with the operator's
-// sshd_config and keys; a launcher pod running the real mpirun over ssh into them; the real
+// TrainingJobs run end to end through the product as a cluster runs it: a real control plane
+// (kube-apiserver, controller manager, scheduler), kubecnn installed with Helm and the real
+// kubecnn-operator running as the chart's Deployment pod, jobs applied with kubectl into a
+// namespace enforcing Pod Security "restricted"; worker pods running the real sshd with the
+// operator's sshd_config and keys; a launcher pod running the real mpirun over ssh into them; the real
 // kubecnn-trainer with the operator's flags reading TFRecord shards from a claim and writing
 // checkpoints to another — or both in a bucket of a real Ceph object gateway on the pod network;
 // status read back as `kubectl get trainingjob -o yaml` shows it.
@@ -28,7 +30,8 @@ using std::chrono::seconds;
 
 constexpr seconds kJobTimeout{240};
 
-// Pods need root and the machine's sshd and mpirun; without them the suite cannot say anything.
+// Pods need root and the machine's sshd and mpirun, the cluster the control plane's binaries
+// ($KUBEBUILDER_ASSETS); without them the suite cannot say anything.
 #define REQUIRE_NODE()                                                                           \
   do {                                                                                           \
     std::string why = NodeUnavailableReason();                                                   \
@@ -39,6 +42,7 @@ constexpr seconds kJobTimeout{240};
       if (std::getenv("CI") != nullptr) FAIL() << "the e2e node cannot run pods: " << why;       \
       GTEST_SKIP() << "the e2e node cannot run pods: " << why;                                   \
     }                                                                                            \
+    KUBECNN_SKIP_WITHOUT_CONTROL_PLANE();                                                        \
   } while (0)
 
 std::string Phase(const json& job) { return job.value("status", json::object()).value("phase", ""); }
