@@ -51,7 +51,7 @@ std::optional<api::Progress> ParseTrainerMetrics(const std::string& text) {
     } else if (name == "kubecnn_train_epoch" && !p.epoch) {
       p.epoch = static_cast<int64_t>(value);
     } else if (name == "kubecnn_train_images_per_second" && !p.images_per_second) {
-      p.images_per_second = value;
+      p.images_per_second = std::round(value * 10) / 10;  // `kubectl get`'s IMG/S column: 6675.4, not 6675.350323949537
     } else if (name == "kubecnn_train_loss" && !p.loss) {
       p.loss = value;
     } else if (name == "kubecnn_train_learning_rate" && !p.learning_rate) {

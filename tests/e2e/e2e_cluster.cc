@@ -27,12 +27,17 @@ constexpr const char* kOperatorTag = "e2e";
 constexpr const char* kNodeName = "e2e-node";
 
 // The chart's values for seconds-long jobs: no client rate limit, progress every second, a gang
-// restarted a second after it fails, and a short leader lease so that a standby takes over fast.
+// restarted (or released gang re-admitted) a second after it fails, and a short leader lease so
+// that a standby takes over fast.
 json ChartValues(const E2eClusterOptions& options) {
   return {{"image", {{"repository", kOperatorImage}, {"tag", kOperatorTag}, {"pullPolicy", "Never"}}},
           {"replicaCount", options.operator_replicas},
           {"leaderElection", {{"leaseDurationSeconds", 6}, {"renewDeadlineSeconds", 4}, {"retryPeriodSeconds", 1}}},
-          {"operator", {{"kubeApiQps", 0}, {"progressPeriodSeconds", 1}, {"restartBackoffSeconds", 1}}},
+          {"operator",
+           {{"kubeApiQps", 0},
+            {"progressPeriodSeconds", 1},
+            {"restartBackoffSeconds", 1},
+            {"extraArgs", json::array({"--admission_backoff=1"})}}},
           {"tests", {{"image", "busybox:1.36"}}}};
 }
 
@@ -185,6 +190,11 @@ void E2eCluster::CreateClaim(const std::string& name, const std::string& dir) {
                       {"resources", {{"requests", {{"storage", "10Gi"}}}}}}}};
   const testing::CommandOutcome applied = control_plane_->Kubectl("apply -f -", pv.dump() + "\n" + pvc.dump());
   if (applied.exit_code != 0) throw std::runtime_error("creating claim " + name + ": " + applied.output);
+  // The controller manager binds them in a moment; before that the scheduler refuses the pods
+  // ("unbound immediate PersistentVolumeClaims").
+  const testing::CommandOutcome bound = control_plane_->Kubectl("wait --for=jsonpath='{.status.phase}'=Bound pvc/" +
+                                                                name + " -n " + kNamespace + " --timeout=60s");
+  if (bound.exit_code != 0) throw std::runtime_error("claim " + name + " not bound within 60 s: " + bound.output);
 }
 
 E2eCluster::~E2eCluster() {

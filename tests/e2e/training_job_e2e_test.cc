@@ -15,6 +15,7 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "operator/kube/base64.h"
 #include "operator/kube/resource.h"
@@ -252,6 +253,19 @@ TEST_F(TrainingJobE2e, TrainsToSucceededWithProgressAndEvaluationThenAnEvaluateJ
        {"JobCreated", "LauncherRunning", "TrainingSucceeded", "Evaluating", "EvaluationSucceeded"}) {
     EXPECT_TRUE(reasons.count(reason)) << "no " << reason << " event";
   }
+  // ... and kubectl shows them as a user sees them: the CRD's columns, describe's Events.
+  const testing::CommandOutcome listed = cluster.Kubectl("get trainingjobs -n " + std::string(kNamespace));
+  ASSERT_EQ(listed.exit_code, 0);
+  EXPECT_TRUE(std::regex_search(listed.output, std::regex(R"(NAME\s+PHASE\s+WORKERS\s+EPOCH\s+IMG/S\s+TOP1\s+AGE)")))
+      << listed.output;
+  // A finished job has no ready workers; its epoch, last throughput (to a tenth) and top-1 stay.
+  EXPECT_TRUE(std::regex_search(listed.output, std::regex(R"(fmnist\s+Succeeded\s+0\s+\d+\s+\d+(\.\d)?\s+0\.\d+\s)")))
+      << listed.output;
+  const testing::CommandOutcome described =
+      cluster.Kubectl("describe trainingjob fmnist -n " + std::string(kNamespace));
+  ASSERT_EQ(described.exit_code, 0);
+  EXPECT_NE(described.output.find("Events:"), std::string::npos) << described.output;
+  EXPECT_TRUE(std::regex_search(described.output, std::regex(R"(Normal\s+EvaluationSucceeded)"))) << described.output;
 
   // A mode: Evaluate job on the same log directory scores the same checkpoint again.
   json eval_job = FashionMnistJob("fmnist-eval", 2, kSteps);
@@ -495,6 +509,170 @@ TEST_F(TrainingJobE2e, BadTrainerFlagFailsTheJobAtOnceWithTheTrainersMessage) {
   EXPECT_EQ(PodsNamed(cluster, "badflag-launcher").size(), 1u) << "a permanent error is not retried";
   ASSERT_FALSE(PodsNamed(cluster, "badflag-launcher").empty());
   EXPECT_EQ(PodsNamed(cluster, "badflag-launcher")[0].exit_code, 2);
+}
+
+}  // namespace
+}  // namespace kubecnn::e2e
+
+namespace kubecnn::e2e {
+namespace {
+
+// Pods, Services, ConfigMaps and Secrets of a job (by its label) still in the namespace.
+std::vector<std::string> ObjectsOfJob(E2eCluster& cluster, const std::string& job) {
+  std::vector<std::string> out;
+  kube::ListOptions options;
+  options.label_selector = "kubecnn.io/job-name=" + job;
+  for (const kube::Resource* resource : {&kube::resources::kPods, &kube::resources::kServices,
+                                         &kube::resources::kConfigMaps, &kube::resources::kSecrets}) {
+    for (const json& object : cluster.client().List(*resource, kNamespace, options).items) {
+      out.push_back(resource->plural + "/" + object["metadata"].value("name", ""));
+    }
+  }
+  return out;
+}
+
+TEST_F(TrainingJobE2e, DeletingARunningJobStopsItsPodsGracefullyAndTheGarbageCollectorLeavesNothing) {
+  REQUIRE_NODE();
+  E2eCluster cluster(data_.path());
+  cluster.Apply(FashionMnistJob("gone", 2, 100000));
+  cluster.WaitFor(
+      "gone",
+      [](const json& job) {
+        return Phase(job) == "Running" && Status(job).value("progress", json::object()).value("step", 0) > 0;
+      },
+      kJobTimeout);
+  ASSERT_FALSE(ObjectsOfJob(cluster, "gone").empty());
+
+  // kubectl delete as a user types it: the TrainingJob goes at once, its children by their
+  // ownerReferences through the real garbage collector, each pod with SIGTERM first.
+  const testing::CommandOutcome deleted =
+      cluster.Kubectl("delete trainingjob gone -n " + std::string(kNamespace) + " --wait=true --timeout=60s");
+  ASSERT_EQ(deleted.exit_code, 0) << deleted.output;
+  const auto deadline = std::chrono::steady_clock::now() + seconds(90);
+  std::vector<std::string> left = ObjectsOfJob(cluster, "gone");
+  while (!left.empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    left = ObjectsOfJob(cluster, "gone");
+  }
+  std::string names;
+  for (const std::string& n : left) names += n + " ";
+  ASSERT_TRUE(left.empty()) << "still there 90 s after the delete: " << names << "\n" << cluster.Diagnostics();
+  const std::string node_log = cluster.node().LogText();
+  for (const char* pod : {"gone-worker-0", "gone-worker-1", "gone-launcher"}) {
+    EXPECT_NE(node_log.find(std::string(pod) + " terminating: SIGTERM"), std::string::npos) << pod << "\n" << node_log;
+    EXPECT_EQ(node_log.find(std::string(pod) + " grace period over"), std::string::npos)
+        << pod << " needed SIGKILL: it ignored SIGTERM for its whole grace period\n"
+        << node_log;
+  }
+  for (const RunningPod& pod : cluster.node().Pods()) {
+    if (pod.name.rfind("gone-", 0) == 0) {
+      EXPECT_TRUE(pod.finished) << pod.name;
+      EXPECT_TRUE(cluster.node().ProcessesOf(pod).empty()) << pod.name << " still has processes";
+    }
+  }
+}
+
+TEST_F(TrainingJobE2e, AGangTooBigForTheNodeIsReleasedAndRunsOnceTheGpusAreThere) {
+  REQUIRE_NODE();
+  E2eClusterOptions options;
+  options.node_gpus = 1;  // the gang wants 2
+  E2eCluster cluster(data_.path(), options);
+  json job = FashionMnistJob("big", 2, 30);
+  job["spec"]["resources"] = {{"limits", {{"nvidia.com/gpu", 1}}}};
+  job["spec"]["scheduling"] = {{"scheduleTimeoutSeconds", 5}};
+  job["spec"].erase("evaluation");
+  cluster.Apply(job);
+
+  // The real scheduler binds one worker and leaves the other Pending (Insufficient nvidia.com/gpu);
+  // after scheduleTimeoutSeconds the operator releases the whole gang and retries.
+  const json released = cluster.WaitFor(
+      "big", [](const json& j) { return ConditionOf(j, "Scheduled").value("reason", "") == "ScheduleTimeout"; },
+      kJobTimeout);
+  const std::string message = ConditionOf(released, "Scheduled").value("message", "");
+  std::printf("=== released: %s\n", message.c_str());
+  EXPECT_NE(message.find("1 of 2 workers scheduled"), std::string::npos) << message;
+  EXPECT_NE(message.find("Insufficient nvidia.com/gpu"), std::string::npos) << message;
+  EXPECT_TRUE(EventReasons(cluster, "big").count("ScheduleTimeout"));
+  EXPECT_NE(Phase(released), "Running");
+
+  // A second GPU appears on the node: the next attempt fits and the job trains to the end.
+  cluster.node().SetGpus(2);
+  std::vector<std::string> phases;
+  const json done = WaitUntilFinished(cluster, "big", &phases);
+  ASSERT_EQ(Phase(done), "Succeeded") << cluster.Diagnostics();
+  EXPECT_GE(Status(done).value("admissionRetries", 0), 1);
+}
+
+TEST_F(TrainingJobE2e, KillingTheLeadingOperatorReplicaHandsTheJobToTheStandbyWhichFinishesIt) {
+  REQUIRE_NODE();
+  E2eClusterOptions options;
+  options.operator_replicas = 2;
+  E2eCluster cluster(data_.path(), options);
+  cluster.Apply(FashionMnistJob("failover", 2, 1500));
+  cluster.WaitFor(
+      "failover",
+      [](const json& job) {
+        return Phase(job) == "Running" && Status(job).value("progress", json::object()).value("step", 0) > 0;
+      },
+      kJobTimeout);
+
+  // The leader is whoever holds the chart's Lease; its identity starts with its pod's name.
+  const json lease = cluster.client().Get(kube::resources::kLeases, kOperatorNamespace, "kubecnn-operator");
+  const std::string leader = lease["spec"].value("holderIdentity", "");
+  std::printf("=== leader: %s (transitions %d)\n", leader.c_str(), lease["spec"].value("leaseTransitions", 0));
+  std::optional<RunningPod> leader_pod;
+  for (const RunningPod& pod : cluster.node().Pods()) {
+    if (pod.ns == kOperatorNamespace && !pod.name.empty() && leader.rfind(pod.name, 0) == 0) leader_pod = pod;
+  }
+  ASSERT_TRUE(leader_pod) << "no operator pod holds the lease (" << leader << ")\n" << cluster.Diagnostics();
+  const int operator_pid = ProcessNamed(cluster, *leader_pod, "kubecnn-operato");
+  ASSERT_GT(operator_pid, 0) << cluster.Diagnostics();
+  ASSERT_EQ(::kill(operator_pid, SIGKILL), 0);
+  std::printf("=== killed the leader's process %d in %s\n", operator_pid, leader_pod->name.c_str());
+
+  // The standby takes the lease once it lapses, and the job finishes under it.
+  std::vector<std::string> phases;
+  const json done = WaitUntilFinished(cluster, "failover", &phases);
+  ASSERT_EQ(Phase(done), "Succeeded") << cluster.Diagnostics();
+  const json after = cluster.client().Get(kube::resources::kLeases, kOperatorNamespace, "kubecnn-operator");
+  const std::string new_leader = after["spec"].value("holderIdentity", "");
+  std::printf("=== leader now: %s (transitions %d)\n", new_leader.c_str(), after["spec"].value("leaseTransitions", 0));
+  EXPECT_NE(new_leader, leader);
+  EXPECT_GT(after["spec"].value("leaseTransitions", 0), lease["spec"].value("leaseTransitions", 0));
+  EXPECT_EQ(Status(done).value("restarts", -1), 0) << "a new leader adopts the running gang, it does not restart it";
+}
+
+TEST(HelmRelease, HelmTestPassesAndUninstallLeavesOnlyTheCrd) {
+  REQUIRE_NODE();
+  testing::ScratchDir data;
+  E2eCluster cluster(data.path());
+  const testing::CommandOutcome tested =
+      HelmRelease(cluster.control_plane().admin_kubeconfig(), "test", "--timeout=90");
+  std::printf("$ helm test %s -n %s\n%s", kRelease, kOperatorNamespace, tested.output.c_str());
+  ASSERT_EQ(tested.exit_code, 0) << tested.output << cluster.Diagnostics();
+
+  const testing::CommandOutcome removed =
+      HelmRelease(cluster.control_plane().admin_kubeconfig(), "uninstall", "--timeout=90");
+  std::printf("$ helm uninstall %s -n %s\n%s", kRelease, kOperatorNamespace, removed.output.c_str());
+  ASSERT_EQ(removed.exit_code, 0) << removed.output;
+  // Helm's rule: the CRD (from crds/) stays; everything the release made is gone.
+  const testing::CommandOutcome left =
+      cluster.Kubectl("get deployments,replicasets,serviceaccounts,services,roles,rolebindings,configmaps -n " +
+                      std::string(kOperatorNamespace) + " -l app.kubernetes.io/part-of=kubecnn -o name");
+  EXPECT_EQ(left.exit_code, 0);
+  EXPECT_EQ(left.output.find('/'), std::string::npos) << "left behind:\n" << left.output;
+  const testing::CommandOutcome cluster_wide = cluster.Kubectl(
+      std::string("get clusterroles,clusterrolebindings -l app.kubernetes.io/part-of=kubecnn") + " -o name");
+  EXPECT_EQ(cluster_wide.output.find('/'), std::string::npos) << "left behind:\n" << cluster_wide.output;
+  EXPECT_EQ(cluster.Kubectl("get crd trainingjobs.kubecnn.io -o name").exit_code, 0) << "the CRD stays";
+  // The operator's pods go with their ReplicaSet (the garbage collector), SIGTERM first.
+  const auto deadline = std::chrono::steady_clock::now() + seconds(60);
+  size_t pods = 1;
+  while (pods > 0 && std::chrono::steady_clock::now() < deadline) {
+    pods = cluster.client().List(kube::resources::kPods, kOperatorNamespace).items.size();
+    if (pods > 0) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_EQ(pods, 0u) << cluster.Diagnostics();
 }
 
 }  // namespace

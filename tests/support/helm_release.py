@@ -16,6 +16,13 @@ import helm_python as helm
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
+def summary(release):
+    """Revision and status of a release summary, without its manifest and notes."""
+    if not isinstance(release, dict):
+        return str(release)
+    return ", ".join(f"{key} {release[key]}" for key in ("revision", "status", "chart_version") if key in release)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=["install", "test", "uninstall"])
@@ -34,17 +41,13 @@ def main():
             # ready when its Deployment is.
             release = config.install(args.chart, args.name, json.loads(args.values), namespace=args.namespace,
                                      create_namespace=True, wait="watcher", timeout=args.timeout)
-            info = release.get("info", {}) if isinstance(release, dict) else {}
-            print(f"installed {args.name} in {args.namespace}: {info.get('status', release)}")
+            print(f"installed {args.name} in {args.namespace}: {summary(release)}")
         elif args.action == "test":
             result = config.test(args.name, timeout=args.timeout)
-            hooks = result.get("release", {}).get("hooks", []) if isinstance(result, dict) else []
-            for hook in hooks:
-                print(f"test {hook.get('name')}: {hook.get('last_run', {}).get('phase', '?')}")
-            print(f"tested {args.name}: passed")
+            print(f"tested {args.name}: passed ({summary(result.get('release', result))})")
         else:
-            config.uninstall(args.name, wait="watcher", timeout=args.timeout)
-            print(f"uninstalled {args.name}")
+            result = config.uninstall(args.name, wait="watcher", timeout=args.timeout)
+            print(f"uninstalled {args.name}: {result.get('info', '') if isinstance(result, dict) else result}")
     except helm.HelmError as e:  # the SDK's refusal, with Helm's own message
         print(f"helm {args.action} {args.name}: {e}", file=sys.stderr)
         return 1

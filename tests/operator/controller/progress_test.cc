@@ -60,6 +60,9 @@ TEST(TrainerMetrics, ParsesTheTrainerFamilies) {
   EXPECT_DOUBLE_EQ(*p->loss, 3.25);
   EXPECT_DOUBLE_EQ(*p->learning_rate, 0.4);
   EXPECT_FALSE(ParseTrainerMetrics("# nothing\nother_metric 1\n"));
+  // Throughput to a tenth: it is a column of `kubectl get trainingjobs`.
+  EXPECT_DOUBLE_EQ(*ParseTrainerMetrics("kubecnn_train_images_per_second 6675.350323949537\n")->images_per_second,
+                   6675.4);
   EXPECT_FALSE(ParseTrainerMetrics("kubecnn_train_loss NaN\n")) << "a NaN loss is not progress to report";
 }
 
