@@ -4,7 +4,8 @@
 # - Debian packages: toolchain, OpenMPI, protobuf, libjpeg-turbo, cpprestsdk, prometheus-cpp,
 #   yaml-cpp, nlohmann-json, GoogleTest, Fashion-MNIST, clang (libFuzzer); sshd, ssh and iproute2
 #   for the end-to-end suite's pods; libcurl (the S3 client: SigV4 signing, TLS) and tinyxml2
-#   (S3's XML answers); Ceph's mon, osd and radosgw, the real S3 server the storage tests run.
+#   (S3's XML answers); Ceph's mon, osd and radosgw, the real S3 server the storage tests run;
+#   etcd-server, the store of the tests' real Kubernetes control plane (scripts/k8s-assets.sh).
 # - LibTorch: the CUDA build inside PyPI's torch wheel, in a virtualenv at $KUBECNN_VENV
 #   (default /opt/kubecnn/venv) that later runs reuse; torchvision and Pillow beside it for
 #   the Python reference benchmarks; helm-python-sdk and PyYAML for the chart's tests; TensorBoard and
@@ -40,6 +41,7 @@ apt_packages=(
   python3-venv
   openssh-server openssh-client iproute2 ca-certificates
   ceph-mon ceph-osd radosgw
+  etcd-server
 )
 
 missing=()

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,10 +16,14 @@
 
 namespace kubecnn::testing {
 
-Process::Process(const std::vector<std::string>& argv, const std::string& log, const std::vector<std::string>& env)
+Process::Process(const std::vector<std::string>& argv, const std::string& log, const std::vector<std::string>& env,
+                 ProcessOptions options)
     : log_(log) {
+  const pid_t parent = getpid();
   pid_ = fork();
   if (pid_ == 0) {
+    // A parent gone before prctl took effect would never send the signal: check after setting it.
+    if (options.die_with_parent && (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)) _exit(125);
     // No stdio in the child: freopen(stdout) would first flush what the test had printed but not
     // yet written into the test's own output (printing it twice), and a stdio lock held by another
     // thread at fork() would never be released here.
@@ -60,6 +65,13 @@ std::optional<int> Process::Wait(std::chrono::milliseconds limit) {
 
 void Process::Signal(int signal) {
   if (pid_ > 0 && !exit_code_) kill(pid_, signal);
+}
+
+int Process::Stop(std::chrono::milliseconds grace) {
+  Signal(SIGTERM);
+  if (std::optional<int> code = Wait(grace)) return *code;
+  Signal(SIGKILL);
+  return Wait(std::chrono::hours(1)).value_or(-1);
 }
 
 std::string Process::output() const { return std::filesystem::exists(log_) ? ReadFile(log_) : std::string(); }

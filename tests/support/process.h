@@ -12,10 +12,18 @@
 
 namespace kubecnn::testing {
 
+struct ProcessOptions {
+  // The child gets SIGKILL when the thread that started it exits, the whole test process dying
+  // included (PR_SET_PDEATHSIG): for daemons that must not outlive a crashed or killed test. Start
+  // such a child from a thread that lives as long as the child should (the test's main thread).
+  bool die_with_parent = false;
+};
+
 class Process {
  public:
   // Starts argv[0] (PATH searched) with `env` ("NAME=value") added to the environment.
-  Process(const std::vector<std::string>& argv, const std::string& log, const std::vector<std::string>& env = {});
+  Process(const std::vector<std::string>& argv, const std::string& log, const std::vector<std::string>& env = {},
+          ProcessOptions options = {});
   ~Process();  // SIGKILL if still running
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
@@ -26,6 +34,8 @@ class Process {
   std::optional<int> Wait(std::chrono::milliseconds limit);
   // Sends `signal` unless the process has exited.
   void Signal(int signal);
+  // SIGTERM, then SIGKILL when it has not exited after `grace`; returns the exit code.
+  int Stop(std::chrono::milliseconds grace);
   // What the process wrote so far ("" before the child has created its log).
   std::string output() const;
 
