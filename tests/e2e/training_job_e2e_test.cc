@@ -511,11 +511,15 @@ TEST_F(TrainingJobE2e, BadTrainerFlagFailsTheJobAtOnceWithTheTrainersMessage) {
   EXPECT_EQ(PodsNamed(cluster, "badflag-launcher")[0].exit_code, 2);
 }
 
-}  // namespace
-}  // namespace kubecnn::e2e
-
-namespace kubecnn::e2e {
-namespace {
+// Waits until the job runs and its trainer has taken a step (status.progress shows it).
+void WaitUntilTraining(E2eCluster& cluster, const std::string& name) {
+  cluster.WaitFor(
+      name,
+      [](const json& job) {
+        return Phase(job) == "Running" && Status(job).value("progress", json::object()).value("step", 0) > 0;
+      },
+      kJobTimeout);
+}
 
 // Pods, Services, ConfigMaps and Secrets of a job (by its label) still in the namespace.
 std::vector<std::string> ObjectsOfJob(E2eCluster& cluster, const std::string& job) {
@@ -535,12 +539,7 @@ TEST_F(TrainingJobE2e, DeletingARunningJobStopsItsPodsGracefullyAndTheGarbageCol
   REQUIRE_NODE();
   E2eCluster cluster(data_.path());
   cluster.Apply(FashionMnistJob("gone", 2, 100000));
-  cluster.WaitFor(
-      "gone",
-      [](const json& job) {
-        return Phase(job) == "Running" && Status(job).value("progress", json::object()).value("step", 0) > 0;
-      },
-      kJobTimeout);
+  WaitUntilTraining(cluster, "gone");
   ASSERT_FALSE(ObjectsOfJob(cluster, "gone").empty());
 
   // kubectl delete as a user types it: the TrainingJob goes at once, its children by their
@@ -609,12 +608,7 @@ TEST_F(TrainingJobE2e, KillingTheLeadingOperatorReplicaHandsTheJobToTheStandbyWh
   options.operator_replicas = 2;
   E2eCluster cluster(data_.path(), options);
   cluster.Apply(FashionMnistJob("failover", 2, 1500));
-  cluster.WaitFor(
-      "failover",
-      [](const json& job) {
-        return Phase(job) == "Running" && Status(job).value("progress", json::object()).value("step", 0) > 0;
-      },
-      kJobTimeout);
+  WaitUntilTraining(cluster, "failover");
 
   // The leader is whoever holds the chart's Lease; its identity starts with its pod's name.
   const json lease = cluster.client().Get(kube::resources::kLeases, kOperatorNamespace, "kubecnn-operator");
