@@ -167,7 +167,10 @@ ControlPlane::ControlPlane(ControlPlaneOptions options)
       StartAll();
       return;
     } catch (const PortTaken& e) {
-      taken += "\n" + std::string(e.what());
+      const std::string what = e.what();
+      std::fprintf(stderr, "test control plane: a port was taken, starting again on new ones (%s)\n",
+                   what.substr(0, what.find('\n')).c_str());
+      taken += "\n" + what;
       StopAll();
       fs::remove_all(files_.etcd_data);  // its member record names the old peer port
     } catch (...) {
