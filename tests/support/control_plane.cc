@@ -141,6 +141,14 @@ ControlPlane& ControlPlane::Shared() {
 
 ControlPlane::ControlPlane(ControlPlaneOptions options)
     : options_(std::move(options)), assets_(ControlPlaneAssets::Find(options_.assets_dir)), files_(scratch_.path()) {
+  for (const auto& [component, flags] : options_.extra_flags) {
+    if (component != "etcd" && component != "kube-apiserver" && component != "kube-controller-manager" &&
+        component != "kube-scheduler") {
+      throw std::invalid_argument("ControlPlaneOptions::extra_flags names \"" + component +
+                                  "\", which the test control plane does not run (etcd, kube-apiserver, "
+                                  "kube-controller-manager, kube-scheduler)");
+    }
+  }
   for (const std::string& dir :
        {files_.dir + "/pki", files_.dir + "/kubeconfigs", files_.apiserver_cert_dir, files_.controller_manager_cert_dir,
         files_.scheduler_cert_dir, files_.flex_volume_dir}) {
@@ -216,6 +224,9 @@ void ControlPlane::WriteKubeconfigs() {
 }
 
 ControlPlane::Component& ControlPlane::Start(const std::string& name, std::vector<std::string> argv) {
+  if (auto extra = options_.extra_flags.find(name); extra != options_.extra_flags.end()) {
+    argv.insert(argv.end(), extra->second.begin(), extra->second.end());
+  }
   auto process = std::make_unique<Process>(argv, files_.Log(name), std::vector<std::string>{},
                                            ProcessOptions{.die_with_parent = true});
   running_.push_back(Component{name, std::move(argv), std::move(process)});

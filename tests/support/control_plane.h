@@ -36,6 +36,10 @@ struct ControlPlaneOptions {
   ControlPlanePorts first_ports;
   // How long each component may take to become ready (2 loaded cores start all four in ~6 s).
   std::chrono::seconds ready_timeout{90};
+  // Flags appended to a component's command line, by its name ("etcd", "kube-apiserver",
+  // "kube-controller-manager", "kube-scheduler"), e.g. {"kube-scheduler", {"--kube-api-qps=1000"}}
+  // for a benchmark; a flag given again overrides ours. Another name is refused.
+  std::map<std::string, std::vector<std::string>> extra_flags;
 };
 
 class ControlPlane {
@@ -50,7 +54,8 @@ class ControlPlane {
   // Starts all four and waits until each is ready: etcd's /health, kube-apiserver's /readyz, the
   // controllers' /healthz, and the `default` ServiceAccount the controllers make (pods are refused
   // before it exists). Picks new ports and starts again when one was taken meanwhile. Throws
-  // std::runtime_error naming the component, its command line and the end of its log.
+  // std::runtime_error naming the component, its command line and the end of its log, and
+  // std::invalid_argument for extra_flags of a component it does not run.
   explicit ControlPlane(ControlPlaneOptions options = {});
   ~ControlPlane();  // SIGTERM to each, newest first; SIGKILL after 5 s
   ControlPlane(const ControlPlane&) = delete;

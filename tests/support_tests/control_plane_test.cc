@@ -386,9 +386,33 @@ TEST_F(ControlPlaneTest, AComponentThatFailsIsNamedWithItsCommandAndTheEndOfItsL
   }
 }
 
+TEST_F(ControlPlaneTest, ExtraFlagsForAComponentItDoesNotRunAreRefusedBeforeAnythingStarts) {
+  ControlPlaneOptions options;
+  options.extra_flags["kube-schedular"] = {"--kube-api-qps=1000"};
+  try {
+    ControlPlane misspelt(options);
+    FAIL() << "a control plane started with extra flags for \"kube-schedular\"";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_TRUE(Contains(e.what(), "extra_flags names \"kube-schedular\"")) << e.what();
+    EXPECT_TRUE(Contains(e.what(), "kube-scheduler)")) << e.what();
+  }
+}
+
+// The NUL-separated arguments of a running process.
+std::vector<std::string> CommandLineOf(pid_t pid) {
+  const std::string raw = ReadFile("/proc/" + std::to_string(pid) + "/cmdline");
+  std::vector<std::string> args;
+  for (size_t start = 0; start < raw.size();) {
+    const size_t end = raw.find('\0', start);
+    args.push_back(raw.substr(start, end - start));
+    start = end == std::string::npos ? raw.size() : end + 1;
+  }
+  return args;
+}
+
 // Last: a second control plane beside the shared one, on another loopback address, whose first
 // etcd port is taken (the quickest component to fail; kube-apiserver's clash reads the same, "bind:
-// address already in use"); stopped by pid.
+// address already in use"), its scheduler given an extra flag; stopped by pid.
 TEST_F(ControlPlaneTest, AnotherOnAGivenBindAddressMovesOffATakenPortAndStopsWhenDestroyed) {
   const HeldPort taken("127.0.0.1");
   std::vector<pid_t> pids;
@@ -396,6 +420,7 @@ TEST_F(ControlPlaneTest, AnotherOnAGivenBindAddressMovesOffATakenPortAndStopsWhe
     ControlPlaneOptions options;
     options.bind_address = "127.0.0.2";
     options.first_ports.etcd_client = taken.port();
+    options.extra_flags["kube-scheduler"] = {"--kube-api-qps=500", "--kube-api-burst=1000"};
     ControlPlane other(options);
     EXPECT_NE(other.ports().etcd_client, taken.port());
     EXPECT_EQ(other.server_url(), "https://127.0.0.2:" + std::to_string(other.ports().apiserver));
@@ -405,6 +430,12 @@ TEST_F(ControlPlaneTest, AnotherOnAGivenBindAddressMovesOffATakenPortAndStopsWhe
     EXPECT_EQ(ready.output, "ok");
     pids = other.pids();
     ASSERT_EQ(pids.size(), 4u);
+    const std::vector<std::string> scheduler = CommandLineOf(pids[3]);
+    ASSERT_GE(scheduler.size(), 2u);
+    EXPECT_EQ(scheduler[scheduler.size() - 2], "--kube-api-qps=500");
+    EXPECT_EQ(scheduler.back(), "--kube-api-burst=1000");
+    const std::vector<std::string> apiserver = CommandLineOf(pids[1]);
+    EXPECT_EQ(std::count(apiserver.begin(), apiserver.end(), "--kube-api-qps=500"), 0);
   }
   for (const pid_t pid : pids) {
     errno = 0;
