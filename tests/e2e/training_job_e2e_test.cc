@@ -591,7 +591,6 @@ TEST_F(TrainingJobE2e, AGangTooBigForTheNodeIsReleasedAndRunsOnceTheGpusAreThere
   std::printf("=== released: %s\n", message.c_str());
   EXPECT_NE(message.find("1 of 2 workers scheduled"), std::string::npos) << message;
   EXPECT_NE(message.find("Insufficient nvidia.com/gpu"), std::string::npos) << message;
-  EXPECT_TRUE(EventReasons(cluster, "big").count("ScheduleTimeout"));
   EXPECT_NE(Phase(released), "Running");
 
   // A second GPU appears on the node: the next attempt fits and the job trains to the end.
@@ -600,6 +599,8 @@ TEST_F(TrainingJobE2e, AGangTooBigForTheNodeIsReleasedAndRunsOnceTheGpusAreThere
   const json done = WaitUntilFinished(cluster, "big", &phases);
   ASSERT_EQ(Phase(done), "Succeeded") << cluster.Diagnostics();
   EXPECT_GE(Status(done).value("admissionRetries", 0), 1);
+  EXPECT_TRUE(EventReasons(cluster, "big").count("ScheduleTimeout"))
+      << "the release is also an Event (recorded after the status write)";
 }
 
 TEST_F(TrainingJobE2e, KillingTheLeadingOperatorReplicaHandsTheJobToTheStandbyWhichFinishesIt) {
