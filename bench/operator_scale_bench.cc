@@ -71,6 +71,7 @@ struct OperatorFigures {
   double requests_at_success = 0;                            // when every job had Succeeded
   double requests = 0;                                       // all told, once the operator went quiet
   std::map<std::string, double> requests_by_verb;
+  std::map<std::string, double> requests_by_code;  // HTTP status ("0": no response)
   double retries = 0, reconcile_errors = 0, reconciles = 0;
   double reconcile_p50_s = NAN, reconcile_p99_s = NAN;
   double rss_idle_mb = NAN, rss_peak_mb = NAN;
@@ -288,6 +289,7 @@ void ReadMetrics(const std::string& text, OperatorFigures& f) {
   const std::vector<kubecnn::bench::Sample> samples = kubecnn::bench::ParsePrometheusText(text);
   f.requests = kubecnn::bench::SumOf(samples, "kubecnn_operator_api_requests_total");
   f.requests_by_verb = kubecnn::bench::SumBy(samples, "kubecnn_operator_api_requests_total", "verb");
+  f.requests_by_code = kubecnn::bench::SumBy(samples, "kubecnn_operator_api_requests_total", "code");
   f.retries = kubecnn::bench::SumOf(samples, "kubecnn_operator_api_retries_total");
   f.reconcile_errors = kubecnn::bench::SumOf(samples, "kubecnn_operator_reconcile_errors_total");
   f.reconciles = kubecnn::bench::SumOf(samples, "kubecnn_operator_reconcile_duration_seconds_count");
@@ -439,6 +441,14 @@ void PrintRun(int n, const std::vector<OperatorConfig>& configs, const std::vect
       return Fixed(it == f.requests_by_verb.end() ? 0 : it->second / dn, 2);
     });
   }
+  row("answers not 2xx (code:count)", [](const auto& f) {
+    std::string cell;
+    for (const auto& [code, count] : f.requests_by_code) {
+      if (code.size() == 3 && code[0] == '2') continue;
+      cell += (cell.empty() ? "" : " ") + code + ":" + Fixed(count, 0);
+    }
+    return cell.empty() ? std::string("none") : cell;
+  });
   row("API retries (total)", [](const auto& f) { return Fixed(f.retries, 0); });
   row("reconciles per job", [&](const auto& f) { return Fixed(f.reconciles / dn, 1); });
   row("reconcile errors (total)", [](const auto& f) { return Fixed(f.reconcile_errors, 0); });
