@@ -77,6 +77,10 @@ class Chart(unittest.TestCase):
         test_pod = by_kind(objects, "Pod")[0]
         self.assertEqual(test_pod["metadata"]["annotations"]["helm.sh/hook"], "test")
         self.assertIn("/readyz", " ".join(test_pod["spec"]["containers"][0]["command"]))
+        # The test pod is not one of the Service's endpoints (it would be asked its own question).
+        selector = by_kind(objects, "Service")[0]["spec"]["selector"]
+        labels = test_pod["metadata"]["labels"]
+        self.assertFalse(all(labels.get(k) == v for k, v in selector.items()), f"{labels} matches {selector}")
 
     def test_every_toggle_on_renders_monitors_dashboard_and_flags(self):
         self.chart.validate_schema(EVERY_TOGGLE)

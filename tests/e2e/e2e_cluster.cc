@@ -265,6 +265,9 @@ std::string E2eCluster::Diagnostics() {
   for (const RunningPod& pod : node_->Pods()) {
     out += "--- pod " + pod.ns + "/" + pod.name + " (" + pod.ip +
            (pod.finished ? ", exit " + std::to_string(pod.exit_code) : "") + ") ---\n" + testing::ReadFile(pod.log);
+    if (pod.finished && pod.exit_code != 0 && fs::exists(pod.dir + "/hosts")) {
+      out += "--- its /etc/hosts ---\n" + testing::ReadFile(pod.dir + "/hosts");
+    }
   }
   return out;
 }

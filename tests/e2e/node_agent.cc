@@ -2,6 +2,7 @@
 #include "tests/e2e/node_agent.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -101,7 +102,8 @@ struct NodeAgent::PodRun {
   bool deleted = false;
   bool gone = false;
   std::optional<steady_clock::time_point> kill_at;
-  bool ready = false;  // guarded by mu_: behind its Services
+  bool ready = false;         // guarded by mu_: behind its Services
+  std::string hosts_written;  // guarded by publish_mu_: what its /etc/hosts holds
   std::thread thread;
 };
 
@@ -646,9 +648,20 @@ void NodeAgent::PublishHosts() {
     Log(std::string("listing Services: ") + e.what());
   }
   for (const auto& run : runs) {
-    // In place: the file is bind-mounted into the pod, so its inode must stay the same.
-    std::ofstream out(run->hosts_file, std::ios::trunc);
-    out << HostsFile(run->info.ip, run->own_names, cluster);
+    // In place, as the file is bind-mounted into the pod (its inode must stay the same), and only
+    // when it changes: overwritten from the start, then cut to length, so that a process of the pod
+    // resolving a name meanwhile never reads an empty file.
+    const std::string text = HostsFile(run->info.ip, run->own_names, cluster);
+    if (text == run->hosts_written) continue;
+    const int fd = ::open(run->hosts_file.c_str(), O_WRONLY | O_CLOEXEC);
+    const bool written = fd >= 0 && ::pwrite(fd, text.data(), text.size(), 0) == static_cast<ssize_t>(text.size()) &&
+                         ::ftruncate(fd, static_cast<off_t>(text.size())) == 0;
+    if (fd >= 0) ::close(fd);
+    if (written) {
+      run->hosts_written = text;
+    } else {
+      Log("writing " + run->hosts_file + " failed");
+    }
   }
 }
 
