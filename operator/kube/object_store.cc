@@ -26,6 +26,16 @@ std::string Uid(const ObjectPtr& object) {
 
 std::string KeyOf(const Delta& d) { return ObjectKey(d.new_object ? *d.new_object : *d.old_object); }
 
+// What the cache keeps of an object: everything but metadata.managedFields, the server's record of
+// which client set which field. It is often the largest part of a pod that several managers wrote
+// (the operator, the scheduler, the kubelet), and nothing here reads it; controller-runtime's
+// default transform drops it too.
+ObjectPtr Cached(nlohmann::json object) {
+  auto meta = object.find("metadata");
+  if (meta != object.end() && meta->is_object()) meta->erase("managedFields");
+  return std::make_shared<const nlohmann::json>(std::move(object));
+}
+
 }  // namespace
 
 std::vector<Delta> ApplyWatchEvent(ObjectMap& objects, const WatchEvent& event) {
@@ -35,7 +45,7 @@ std::vector<Delta> ApplyWatchEvent(ObjectMap& objects, const WatchEvent& event) 
   switch (event.type) {
     case WatchEventType::kAdded:
     case WatchEventType::kModified: {
-      auto object = std::make_shared<const nlohmann::json>(event.object);
+      ObjectPtr object = Cached(event.object);
       if (it != objects.end() && Uid(it->second) != Uid(object)) {
         deltas.push_back({Delta::Kind::kDelete, it->second, nullptr});
         objects.erase(it);
@@ -54,7 +64,7 @@ std::vector<Delta> ApplyWatchEvent(ObjectMap& objects, const WatchEvent& event) 
       if (it == objects.end()) return deltas;
       objects.erase(it);
       // Hand out the final state the server reported, as client-go does.
-      deltas.push_back({Delta::Kind::kDelete, std::make_shared<const nlohmann::json>(event.object), nullptr});
+      deltas.push_back({Delta::Kind::kDelete, Cached(event.object), nullptr});
       return deltas;
     default: return deltas;
   }
@@ -64,7 +74,7 @@ std::vector<Delta> ReplaceAll(ObjectMap& objects, std::vector<nlohmann::json> it
   ObjectMap fresh;
   for (nlohmann::json& item : items) {
     std::string key = ObjectKey(item);
-    fresh[std::move(key)] = std::make_shared<const nlohmann::json>(std::move(item));
+    fresh[std::move(key)] = Cached(std::move(item));
   }
   std::vector<Delta> deltas;
   for (auto it = objects.begin(); it != objects.end();) {

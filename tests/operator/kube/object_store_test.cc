@@ -60,6 +60,23 @@ TEST(ReplaceAll, DeletesWhatVanishedAndUpdatesOnlyWhatChanged) {
   EXPECT_EQ(cache.size(), 4u);
 }
 
+TEST(ObjectStore, KeepsNoManagedFields) {
+  // The server's per-field ownership record is most of a pod several managers wrote; the cache
+  // keeps the rest of the object untouched.
+  json pod = Obj("w", "u1", 1);
+  pod["metadata"]["managedFields"] = {{{"manager", "kubelet"}, {"fieldsV1", {{"f:status", json::object()}}}}};
+  pod["status"] = {{"phase", "Running"}};
+  ObjectMap cache;
+  ApplyWatchEvent(cache, Event(WatchEventType::kAdded, pod));
+  EXPECT_FALSE(cache["ns/w"]->at("metadata").contains("managedFields"));
+  EXPECT_EQ(cache["ns/w"]->at("status")["phase"], "Running");
+  EXPECT_EQ(cache["ns/w"]->at("metadata")["uid"], "u1");
+  ReplaceAll(cache, {pod});
+  EXPECT_FALSE(cache["ns/w"]->at("metadata").contains("managedFields"));
+  const auto deleted = ApplyWatchEvent(cache, Event(WatchEventType::kDeleted, pod));
+  EXPECT_FALSE(deleted.at(0).old_object->at("metadata").contains("managedFields"));
+}
+
 TEST(ObjectStore, IndexesByNamespaceAndOwnerAndKeepsThemCurrent) {
   ObjectStore store;
   json other_ns = Obj("x", "u3", 3, "owner-1");
