@@ -8,6 +8,7 @@
 #include "operator/kube/api_error.h"
 #include "operator/kube/clock.h"
 #include "operator/kube/resource.h"
+#include "tests/support/kubelet_node.h"
 
 namespace kubecnn::bench {
 namespace {
@@ -15,10 +16,6 @@ namespace {
 using nlohmann::json;
 using std::chrono::steady_clock;
 
-const kube::Resource kNodes{"", "v1", "nodes", "Node", false};
-constexpr const char* kNodeLeaseNamespace = "kube-node-lease";
-constexpr auto kLeaseRenewal = std::chrono::seconds(10);  // the kubelet's: a quarter of the 40 s lease
-constexpr int64_t kLeaseSeconds = 40;
 constexpr int64_t kMaxLoggedFailures = 20;
 
 json Condition(const std::string& type, bool status, const std::string& since, const std::string& reason = "") {
@@ -102,28 +99,20 @@ HollowNode::~HollowNode() {
 }
 
 void HollowNode::Start() {
-  const json node = {{"apiVersion", "v1"},
-                     {"kind", "Node"},
-                     {"metadata",
-                      {{"name", options_.name},
-                       {"labels",
-                        {{"kubernetes.io/hostname", options_.name},
-                         {"kubernetes.io/os", "linux"},
-                         {"kubernetes.io/arch", "amd64"},
-                         {"kubecnn.io/hollow", "true"}}}}}};
-  try {
-    client_.Create(kNodes, "", node);
-  } catch (const kube::ApiError& e) {
-    if (e.code() != 409) throw;
-  }
-  WriteNodeStatus();
-  RenewLease();
+  const testing::NodeRegistration node{
+      options_.name,
+      options_.node_ip,
+      {{"cpu", options_.cpu}, {"memory", options_.memory}, {"pods", options_.pods}, {"ephemeral-storage", "100Ti"}},
+      "hollow://1",
+      {{"kubecnn.io/hollow", "true"}}};
+  testing::RegisterNode(client_, node);
+  testing::RenewNodeLease(client_, options_.name);
   lease_thread_ = std::thread([this] {
     std::unique_lock<std::mutex> lock(mu_);
-    while (!cv_.wait_for(lock, kLeaseRenewal, [this] { return stopping_; })) {
+    while (!cv_.wait_for(lock, testing::kNodeLeaseRenewal, [this] { return stopping_; })) {
       lock.unlock();
       try {
-        RenewLease();
+        testing::RenewNodeLease(client_, options_.name);
       } catch (const std::exception& e) {
         std::fprintf(stderr, "hollow node %s: renewing its Lease: %s\n", options_.name.c_str(), e.what());
       }
@@ -150,45 +139,6 @@ void HollowNode::Start() {
 
 HollowNodeCounts HollowNode::counts() const {
   return {started_.load(), succeeded_.load(), deleted_.load(), failed_writes_.load()};
-}
-
-void HollowNode::WriteNodeStatus() {
-  const json resources = {
-      {"cpu", options_.cpu}, {"memory", options_.memory}, {"pods", options_.pods}, {"ephemeral-storage", "100Ti"}};
-  const std::string now = kube::FormatTime(client_.clock().WallNow());
-  const json status = {{"capacity", resources},
-                       {"allocatable", resources},
-                       {"conditions", json::array({{{"type", "Ready"},
-                                                    {"status", "True"},
-                                                    {"reason", "KubeletReady"},
-                                                    {"message", "hollow kubelet is posting ready status"},
-                                                    {"lastHeartbeatTime", now},
-                                                    {"lastTransitionTime", now}}})},
-                       {"addresses", json::array({{{"type", "InternalIP"}, {"address", options_.node_ip}},
-                                                  {{"type", "Hostname"}, {"address", options_.name}}})},
-                       {"nodeInfo",
-                        {{"kubeletVersion", "v1.26.4"},
-                         {"kubeProxyVersion", "v1.26.4"},
-                         {"operatingSystem", "linux"},
-                         {"architecture", "amd64"},
-                         {"containerRuntimeVersion", "hollow://1"}}}};
-  client_.MergePatch(kNodes, "", options_.name, {{"status", status}}, /*status=*/true);
-}
-
-// As the kubelet does: the node lifecycle controller marks a node whose Lease lapses NotReady.
-void HollowNode::RenewLease() {
-  const std::string now = kube::FormatMicroTime(client_.clock().WallNow());
-  try {
-    client_.MergePatch(kube::resources::kLeases, kNodeLeaseNamespace, options_.name, {{"spec", {{"renewTime", now}}}});
-  } catch (const kube::ApiError& e) {
-    if (e.code() != 404) throw;
-    client_.Create(
-        kube::resources::kLeases, kNodeLeaseNamespace,
-        {{"apiVersion", "coordination.k8s.io/v1"},
-         {"kind", "Lease"},
-         {"metadata", {{"name", options_.name}, {"namespace", kNodeLeaseNamespace}}},
-         {"spec", {{"holderIdentity", options_.name}, {"leaseDurationSeconds", kLeaseSeconds}, {"renewTime", now}}}});
-  }
 }
 
 void HollowNode::OnPod(const json& pod) {

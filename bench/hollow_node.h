@@ -73,8 +73,6 @@ class HollowNode {
     std::string started_at;  // kSucceed: when it was reported Running
   };
 
-  void WriteNodeStatus();
-  void RenewLease();
   void OnPod(const nlohmann::json& pod);
   void Schedule(std::chrono::steady_clock::time_point due, Task task);
   void WriterLoop();

@@ -24,6 +24,7 @@
 #include "operator/kube/resource.h"
 #include "tests/e2e/pod_setup.h"
 #include "tests/support/https_get.h"
+#include "tests/support/kubelet_node.h"
 
 namespace kubecnn::e2e {
 namespace {
@@ -72,11 +73,6 @@ bool TcpOpen(const std::string& ip, int port) {
   ::close(fd);
   return open;
 }
-
-const kube::Resource kNodes{"", "v1", "nodes", "Node", false};
-constexpr const char* kNodeLeaseNamespace = "kube-node-lease";
-constexpr auto kLeaseRenewal = std::chrono::seconds(10);  // the kubelet's: a quarter of the 40 s lease
-constexpr int64_t kLeaseSeconds = 40;
 
 // An httpGet probe: any status from 200 to 399 within a second.
 bool HttpOk(const std::string& url) {
@@ -137,27 +133,14 @@ NodeAgent::~NodeAgent() {
 }
 
 void NodeAgent::Start() {
-  json node = {{"apiVersion", "v1"},
-               {"kind", "Node"},
-               {"metadata",
-                {{"name", options_.node_name},
-                 {"labels",
-                  {{"kubernetes.io/hostname", options_.node_name},
-                   {"kubernetes.io/os", "linux"},
-                   {"kubernetes.io/arch", "amd64"}}}}}};
-  try {
-    client_.Create(kNodes, "", node);
-  } catch (const kube::ApiError& e) {
-    if (e.code() != 409) throw;  // registered before: the same node again
-  }
-  WriteNodeStatus();
-  Heartbeat();
+  testing::RegisterNode(client_, Registration());
+  testing::RenewNodeLease(client_, options_.node_name);
   heartbeat_ = std::thread([this] {
     std::unique_lock<std::mutex> lock(node_mu_);
-    while (!node_cv_.wait_for(lock, kLeaseRenewal, [this] { return heartbeat_stop_; })) {
+    while (!node_cv_.wait_for(lock, testing::kNodeLeaseRenewal, [this] { return heartbeat_stop_; })) {
       lock.unlock();
       try {
-        Heartbeat();
+        testing::RenewNodeLease(client_, options_.node_name);
       } catch (const std::exception& e) {
         Log(std::string("renewing the node's lease: ") + e.what());
       }
@@ -181,57 +164,21 @@ void NodeAgent::SetGpus(int64_t gpus) {
     std::lock_guard<std::mutex> lock(node_mu_);
     options_.gpus = gpus;
   }
-  WriteNodeStatus();
+  testing::WriteNodeStatus(client_, Registration());
   Log("node now has " + std::to_string(gpus) + " nvidia.com/gpu");
 }
 
-void NodeAgent::WriteNodeStatus() {
-  json resources;
-  {
-    std::lock_guard<std::mutex> lock(node_mu_);
-    resources = {{"cpu", options_.cpu},
-                 {"memory", options_.memory},
-                 {"pods", "110"},
-                 {"ephemeral-storage", "100Gi"},
-                 {"nvidia.com/gpu", std::to_string(options_.gpus)}};
-  }
-  const std::string now = Now();
-  const json status = {{"capacity", resources},
-                       {"allocatable", resources},
-                       {"conditions", json::array({{{"type", "Ready"},
-                                                    {"status", "True"},
-                                                    {"reason", "KubeletReady"},
-                                                    {"message", "kubelet is posting ready status"},
-                                                    {"lastHeartbeatTime", now},
-                                                    {"lastTransitionTime", now}}})},
-                       {"addresses", json::array({{{"type", "InternalIP"}, {"address", PodNetwork::kNodeIp}},
-                                                  {{"type", "Hostname"}, {"address", options_.node_name}}})},
-                       {"nodeInfo",
-                        {{"kubeletVersion", "v1.26.4"},
-                         {"kubeProxyVersion", "v1.26.4"},
-                         {"operatingSystem", "linux"},
-                         {"architecture", "amd64"},
-                         {"containerRuntimeVersion", "kubecnn-e2e://1"}}}};
-  client_.MergePatch(kNodes, "", options_.node_name, {{"status", status}}, /*status=*/true);
-}
-
-// The node's Lease in kube-node-lease, renewed as the kubelet does: the node lifecycle controller
-// marks a node whose lease lapses NotReady and evicts its pods.
-void NodeAgent::Heartbeat() {
-  const std::string now = kube::FormatMicroTime(client_.clock().WallNow());
-  try {
-    client_.MergePatch(kube::resources::kLeases, kNodeLeaseNamespace, options_.node_name,
-                       {{"spec", {{"renewTime", now}}}});
-  } catch (const kube::ApiError& e) {
-    if (e.code() != 404) throw;
-    client_.Create(
-        kube::resources::kLeases, kNodeLeaseNamespace,
-        {{"apiVersion", "coordination.k8s.io/v1"},
-         {"kind", "Lease"},
-         {"metadata", {{"name", options_.node_name}, {"namespace", kNodeLeaseNamespace}}},
-         {"spec",
-          {{"holderIdentity", options_.node_name}, {"leaseDurationSeconds", kLeaseSeconds}, {"renewTime", now}}}});
-  }
+testing::NodeRegistration NodeAgent::Registration() {
+  std::lock_guard<std::mutex> lock(node_mu_);
+  return {options_.node_name,
+          PodNetwork::kNodeIp,
+          {{"cpu", options_.cpu},
+           {"memory", options_.memory},
+           {"pods", "110"},
+           {"ephemeral-storage", "100Gi"},
+           {"nvidia.com/gpu", std::to_string(options_.gpus)}},
+          "kubecnn-e2e://1",
+          {}};
 }
 
 // A TokenRequest for the pod's ServiceAccount, bound to the pod (NodeRestriction lets a node ask

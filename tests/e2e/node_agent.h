@@ -23,6 +23,7 @@
 #include "operator/kube/client.h"
 #include "operator/kube/informer.h"
 #include "tests/e2e/pod_network.h"
+#include "tests/support/kubelet_node.h"
 
 namespace kubecnn::e2e {
 
@@ -89,8 +90,7 @@ class NodeAgent {
   // The pod is terminating (graceful: SIGTERM now, SIGKILL after its grace period) or gone.
   void OnDelete(const nlohmann::json& pod, bool gone);
   void SetReady(PodRun& run, bool ready);
-  void WriteNodeStatus();
-  void Heartbeat();
+  testing::NodeRegistration Registration();
   std::string ServiceAccountToken(const nlohmann::json& pod, const nlohmann::json& token_source);
   void Run(std::shared_ptr<PodRun> run);
   void PublishHosts();

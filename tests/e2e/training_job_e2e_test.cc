@@ -226,7 +226,9 @@ TEST_F(TrainingJobE2e, TrainsToSucceededWithProgressAndEvaluationThenAnEvaluateJ
   const json done = WaitUntilFinished(cluster, "fmnist", &phases);
   ASSERT_EQ(Phase(done), "Succeeded") << cluster.Diagnostics();
   ASSERT_GE(phases.size(), 3u) << Joined(phases);
-  EXPECT_EQ(phases.front(), "Pending") << Joined(phases);
+  // Scheduling while the real scheduler has not bound every worker yet (seen when the first poll
+  // comes before the binding), then Pending until they are Ready.
+  EXPECT_TRUE(phases.front() == "Pending" || phases.front() == "Scheduling") << Joined(phases);
   EXPECT_NE(std::find(phases.begin(), phases.end(), "Running"), phases.end()) << Joined(phases);
   EXPECT_EQ(Status(done).value("restarts", -1), 0);
   EXPECT_EQ(ConditionOf(done, "Succeeded").value("status", ""), "True");
