@@ -580,7 +580,7 @@ TEST_F(TrainingJobE2e, AGangTooBigForTheNodeIsReleasedAndRunsOnceTheGpusAreThere
   E2eCluster cluster(data_.path(), options);
   json job = FashionMnistJob("big", 2, 30);
   job["spec"]["resources"] = {{"limits", {{"nvidia.com/gpu", 1}}}};
-  job["spec"]["scheduling"] = {{"scheduleTimeoutSeconds", 5}};
+  job["spec"]["scheduling"] = {{"scheduleTimeoutSeconds", 10}};
   job["spec"].erase("evaluation");
   cluster.Apply(job);
 
