@@ -23,6 +23,15 @@ class ReadyHook final : public torch::autograd::PostAccumulateGradHook {
   size_t index_;
 };
 
+// A member's slot in its bucket, laid out as the parameter is (a channels_last weight gets a
+// channels_last gradient): the fused optimizers refuse a gradient whose strides differ from its
+// parameter's. A dense parameter in any dimension order fills exactly numel() elements.
+torch::Tensor SlotFor(const torch::Tensor& flat, int64_t offset, const torch::Tensor& param) {
+  torch::Tensor slot = flat.narrow(0, offset, param.numel());
+  if (param.is_non_overlapping_and_dense()) return slot.as_strided(param.sizes(), param.strides());
+  return slot.view(param.sizes());
+}
+
 }  // namespace
 
 GradientAllReducer::GradientAllReducer(Communicator& comm, const std::vector<torch::Tensor>& params,
@@ -86,7 +95,7 @@ void GradientAllReducer::ZeroGradients() {
     for (size_t k = 0; k < bucket.members.size(); ++k) {
       torch::Tensor p = params_[bucket.members[k]];
       if (bucket.views) {
-        p.mutable_grad() = bucket.flat.narrow(0, bucket.offsets[k], p.numel()).view(p.sizes());
+        p.mutable_grad() = SlotFor(bucket.flat, bucket.offsets[k], p);
       } else {
         p.mutable_grad().reset();
       }
@@ -99,11 +108,11 @@ void GradientAllReducer::Pack(Bucket& bucket) {
   torch::NoGradGuard no_grad;
   for (size_t k = 0; k < bucket.members.size(); ++k) {
     const torch::Tensor& p = params_[bucket.members[k]];
-    torch::Tensor slot = bucket.flat.narrow(0, bucket.offsets[k], p.numel());
+    torch::Tensor slot = SlotFor(bucket.flat, bucket.offsets[k], p);
     const torch::Tensor& grad = p.grad();
     if (grad.defined() && grad.data_ptr() == slot.data_ptr()) continue;  // a view: already in place
     if (grad.defined()) {
-      slot.copy_(grad.reshape({-1}));
+      slot.copy_(grad);
     } else {
       slot.zero_();  // no gradient this step: contribute zeros, as every rank does the same
     }
@@ -136,7 +145,7 @@ void GradientAllReducer::Unpack(const Bucket& bucket) {
   torch::NoGradGuard no_grad;
   for (size_t k = 0; k < bucket.members.size(); ++k) {
     torch::Tensor p = params_[bucket.members[k]];
-    const torch::Tensor averaged = bucket.flat.narrow(0, bucket.offsets[k], p.numel()).view(p.sizes());
+    const torch::Tensor averaged = SlotFor(bucket.flat, bucket.offsets[k], p);
     const bool in_place = p.grad().defined() && p.grad().data_ptr() == averaged.data_ptr();
     if (!bucket.had_gradient[k] && !averaged.any().item<bool>()) {
       p.mutable_grad().reset();  // no rank had a gradient: none, as one process would (the optimizer skips it)

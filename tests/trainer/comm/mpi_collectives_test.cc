@@ -73,15 +73,23 @@ optim::SgdOptions Recipe() {
 
 void ExpectIdenticalAcrossRanks(const Net& net) {
   for (const auto& p : net->named_parameters()) {
-    torch::Tensor root = p.value().detach().clone();
+    torch::Tensor root = p.value().detach().contiguous().clone();
     Comm().Broadcast(root, 0);
     EXPECT_TRUE(torch::equal(root, p.value().detach())) << p.key() << " differs from rank 0's";
   }
 }
 
+// The trainer's --channels_last: 4-d weights in NHWC memory (engine/model_setup.cc does the same).
+void ToChannelsLast(Net& net) {
+  for (torch::Tensor p : net->parameters()) {
+    if (p.dim() == 4) p.set_data(p.data().contiguous(torch::MemoryFormat::ChannelsLast));
+  }
+}
+
 // zero_with_reducer: .grad are views into the buckets (the trainer's way); otherwise the optimizer
 // resets them and the reducer copies them in and out.
-void TrainTwoRanksAgainstOneBigBatch(const GradientSyncOptions& sync, double tolerance, bool zero_with_reducer) {
+void TrainTwoRanksAgainstOneBigBatch(const GradientSyncOptions& sync, double tolerance, bool zero_with_reducer,
+                                     bool channels_last = false) {
   constexpr int kPerRank = 6, kSteps = 5;
   torch::manual_seed(99 + Comm().rank());  // different initial weights: the broadcast must fix them
   Net ours;
@@ -92,6 +100,10 @@ void TrainTwoRanksAgainstOneBigBatch(const GradientSyncOptions& sync, double tol
     const auto src = ours->parameters();
     const auto dst = reference->parameters();
     for (size_t i = 0; i < src.size(); ++i) dst[i].copy_(src[i]);
+  }
+  if (channels_last) {
+    ToChannelsLast(ours);
+    ToChannelsLast(reference);
   }
   optim::Sgd sgd(optim::NamedParameters(*ours), Recipe());
   optim::Sgd reference_sgd(optim::NamedParameters(*reference), Recipe());
@@ -105,6 +117,12 @@ void TrainTwoRanksAgainstOneBigBatch(const GradientSyncOptions& sync, double tol
                                          labels.narrow(0, from, kPerRank))
         .backward();
     reducer.Finish();
+    for (const auto& p : ours->named_parameters()) {
+      // CUDA's fused SGD refuses a gradient laid out unlike its parameter (found on an H200).
+      if (p.value().grad().defined()) {
+        EXPECT_EQ(p.value().grad().strides(), p.value().strides()) << p.key() << "'s gradient is laid out otherwise";
+      }
+    }
     sgd.Step(0.1);
     if (zero_with_reducer) {
       reducer.ZeroGradients();
@@ -136,6 +154,11 @@ TEST(GradientAllReducer, GradientsResetByTheOptimizerAreCopiedInAndOut) {
 
 TEST(GradientAllReducer, OneBucketPerTensorGivesTheSameResult) {
   TrainTwoRanksAgainstOneBigBatch({/*fusion_threshold_bytes=*/0, /*compress_fp16=*/false}, 1e-6, true);
+}
+
+TEST(GradientAllReducer, ChannelsLastWeightsGetChannelsLastGradients) {
+  TrainTwoRanksAgainstOneBigBatch({/*fusion_threshold_bytes=*/2048, /*compress_fp16=*/false}, 1e-6, true, true);
+  TrainTwoRanksAgainstOneBigBatch({/*fusion_threshold_bytes=*/2048, /*compress_fp16=*/false}, 1e-6, false, true);
 }
 
 TEST(GradientAllReducer, Fp16CompressionStaysCloseAndIdenticalAcrossRanks) {
