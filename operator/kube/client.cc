@@ -232,4 +232,25 @@ void Client::Watch(const Resource& resource, const std::string& ns, const WatchO
   }
 }
 
+void Client::StreamLines(const std::string& target, const std::function<bool(std::string_view line)>& on_line,
+                         StopSignal* stop) {
+  std::vector<std::pair<std::string, std::string>> headers = Headers();
+  headers[0].second = "*/*";  // a log is text, not JSON
+  limiter_.Wait();
+  const SteadyTime start = clock_->Now();
+  HttpResponse response;
+  try {
+    response = watch_transport_.Stream({"GET", target, headers, "", ""}, on_line, stop);
+  } catch (const TransportError&) {
+    metrics_->ObserveRequest("get", 0, std::chrono::duration<double>(clock_->Now() - start).count());
+    throw;
+  }
+  metrics_->ObserveRequest("get", response.status, std::chrono::duration<double>(clock_->Now() - start).count());
+  Contact();
+  if (response.status < 200 || response.status > 299) {
+    if (response.status == 401) tokens_.Invalidate();
+    throw MakeApiError("GET " + target, response.status, response.body);
+  }
+}
+
 }  // namespace kubecnn::kube

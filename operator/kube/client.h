@@ -10,6 +10,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "operator/kube/backoff.h"
@@ -85,6 +86,12 @@ class Client {
   // ApiError (410 included); a broken connection throws TransportError.
   void Watch(const Resource& resource, const std::string& ns, const WatchOptions& options,
              const std::function<bool(const WatchEvent&)>& on_event, StopSignal* stop = nullptr);
+
+  // GET of a text body read line by line as it arrives (a pod's log, ?follow=true), until the body
+  // ends, on_line returns false or `stop` fires. `target` is a path with its query. An HTTP error
+  // status throws ApiError; a broken connection throws TransportError.
+  void StreamLines(const std::string& target, const std::function<bool(std::string_view line)>& on_line,
+                   StopSignal* stop = nullptr);
 
   const RestConfig& config() const { return config_; }
   Metrics& metrics() { return *metrics_; }
