@@ -109,6 +109,7 @@ void FlagSet::Assign(Flag& flag, const std::string& text) {
       },
       flag.target);
   flag.set = true;
+  assignments_.push_back({flag.name, text});
 }
 
 std::vector<std::string> FlagSet::Parse(const std::vector<std::string>& args) {

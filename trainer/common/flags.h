@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -32,6 +33,9 @@ class FlagSet {
   std::vector<std::string> Parse(const std::vector<std::string>& args);
 
   bool WasSet(const std::string& name) const;
+  // Each flag Parse assigned, in command-line order: its name and value text ("true"/"false" for a
+  // bare --flag / --noflag), so a tool can pass on exactly what was given.
+  const std::vector<std::pair<std::string, std::string>>& assignments() const { return assignments_; }
   bool help_requested() const { return help_requested_; }
   std::string Usage() const;  // the usage line and every flag with its default and help
 
@@ -51,6 +55,7 @@ class FlagSet {
   std::string usage_line_;
   std::vector<Flag> flags_;
   bool help_requested_ = false;
+  std::vector<std::pair<std::string, std::string>> assignments_;
 };
 
 }  // namespace kubecnn
