@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <future>
 
 #include "operator/api/defaults.h"
 #include "operator/controller/builders.h"
@@ -74,12 +75,14 @@ Controller::Controller(kube::Client& client, ControllerOptions options, std::sha
   const kube::ResourceEventHandlers owner_handlers = {[this](const json& o) { EnqueueOwner(o); },
                                                       [this](const json&, const json& o) { EnqueueOwner(o); },
                                                       [this](const json& o) { EnqueueOwner(o); }};
-  const auto make = [&](const kube::Resource& r) {
-    auto informer = std::make_unique<kube::Informer>(client_, r, child);
+  const auto make = [&](const kube::Resource& r, kube::Transform transform = kube::DropManagedFields) {
+    kube::InformerOptions options = child;
+    options.transform = std::move(transform);
+    auto informer = std::make_unique<kube::Informer>(client_, r, options);
     informer->AddHandlers(owner_handlers);
     return informer;
   };
-  pods_ = make(kube::resources::kPods);
+  pods_ = make(kube::resources::kPods, KeepWhatTheControllerReads);
   services_ = make(kube::resources::kServices);
   config_maps_ = make(kube::resources::kConfigMaps);
   if (options_.watch_volcano_podgroups) volcano_pod_groups_ = make(kube::resources::kVolcanoPodGroups);
@@ -269,70 +272,111 @@ std::optional<Refusal> Controller::AsRefusal(const Action& a, const std::excepti
   return std::nullopt;
 }
 
-Controller::ApplyOutcome Controller::Apply(const api::TrainingJob& job, const json& job_object, const Plan& plan) {
-  ApplyOutcome out;
+// One action against the API server. A step that stops the pass (an object of another owner in the
+// way) says so in `stop`; the others only add to the outcome.
+Controller::StepOutcome Controller::ApplyStep(const api::TrainingJob& job, const json& job_object, const Action& a) {
+  StepOutcome out;
   const std::string ns = job.Namespace();
-  for (const Action& a : plan.actions) {
-    try {
-      switch (a.kind) {
-        case ActionKind::kCreateSshSecret: {
-          try {
-            client_.Create(a.resource, ns, SshSecret(job, GenerateSshKeyPair()));
-          } catch (const std::exception& e) {
-            if (!kube::IsAlreadyExists(e)) throw;  // the uid in its name makes it this job's, from an earlier pass
-          }
-          std::lock_guard<std::mutex> lock(state_mu_);
-          out.ssh_secret_found = ssh_secrets_.insert(job.Uid()).second;
-          break;
+  try {
+    switch (a.kind) {
+      case ActionKind::kCreateSshSecret: {
+        try {
+          client_.Create(a.resource, ns, SshSecret(job, GenerateSshKeyPair()));
+        } catch (const std::exception& e) {
+          if (!kube::IsAlreadyExists(e)) throw;  // the uid in its name makes it this job's, from an earlier pass
         }
-        case ActionKind::kCreate: {
-          try {
-            client_.Create(a.resource, ns, a.object);
-          } catch (const std::exception& e) {
-            if (!kube::IsAlreadyExists(e)) throw;
-            const json existing = client_.Get(a.resource, ns, a.name);
-            if (!IsControlledBy(existing, job.Uid())) {
-              // Objects of other owners are not watched (the informers select our label), so the
-              // planner's Blocked condition and its periodic recheck notice when this one goes.
-              const std::string message = Kind(a.resource) + " " + a.name +
-                                          " already exists and is not controlled by TrainingJob " + job.Name() +
-                                          "; delete or rename it (the job waits until then)";
-              events_.Record(job_object, "Warning", reason::kResourceNotOwned, message);
-              out.refused.push_back({reason::kResourceNotOwned, message});
-              return out;  // children come in dependency order (Service, hostfile, Secret, then pods)
-            }
-          }
-          break;
-        }
-        case ActionKind::kUpdate: client_.Update(a.resource, a.object); break;
-        case ActionKind::kDelete:
-        case ActionKind::kDeleteJob: {
-          kube::DeleteOptions options;
-          options.propagation_policy = "Background";
-          options.precondition_uid = a.uid;
-          try {
-            client_.Delete(a.resource, ns, a.name, options);
-          } catch (const std::exception& e) {
-            // Gone already, or a newer object of that name (the uid precondition): nothing to delete.
-            if (!kube::IsNotFound(e) && !kube::IsConflict(e)) throw;
-          }
-          break;
-        }
+        std::lock_guard<std::mutex> lock(state_mu_);
+        out.ssh_secret_found = ssh_secrets_.insert(job.Uid()).second;
+        break;
       }
-    } catch (const std::exception& e) {
-      metrics_.CountError("apply");
-      const std::string what = "TrainingJob " + ns + "/" + job.Name() + ": " +
-                               (a.kind == ActionKind::kDelete ? "deleting " : "writing ") + Kind(a.resource) + " " +
-                               a.name + " (" + a.why + "): " + e.what();
-      LogWarning(kComponent, what);
-      if (std::optional<Refusal> refusal = AsRefusal(a, e)) {
-        if (std::find(out.refused.begin(), out.refused.end(), *refusal) == out.refused.end()) {
-          out.refused.push_back(*refusal);
+      case ActionKind::kCreate: {
+        try {
+          client_.Create(a.resource, ns, a.object);
+        } catch (const std::exception& e) {
+          if (!kube::IsAlreadyExists(e)) throw;
+          const json existing = client_.Get(a.resource, ns, a.name);
+          if (!IsControlledBy(existing, job.Uid())) {
+            // Objects of other owners are not watched (the informers select our label), so the
+            // planner's Blocked condition and its periodic recheck notice when this one goes.
+            const std::string message = Kind(a.resource) + " " + a.name +
+                                        " already exists and is not controlled by TrainingJob " + job.Name() +
+                                        "; delete or rename it (the job waits until then)";
+            events_.Record(job_object, "Warning", reason::kResourceNotOwned, message);
+            out.refusal = Refusal{reason::kResourceNotOwned, message};
+            out.stop = true;  // children come in dependency order (Service, hostfile, Secret, then pods)
+          }
         }
-      } else if (out.error.empty()) {
-        out.error = what;
+        break;
+      }
+      case ActionKind::kUpdate: client_.Update(a.resource, a.object); break;
+      case ActionKind::kDelete:
+      case ActionKind::kDeleteJob: {
+        kube::DeleteOptions options;
+        options.propagation_policy = "Background";
+        options.precondition_uid = a.uid;
+        try {
+          client_.Delete(a.resource, ns, a.name, options);
+        } catch (const std::exception& e) {
+          // Gone already, or a newer object of that name (the uid precondition): nothing to delete.
+          if (!kube::IsNotFound(e) && !kube::IsConflict(e)) throw;
+        }
+        break;
       }
     }
+  } catch (const std::exception& e) {
+    metrics_.CountError("apply");
+    const std::string what = "TrainingJob " + ns + "/" + job.Name() + ": " +
+                             (a.kind == ActionKind::kDelete ? "deleting " : "writing ") + Kind(a.resource) + " " +
+                             a.name + " (" + a.why + "): " + e.what();
+    LogWarning(kComponent, what);
+    out.refusal = AsRefusal(a, e);
+    if (!out.refusal) out.error = what;
+  }
+  return out;
+}
+
+namespace {
+
+// Actions that may run side by side: a gang's pod creates (nothing of one worker depends on
+// another) and deletes. Everything else keeps its place in the dependency order.
+bool Concurrent(const Action& a) {
+  return (a.kind == ActionKind::kCreate && a.resource.kind == kube::resources::kPods.kind) ||
+         a.kind == ActionKind::kDelete;
+}
+
+}  // namespace
+
+// Carries out the plan in order, except that a run of pod creates or deletes goes to the API server
+// at once, one request per action, so a 64-worker gang is not 64 round trips one after another.
+Controller::ApplyOutcome Controller::Apply(const api::TrainingJob& job, const json& job_object, const Plan& plan) {
+  ApplyOutcome out;
+  const std::vector<Action>& actions = plan.actions;
+  for (size_t begin = 0; begin < actions.size();) {
+    size_t end = begin + 1;
+    while (Concurrent(actions[begin]) && end < actions.size() && actions[end].kind == actions[begin].kind &&
+           Concurrent(actions[end])) {
+      ++end;
+    }
+    std::vector<StepOutcome> steps(end - begin);
+    {
+      std::vector<std::future<StepOutcome>> others;
+      for (size_t i = begin + 1; i < end; ++i) {
+        others.push_back(std::async(std::launch::async, [&, i] { return ApplyStep(job, job_object, actions[i]); }));
+      }
+      steps[0] = ApplyStep(job, job_object, actions[begin]);
+      for (size_t i = 0; i < others.size(); ++i) steps[i + 1] = others[i].get();
+    }
+    bool stop = false;
+    for (StepOutcome& step : steps) {
+      out.ssh_secret_found = out.ssh_secret_found || step.ssh_secret_found;
+      if (step.refusal && std::find(out.refused.begin(), out.refused.end(), *step.refusal) == out.refused.end()) {
+        out.refused.push_back(*step.refusal);
+      }
+      if (!step.error.empty() && out.error.empty()) out.error = step.error;
+      stop = stop || step.stop;
+    }
+    if (stop) return out;
+    begin = end;
   }
   return out;
 }

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -72,7 +73,14 @@ class Controller {
     std::vector<Refusal> refused;   // what the job should show (condition Blocked)
     bool ssh_secret_found = false;  // the SSH Secret is known to exist since this pass
   };
+  struct StepOutcome {
+    std::string error;
+    std::optional<Refusal> refusal;
+    bool ssh_secret_found = false;
+    bool stop = false;  // the rest of the plan waits (an object of another owner is in the way)
+  };
   ApplyOutcome Apply(const api::TrainingJob& job, const nlohmann::json& job_object, const Plan& plan);
+  StepOutcome ApplyStep(const api::TrainingJob& job, const nlohmann::json& job_object, const Action& action);
   static std::optional<Refusal> AsRefusal(const Action& action, const std::exception& e);
   void RecordInvalidObject(const nlohmann::json& object, const std::string& error);
 

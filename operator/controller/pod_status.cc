@@ -113,6 +113,19 @@ std::string TerminationMessage(const json& pod, const std::string& container) {
   return t ? t->value("message", "") : "";
 }
 
+void KeepWhatTheControllerReads(json& pod) {
+  if (!pod.is_object()) return;
+  json kept = json::object();
+  for (const char* key : {"apiVersion", "kind", "metadata", "status"}) {
+    auto it = pod.find(key);
+    if (it != pod.end()) kept[key] = std::move(*it);
+  }
+  if (kept.contains("metadata") && kept["metadata"].is_object()) kept["metadata"].erase("managedFields");
+  const std::string node = Text(Field(pod, "spec"), "nodeName");
+  if (!node.empty()) kept["spec"] = {{"nodeName", node}};
+  pod = std::move(kept);
+}
+
 int64_t AttemptOf(const json& pod) {
   const json& labels = Field(Field(pod, "metadata"), "labels");
   if (!labels.is_object() || !labels.contains(kLabelAttempt) || !labels[kLabelAttempt].is_string()) return -1;

@@ -9,6 +9,7 @@ Informer::Informer(Client& client, Resource resource, InformerOptions options)
     : client_(client),
       resource_(resource),
       options_(options),
+      store_(options_.transform),
       reflector_(
           client, resource, options.reflector, store_, dispatch_mu_, [this](const Delta& d) { Deliver(d); },
           [this] {

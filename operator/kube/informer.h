@@ -25,6 +25,7 @@ struct ResourceEventHandlers {
 struct InformerOptions {
   ReflectorOptions reflector;
   Duration resync_period = Duration::zero();  // zero: no resync
+  Transform transform = DropManagedFields;    // what the cache keeps of each object
 };
 
 class Informer {

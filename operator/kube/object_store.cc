@@ -26,26 +26,26 @@ std::string Uid(const ObjectPtr& object) {
 
 std::string KeyOf(const Delta& d) { return ObjectKey(d.new_object ? *d.new_object : *d.old_object); }
 
-// What the cache keeps of an object: everything but metadata.managedFields, the server's record of
-// which client set which field. It is often the largest part of a pod that several managers wrote
-// (the operator, the scheduler, the kubelet), and nothing here reads it; controller-runtime's
-// default transform drops it too.
-ObjectPtr Cached(nlohmann::json object) {
-  auto meta = object.find("metadata");
-  if (meta != object.end() && meta->is_object()) meta->erase("managedFields");
+ObjectPtr Cached(nlohmann::json object, const Transform& transform) {
+  if (transform) transform(object);
   return std::make_shared<const nlohmann::json>(std::move(object));
 }
 
 }  // namespace
 
-std::vector<Delta> ApplyWatchEvent(ObjectMap& objects, const WatchEvent& event) {
+void DropManagedFields(nlohmann::json& object) {
+  auto meta = object.find("metadata");
+  if (meta != object.end() && meta->is_object()) meta->erase("managedFields");
+}
+
+std::vector<Delta> ApplyWatchEvent(ObjectMap& objects, const WatchEvent& event, const Transform& transform) {
   const std::string key = ObjectKey(event.object);
   auto it = objects.find(key);
   std::vector<Delta> deltas;
   switch (event.type) {
     case WatchEventType::kAdded:
     case WatchEventType::kModified: {
-      ObjectPtr object = Cached(event.object);
+      ObjectPtr object = Cached(event.object, transform);
       if (it != objects.end() && Uid(it->second) != Uid(object)) {
         deltas.push_back({Delta::Kind::kDelete, it->second, nullptr});
         objects.erase(it);
@@ -64,17 +64,17 @@ std::vector<Delta> ApplyWatchEvent(ObjectMap& objects, const WatchEvent& event) 
       if (it == objects.end()) return deltas;
       objects.erase(it);
       // Hand out the final state the server reported, as client-go does.
-      deltas.push_back({Delta::Kind::kDelete, Cached(event.object), nullptr});
+      deltas.push_back({Delta::Kind::kDelete, Cached(event.object, transform), nullptr});
       return deltas;
     default: return deltas;
   }
 }
 
-std::vector<Delta> ReplaceAll(ObjectMap& objects, std::vector<nlohmann::json> items) {
+std::vector<Delta> ReplaceAll(ObjectMap& objects, std::vector<nlohmann::json> items, const Transform& transform) {
   ObjectMap fresh;
   for (nlohmann::json& item : items) {
     std::string key = ObjectKey(item);
-    fresh[std::move(key)] = Cached(std::move(item));
+    fresh[std::move(key)] = Cached(std::move(item), transform);
   }
   std::vector<Delta> deltas;
   for (auto it = objects.begin(); it != objects.end();) {
@@ -130,7 +130,7 @@ std::vector<Delta> ObjectStore::Apply(const WatchEvent& event) {
   const std::string key = ObjectKey(event.object);
   auto it = objects_.find(key);
   ObjectPtr cached = it == objects_.end() ? nullptr : it->second;
-  std::vector<Delta> deltas = ApplyWatchEvent(objects_, event);
+  std::vector<Delta> deltas = ApplyWatchEvent(objects_, event, transform_);
   if (!deltas.empty()) {
     auto now = objects_.find(key);
     Index(key, cached, now == objects_.end() ? nullptr : now->second);
@@ -140,7 +140,7 @@ std::vector<Delta> ObjectStore::Apply(const WatchEvent& event) {
 
 std::vector<Delta> ObjectStore::Replace(std::vector<nlohmann::json> items) {
   std::lock_guard<std::mutex> lock(mu_);
-  std::vector<Delta> deltas = ReplaceAll(objects_, std::move(items));
+  std::vector<Delta> deltas = ReplaceAll(objects_, std::move(items), transform_);
   IndexDeltas(deltas);
   return deltas;
 }

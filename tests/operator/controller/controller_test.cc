@@ -61,6 +61,20 @@ TEST_F(ControllerTest, CreateMakesEveryChildWithTheBuildersContent) {
   EXPECT_EQ(st.workers.desired, 4);
 }
 
+TEST_F(ControllerTest, AGangsPodsGoToTheApiServerSideBySide) {
+  CreateJob(testing::MakeJob(/*workers=*/8, /*slots=*/1));
+  StartController(FastOptions(), /*workers=*/false);  // synced: the job is in its cache
+  // Each answer takes 300 ms: one after another, the 8 worker creates alone would take 2.4 s.
+  constexpr milliseconds kDelay{300};
+  server_.SetResponseDelay(kDelay);
+  const auto started = std::chrono::steady_clock::now();
+  controller_->Reconcile("ml/r50");
+  const auto took = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - started);
+  server_.SetResponseDelay(milliseconds(0));
+  EXPECT_EQ(Pods().size(), 8u);
+  EXPECT_LT(took, 8 * kDelay) << "the pass took " << took.count() << " ms: the pod creates went one at a time";
+}
+
 TEST_F(ControllerTest, ReadyWorkersGetALauncherAndSuccessCleansUp) {
   StartController();
   scraper_->Set(api::Progress{2, 500, std::nullopt, 1234.5, 4.5, 0.1, std::nullopt, std::nullopt});

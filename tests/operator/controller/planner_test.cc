@@ -12,6 +12,7 @@
 #include "operator/controller/conditions.h"
 #include "operator/controller/names.h"
 #include "operator/controller/pod_builders.h"
+#include "operator/controller/pod_status.h"
 #include "tests/operator/controller/job_fixtures.h"
 
 namespace kubecnn::controller {
@@ -579,6 +580,42 @@ TEST(Conditions, TransitionTimeMovesOnlyWhenStatusChanges) {
   EXPECT_EQ(s.conditions[0].last_transition_time, "t4");
   EXPECT_FALSE(ClearCondition(s, "Absent", "R", "m", "t5"));
   EXPECT_EQ(s.conditions.size(), 1u);
+}
+
+TEST(PodStatus, ReadsTheSameOfAPodTheInformerTrimmed) {
+  const api::DefaultedJob job = api::Defaulted(MakeJob());
+  const json worker = WorkerPod(job, 1, 3);
+  json terminating = Ready(Scheduled(worker));
+  terminating["metadata"]["deletionTimestamp"] = "2026-12-04T10:00:00Z";
+  const std::vector<json> pods = {worker,
+                                  Scheduled(worker),
+                                  Unschedulable(worker, "0/1 nodes are available: 1 Insufficient nvidia.com/gpu."),
+                                  Ready(Scheduled(worker)),
+                                  Running(Scheduled(LauncherPod(job, kStageTrain, 3))),
+                                  Succeeded(Scheduled(LauncherPod(job, kStageTrain, 3)), "top-1 0.76"),
+                                  Failed(Scheduled(worker), 2, "Error"),
+                                  terminating};
+  for (const json& pod : pods) {
+    json trimmed = pod;
+    KeepWhatTheControllerReads(trimmed);
+    const std::string name = PodName(pod);
+    EXPECT_EQ(PodName(trimmed), name);
+    EXPECT_EQ(PodPhase(trimmed), PodPhase(pod)) << name;
+    EXPECT_EQ(IsScheduled(trimmed), IsScheduled(pod)) << name;
+    EXPECT_EQ(IsReady(trimmed), IsReady(pod)) << name;
+    EXPECT_EQ(IsTerminating(trimmed), IsTerminating(pod)) << name;
+    EXPECT_EQ(HasSucceeded(trimmed), HasSucceeded(pod)) << name;
+    EXPECT_EQ(UnschedulableMessage(trimmed), UnschedulableMessage(pod)) << name;
+    EXPECT_EQ(TerminationMessage(trimmed, kRoleLauncher), TerminationMessage(pod, kRoleLauncher)) << name;
+    EXPECT_EQ(AttemptOf(trimmed), 3) << name;
+    const auto a = FailureOf(pod), b = FailureOf(trimmed);
+    ASSERT_EQ(a.has_value(), b.has_value()) << name;
+    if (a) EXPECT_EQ(a->why, b->why);
+    if (a) EXPECT_EQ(a->exit_code, b->exit_code);
+    EXPECT_EQ(trimmed["metadata"], pod["metadata"]) << "owner, labels, uid and resourceVersion stay";
+    EXPECT_FALSE(trimmed.contains("spec") && trimmed["spec"].contains("containers")) << name;
+    EXPECT_LT(trimmed.dump().size(), pod.dump().size() / 2) << name << ": the cache should keep far less";
+  }
 }
 
 }  // namespace

@@ -77,6 +77,24 @@ TEST(ObjectStore, KeepsNoManagedFields) {
   EXPECT_FALSE(deleted.at(0).old_object->at("metadata").contains("managedFields"));
 }
 
+TEST(ObjectStore, KeepsWhatItsTransformLeavesOfEveryObject) {
+  ObjectStore store([](json& o) { o.erase("spec"); });
+  json pod = Obj("w", "u1", 1, "job-uid");
+  pod["spec"] = {{"containers", json::array({{{"name", "trainer"}}})}};
+  pod["status"] = {{"phase", "Pending"}};
+  const auto added = store.Apply(Event(WatchEventType::kAdded, pod));
+  EXPECT_FALSE(added.at(0).new_object->contains("spec"));
+  EXPECT_EQ(store.ByOwner("job-uid").size(), 1u) << "indexes read the transformed object";
+  pod["status"]["phase"] = "Running";
+  pod["metadata"]["resourceVersion"] = "2";
+  store.Replace({pod});
+  EXPECT_FALSE(store.Get("ns/w")->contains("spec"));
+  EXPECT_EQ(store.Get("ns/w")->at("status")["phase"], "Running");
+  const auto deleted = store.Apply(Event(WatchEventType::kDeleted, pod));
+  EXPECT_FALSE(deleted.at(0).old_object->contains("spec"));
+  EXPECT_EQ(store.Size(), 0u);
+}
+
 TEST(ObjectStore, IndexesByNamespaceAndOwnerAndKeepsThemCurrent) {
   ObjectStore store;
   json other_ns = Obj("x", "u3", 3, "owner-1");
