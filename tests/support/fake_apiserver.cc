@@ -114,6 +114,7 @@ FakeApiServer::FakeApiServer(FakeApiServerOptions options) : options_(options) {
 
 FakeApiServer::~FakeApiServer() {
   stopping_ = true;
+  logs_cv_.notify_all();
   store_.WakeWatchers();
   http_->Stop();  // watches see stopping_ and end; blocked writes fail as connections close
 }
@@ -291,6 +292,9 @@ int FakeApiServer::Dispatch(const ServerRequest& request, ResponseWriter& writer
     }
   }
   try {
+    if (route.subresource == "log" && kind.group.empty() && kind.plural == "pods" && request.method == "GET") {
+      return ServePodLog(kind, route.ns, route.name, IsTrue(request.Query("follow")), writer);
+    }
     if (!route.subresource.empty() && (route.subresource != "status" || !kind.status_subresource)) {
       return SendJson(writer, 404, StatusBody(404, "NotFound", "the server could not find the requested resource"));
     }
@@ -434,6 +438,48 @@ int FakeApiServer::ServeWatch(const ApiKind& kind, const std::string& ns, const 
         return 200;
       }
       next_bookmark = std::chrono::steady_clock::now() + options_.bookmark_interval;
+    }
+  }
+}
+
+void FakeApiServer::AppendPodLog(const std::string& ns, const std::string& pod, const std::string& text) {
+  std::lock_guard<std::mutex> lock(logs_mu_);
+  pod_logs_[ns + "/" + pod].text += text;
+  logs_cv_.notify_all();
+}
+
+void FakeApiServer::ClosePodLog(const std::string& ns, const std::string& pod) {
+  std::lock_guard<std::mutex> lock(logs_mu_);
+  pod_logs_[ns + "/" + pod].closed = true;
+  logs_cv_.notify_all();
+}
+
+int FakeApiServer::ServePodLog(const ApiKind& kind, const std::string& ns, const std::string& name, bool follow,
+                               ResponseWriter& writer) {
+  store_.Get(kind, ns, name);  // 404 for a pod that does not exist, as the API server answers
+  const std::string key = ns + "/" + name;
+  if (!writer.StartChunked(200, {{"Content-Type", "text/plain"}})) return 200;
+  size_t sent = 0;
+  while (true) {
+    std::string chunk;
+    bool closed = false;
+    {
+      std::unique_lock<std::mutex> lock(logs_mu_);
+      if (follow) {
+        logs_cv_.wait_for(lock, std::chrono::milliseconds(100), [&] {
+          const PodLog& log = pod_logs_[key];
+          return log.text.size() > sent || log.closed || stopping_;
+        });
+      }
+      const PodLog& log = pod_logs_[key];
+      chunk = log.text.substr(sent);
+      sent = log.text.size();
+      closed = log.closed;
+    }
+    if (!chunk.empty() && !writer.WriteChunk(chunk)) return 200;
+    if (!follow || closed || stopping_) {
+      writer.EndChunked();
+      return 200;
     }
   }
 }

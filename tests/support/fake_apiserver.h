@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -84,6 +85,11 @@ class FakeApiServer {
   int64_t AppliedWrites() const { return applied_writes_; }  // 2xx answers to writes, ever
   int64_t DroppedWrites() const { return dropped_writes_; }  // dropped since the last CutWritesAfter
 
+  // pods/log, as a kubelet serves it: the text a pod's container wrote so far; a follow request
+  // streams what is appended until ClosePodLog (the container ended). The pod must exist (404).
+  void AppendPodLog(const std::string& ns, const std::string& pod, const std::string& text);
+  void ClosePodLog(const std::string& ns, const std::string& pod);
+
   std::vector<RecordedRequest> Requests() const;
   void ClearRequests();
   int ActiveWatches() const { return active_watches_; }
@@ -93,6 +99,8 @@ class FakeApiServer {
   void Handle(const ServerRequest& request, ResponseWriter& writer);
   int Dispatch(const ServerRequest& request, ResponseWriter& writer);
   int ServeWatch(const ApiKind& kind, const std::string& ns, const ServerRequest& request, ResponseWriter& writer);
+  int ServePodLog(const ApiKind& kind, const std::string& ns, const std::string& name, bool follow,
+                  ResponseWriter& writer);
 
   FakeApiServerOptions options_;
   TestPki pki_;
@@ -120,6 +128,13 @@ class FakeApiServer {
   std::atomic<int64_t> applied_writes_{0};
   std::atomic<int64_t> dropped_writes_{0};
   std::atomic<int64_t> cut_at_{-1};  // applied_writes_ value after which writes are dropped; -1: none
+  struct PodLog {
+    std::string text;
+    bool closed = false;
+  };
+  std::mutex logs_mu_;
+  std::condition_variable logs_cv_;
+  std::map<std::string, PodLog> pod_logs_;  // by "namespace/pod"
 };
 
 }  // namespace kubecnn::testing
