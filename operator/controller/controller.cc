@@ -252,14 +252,60 @@ void Controller::RecordInvalidObject(const json& object, const std::string& erro
 }
 
 // A refusal the job should show, or nullopt for an error that is only retried.
+namespace {
+
+// RBAC (and the Node authorizer) refuse as `<resource> is forbidden: User "<name>" cannot <verb>
+// resource ...`. Every other 403 comes from an admission plugin (Pod Security, ResourceQuota, a
+// webhook), which no grant to the operator can change.
+bool IsRbacRefusal(const std::string& message) {
+  const size_t user = message.find("forbidden: User \"");
+  return user != std::string::npos && message.find("\" cannot ", user) != std::string::npos;
+}
+
+// What to do about a refusal by admission, by the plugin that refused.
+std::string AdmissionFix(const std::string& message, const Action& a) {
+  if (message.find("violates PodSecurity") != std::string::npos) {
+    return "refused by the namespace's Pod Security admission, not by RBAC: the operator's own pods meet "
+           "\"restricted\"; remove from spec.podTemplate what the message names, or have an administrator "
+           "relax the namespace's pod-security.kubernetes.io/enforce label";
+  }
+  if (message.find("exceeded quota") != std::string::npos) {
+    return "refused by a ResourceQuota of the namespace, not by RBAC: ask for less (spec.workers, the resources "
+           "in spec.podTemplate) or have the quota raised";
+  }
+  const std::string webhook = "admission webhook \"";
+  const size_t at = message.find(webhook);
+  if (at != std::string::npos) {
+    const size_t from = at + webhook.size();
+    const std::string name = message.substr(from, message.find('"', from) - from);
+    return "refused by the cluster's admission webhook " + name +
+           ", not by RBAC: change what it objects to, or ask the administrators who run it";
+  }
+  return "refused by the API server's admission control, not by RBAC: change the " + a.resource.kind +
+         " as the message says" + (a.resource.kind == "Pod" ? " (spec.podTemplate)" : "") +
+         ", or ask the cluster's administrators";
+}
+
+}  // namespace
+
 std::optional<Refusal> Controller::AsRefusal(const Action& a, const std::exception& e) {
   const auto* api = dynamic_cast<const kube::ApiError*>(&e);
   if (!api) return std::nullopt;
   const std::string what = (a.kind == ActionKind::kDelete ? "deleting " : "writing ") + Kind(a.resource) + " " + a.name;
   if (kube::IsForbidden(e)) {
-    return Refusal{reason::kForbidden,
-                   what + ": " + api->server_message() +
-                       " (grant the operator's ServiceAccount this verb: charts/kubecnn/templates/clusterrole.yaml)"};
+    const std::string message = api->server_message();
+    if (message.find("cannot set blockOwnerDeletion") != std::string::npos) {  // a right the admission checks
+      return Refusal{reason::kForbidden,
+                     what + ": " + message +
+                         " (OwnerReferencesPermissionEnforcement admission: grant the operator's ServiceAccount update "
+                         "on trainingjobs/finalizers: charts/kubecnn/templates/clusterrole.yaml)"};
+    }
+    if (IsRbacRefusal(message)) {
+      return Refusal{reason::kForbidden,
+                     what + ": " + message +
+                         " (grant the operator's ServiceAccount this verb: charts/kubecnn/templates/clusterrole.yaml)"};
+    }
+    return Refusal{reason::kAdmissionRefused, what + ": " + message + " (" + AdmissionFix(message, a) + ")"};
   }
   if (kube::IsNotFound(e) && a.kind == ActionKind::kCreate && a.resource.kind == "PodGroup") {
     const std::string scheduler =

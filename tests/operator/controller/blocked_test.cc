@@ -90,6 +90,19 @@ TEST_F(BlockedTest, ForbiddenCreateShowsOnTheJobUntilRbacIsFixed) {
   EXPECT_EQ(Blocked().reason, reason::kUnblocked);
 }
 
+// OwnerReferencesPermissionEnforcement refuses with its own words what is an RBAC gap all the same.
+TEST_F(BlockedTest, MissingFinalizersRightIsNamedAsTheGrantItNeeds) {
+  std::vector<PolicyRule> rules = ChartRules();
+  for (PolicyRule& rule : rules) rule.resources.erase("trainingjobs/finalizers");
+  UseRbac(rules);
+  StartController();
+  CreateJob(testing::MakeJob(2, 1));
+  ASSERT_TRUE(WaitFor([&] { return Blocked().status == "True"; }, "condition Blocked"));
+  EXPECT_EQ(Blocked().reason, reason::kForbidden) << Blocked().message;
+  EXPECT_NE(Blocked().message.find("cannot set blockOwnerDeletion"), std::string::npos) << Blocked().message;
+  EXPECT_NE(Blocked().message.find("update on trainingjobs/finalizers"), std::string::npos) << Blocked().message;
+}
+
 TEST_F(BlockedTest, GangSchedulerNotInstalledShowsOnTheJob) {
   server_.Unserve("scheduling.volcano.sh", "podgroups");
   ControllerOptions options = testing::FastOptions();

@@ -6,6 +6,7 @@
 // again, and a gang restart goes uncounted.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "operator/controller/conditions.h"
@@ -37,6 +38,7 @@ std::vector<std::string> CreatedPods(const std::vector<RecordedRequest>& request
       out.push_back(json::parse(r.body)["metadata"].value("name", ""));
     }
   }
+  std::sort(out.begin(), out.end());  // a gang's pods are created side by side, in no set order
   return out;
 }
 
