@@ -32,7 +32,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config ca-certificates python3-venv binutils \
       libopenmpi-dev openmpi-bin libprotobuf-dev protobuf-compiler libturbojpeg0-dev libjpeg-dev \
-      prometheus-cpp-dev nlohmann-json3-dev zlib1g-dev \
+      prometheus-cpp-dev libmicrohttpd-dev nlohmann-json3-dev zlib1g-dev \
  && rm -rf /var/lib/apt/lists/*
 # Only the wheel (no Python dependencies, no cuBLAS/cuDNN/NCCL wheels): the CPU build links
 # libtorch_cpu and libc10 alone (-DKUBECNN_TORCH_CPU_ONLY=ON).
@@ -78,7 +78,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config ca-certificates python3-venv binutils \
       libopenmpi-dev openmpi-bin libprotobuf-dev protobuf-compiler libturbojpeg0-dev libjpeg-dev \
-      prometheus-cpp-dev nlohmann-json3-dev zlib1g-dev \
+      prometheus-cpp-dev libmicrohttpd-dev nlohmann-json3-dev zlib1g-dev \
  && rm -rf /var/lib/apt/lists/*
 COPY docker/extra-ca/ /usr/local/share/ca-certificates/
 ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt

@@ -1,7 +1,6 @@
 // kubecnn-operator: connects to the API server, serves /healthz, /readyz and /metrics, keeps the
 // TrainingJob controller's caches warm on every replica, and reconciles while it holds the
 // leader-election Lease.
-#include <prometheus/exposer.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -16,11 +15,13 @@
 #include <vector>
 
 #include "operator/controller/controller.h"
+#include "operator/controller/http_scraper.h"
 #include "operator/kube/client.h"
 #include "operator/kube/health_server.h"
 #include "operator/kube/leader_election.h"
 #include "trainer/common/flags.h"
 #include "trainer/common/log.h"
+#include "trainer/common/metrics_server.h"
 
 namespace {
 
@@ -185,12 +186,15 @@ int main(int argc, char** argv) {
     LogInfo("operator", "API server " + rest.server + " (" + rest.source + ")");
     auto metrics = std::make_shared<kubecnn::kube::Metrics>();
     kubecnn::kube::Client client(rest, metrics);
-    prometheus::Exposer exposer("0.0.0.0:" + std::to_string(f.metrics_port));
-    exposer.RegisterCollectable(metrics->registry());
+    kubecnn::http::MetricsServer metrics_server(":" + std::to_string(f.metrics_port));
+    metrics_server.Register(metrics->registry());
     const std::string identity = f.identity.empty() ? DefaultIdentity() : f.identity;
     options.instance = identity;
     kubecnn::controller::Controller controller(
-        client, std::move(options), std::make_shared<kubecnn::controller::HttpProgressScraper>(), *metrics->registry());
+        client, std::move(options),
+        std::make_shared<kubecnn::controller::HttpProgressScraper>(
+            std::make_shared<kubecnn::controller::ScrapeMetrics>(*metrics->registry())),
+        *metrics->registry());
     controller.StartInformers();
 
     kubecnn::kube::StopSignal stop;

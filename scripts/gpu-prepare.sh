@@ -12,7 +12,7 @@ packages=(
   libprotobuf-dev libprotobuf32 libprotobuf-lite32 protobuf-compiler libprotoc32
   libturbojpeg0-dev libturbojpeg0 libjpeg62-turbo-dev libjpeg62-turbo
   prometheus-cpp-dev libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libprometheus-cpp-push1.0
-  civetweb libcivetweb-dev libcivetweb1 libcurl4-openssl-dev libcurl4 libtinyxml2-dev libtinyxml2-9
+  civetweb libcivetweb-dev libcivetweb1 libmicrohttpd-dev libmicrohttpd12 libcurl4-openssl-dev libcurl4 libtinyxml2-dev libtinyxml2-9
   zlib1g-dev pkgconf pkgconf-bin libpkgconf3 nlohmann-json3-dev
 )
 mkdir -p .deps

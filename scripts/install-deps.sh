@@ -5,7 +5,8 @@
 #   yaml-cpp, nlohmann-json, GoogleTest, Fashion-MNIST, clang (libFuzzer); sshd, ssh and iproute2
 #   for the end-to-end suite's pods; libcurl (the S3 client: SigV4 signing, TLS) and tinyxml2
 #   (S3's XML answers); Ceph's mon, osd and radosgw, the real S3 server the storage tests run;
-#   etcd-server, the store of the tests' real Kubernetes control plane (scripts/k8s-assets.sh).
+#   etcd-server, the store of the tests' real Kubernetes control plane (scripts/k8s-assets.sh);
+#   libmicrohttpd, the HTTP server of both binaries' health and metrics endpoints.
 # - LibTorch: the CUDA build inside PyPI's torch wheel, in a virtualenv at $KUBECNN_VENV
 #   (default /opt/kubecnn/venv) that later runs reuse; torchvision and Pillow beside it for
 #   the Python reference benchmarks; helm-python-sdk and PyYAML for the chart's tests; TensorBoard and
@@ -33,7 +34,7 @@ apt_packages=(
   libturbojpeg0-dev libjpeg62-turbo-dev
   libcpprest-dev libssl-dev
   libcurl4-openssl-dev libtinyxml2-dev
-  prometheus-cpp-dev
+  prometheus-cpp-dev libmicrohttpd-dev
   libyaml-cpp-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   zlib1g-dev libseccomp-dev

@@ -56,4 +56,30 @@ void ControllerMetrics::SetPhase(const std::string& job_key, const std::string& 
   }
 }
 
+const char* Name(ScrapeRefusal reason) {
+  switch (reason) {
+    case ScrapeRefusal::kBodyTooLarge: return "body_too_large";
+    case ScrapeRefusal::kDeadlineExceeded: return "deadline_exceeded";
+    case ScrapeRefusal::kHttpStatus: return "http_status";
+    case ScrapeRefusal::kConnectionFailed: return "connection_failed";
+  }
+  return "unknown";
+}
+
+ScrapeMetrics::ScrapeMetrics(prometheus::Registry& registry) {
+  auto& family = prometheus::BuildCounter()
+                     .Name("kubecnn_operator_progress_scrapes_refused_total")
+                     .Help(
+                         "Scrapes of a trainer's /metrics that gave no progress, by reason: body_too_large and "
+                         "deadline_exceeded were cut off by the operator's limits")
+                     .Register(registry);
+  for (ScrapeRefusal reason : {ScrapeRefusal::kBodyTooLarge, ScrapeRefusal::kDeadlineExceeded,
+                               ScrapeRefusal::kHttpStatus, ScrapeRefusal::kConnectionFailed}) {
+    refused_[reason] = &family.Add({{"reason", Name(reason)}});
+  }
+}
+
+void ScrapeMetrics::CountRefused(ScrapeRefusal reason) { refused_.at(reason)->Increment(); }
+double ScrapeMetrics::Refused(ScrapeRefusal reason) const { return refused_.at(reason)->Value(); }
+
 }  // namespace kubecnn::controller

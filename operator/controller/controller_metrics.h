@@ -1,5 +1,6 @@
 // The controller's Prometheus metrics, declared together: TrainingJobs by phase, reconcile
-// duration, reconcile errors and gang restarts (kubecnn_operator_<noun>_<unit>).
+// duration, reconcile errors, gang restarts and refused progress scrapes
+// (kubecnn_operator_<noun>_<unit>).
 #pragma once
 
 #include <prometheus/counter.h>
@@ -36,6 +37,21 @@ class ControllerMetrics {
   prometheus::Counter& gang_restarts_;
   std::mutex mu_;
   std::map<std::string, std::string> phases_;
+};
+
+// Why a scrape of a trainer's /metrics gave no progress. The pod runs a user-chosen image, so
+// its endpoint is untrusted: answers too large or too slow are cut off, not waited for.
+enum class ScrapeRefusal { kBodyTooLarge, kDeadlineExceeded, kHttpStatus, kConnectionFailed };
+const char* Name(ScrapeRefusal reason);  // "body_too_large", ...: the metric's reason label
+
+class ScrapeMetrics {
+ public:
+  explicit ScrapeMetrics(prometheus::Registry& registry);
+  void CountRefused(ScrapeRefusal reason);
+  double Refused(ScrapeRefusal reason) const;
+
+ private:
+  std::map<ScrapeRefusal, prometheus::Counter*> refused_;
 };
 
 }  // namespace kubecnn::controller

@@ -1,7 +1,5 @@
-// Prometheus text parsing, eval JSON parsing, and the asynchronous HTTP scraper (cpprestsdk).
+// Prometheus text parsing and eval JSON parsing.
 #include "operator/controller/progress.h"
-
-#include <cpprest/http_client.h>
 
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -84,37 +82,6 @@ api::EvaluationResult ParseEvaluationResult(const std::string& text) {
   if (j.contains("step") && j["step"].is_number_integer()) r.step = j["step"].get<int64_t>();
   if (j.contains("checkpoint") && j["checkpoint"].is_string()) r.checkpoint = j["checkpoint"].get<std::string>();
   return r;
-}
-
-void HttpProgressScraper::ScrapeAsync(const std::string& host, int port, Done done) {
-  // An IPv6 pod IP goes in brackets.
-  const std::string authority = host.find(':') == std::string::npos ? host : "[" + host + "]";
-  try {
-    web::http::client::http_client_config config;
-    config.set_timeout(timeout_);
-    web::http::client::http_client client("http://" + authority + ":" + std::to_string(port), config);
-    web::http::http_request request(web::http::methods::GET);
-    request.set_request_uri("/metrics");
-    // The trainer's exposer serves with two threads: a kept-alive connection would hold one.
-    request.headers().add("Connection", "close");
-    client.request(request)
-        .then([](const web::http::http_response& response) {
-          if (response.status_code() != web::http::status_codes::OK) {
-            return pplx::task_from_result(std::string());
-          }
-          return response.extract_utf8string(/*ignore_content_type=*/true);
-        })
-        .then([done](const pplx::task<std::string>& body) {
-          std::optional<api::Progress> progress;
-          try {
-            progress = ParseTrainerMetrics(body.get());
-          } catch (const std::exception&) {  // refused, reset, timed out, unresolvable: no progress this time
-          }
-          done(progress);
-        });
-  } catch (const std::exception&) {  // a host that makes no URI
-    done(std::nullopt);
-  }
 }
 
 }  // namespace kubecnn::controller

@@ -1,8 +1,8 @@
-// Training progress for status.progress, read from rank 0's Prometheus endpoint, and evaluation
-// results for status.evaluation, read from the launcher's termination message.
+// Training progress for status.progress, read from rank 0's Prometheus endpoint (through a
+// ProgressScraper: http_scraper.h), and evaluation results for status.evaluation, read from the
+// launcher's termination message.
 #pragma once
 
-#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -28,18 +28,6 @@ class ProgressScraper {
   // (on another thread, or on this one before returning), or nullopt when the endpoint is
   // unreachable, too slow or not (yet) serving.
   virtual void ScrapeAsync(const std::string& host, int port, Done done) = 0;
-};
-
-// cpprestsdk's asynchronous HTTP client with a timeout: a hung rank costs a pending request, never
-// a reconcile worker.
-class HttpProgressScraper : public ProgressScraper {
- public:
-  explicit HttpProgressScraper(std::chrono::milliseconds timeout = std::chrono::milliseconds(2000))
-      : timeout_(timeout) {}
-  void ScrapeAsync(const std::string& host, int port, Done done) override;
-
- private:
-  std::chrono::milliseconds timeout_;
 };
 
 }  // namespace kubecnn::controller

@@ -1,13 +1,14 @@
-// /healthz and /readyz on a small HTTP endpoint for the kubelet's probes.
+// /healthz, /livez and /readyz for the kubelet's probes, served by the shared http::Server.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <utility>
+
+#include "trainer/common/http_server.h"
 
 namespace kubecnn::kube {
 
@@ -17,26 +18,21 @@ namespace kubecnn::kube {
 std::pair<bool, std::string> Readiness(bool synced, std::optional<std::chrono::steady_clock::duration> since_contact,
                                        std::chrono::steady_clock::duration window);
 
+// Probes are tiny and the kubelet gives up after its timeoutSeconds (1 s by default): a request
+// may take 5 s at most.
+http::Limits HealthLimits();
+
 class HealthServer {
  public:
   // (ok, detail): detail is the body, e.g. "informers not synced: pods".
   using Check = std::function<std::pair<bool, std::string>()>;
-  // Listens on 0.0.0.0:`port` (0: any free port). Throws std::runtime_error naming the port.
-  HealthServer(int port, Check healthy, Check ready);
-  ~HealthServer();
-  HealthServer(const HealthServer&) = delete;
-  HealthServer& operator=(const HealthServer&) = delete;
-  int port() const { return port_; }
+  // Listens on every address, IPv6 and IPv4, at `port` (0: any free port). Throws
+  // std::runtime_error naming the port.
+  HealthServer(int port, Check healthy, Check ready, const http::Limits& limits = HealthLimits());
+  int port() const { return server_->port(); }
 
  private:
-  void Loop();
-  void Serve(int fd);
-  Check healthy_;
-  Check ready_;
-  int listen_fd_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stopping_{false};
-  std::thread thread_;
+  std::unique_ptr<http::Server> server_;
 };
 
 }  // namespace kubecnn::kube

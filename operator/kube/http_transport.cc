@@ -5,7 +5,9 @@
 
 #include <cpprest/http_client.h>
 #include <cpprest/producerconsumerstream.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include <algorithm>
@@ -55,6 +57,19 @@ std::string TransportHint(const std::string& what) {
   return "check the server URL and network connectivity";
 }
 
+// An X509_STORE holding exactly the certificates of `pem` (a CA bundle: one or more).
+X509_STORE* StoreOf(const std::string& pem) {
+  X509_STORE* store = X509_STORE_new();
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  while (X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
+    X509_STORE_add_cert(store, cert);
+    X509_free(cert);
+  }
+  ERR_clear_error();  // the end of the bundle reads as a "no start line" error
+  BIO_free(bio);
+  return store;
+}
+
 }  // namespace
 
 struct HttpTransport::Impl {
@@ -93,7 +108,10 @@ HttpTransport::HttpTransport(const RestConfig& config, std::chrono::seconds time
   const std::string ca = config.ca_pem, cert = config.client_cert_pem, key = config.client_key_pem;
   if (!ca.empty() || !cert.empty()) {
     cfg.set_ssl_context_callback([ca, cert, key](boost::asio::ssl::context& ctx) {
-      if (!ca.empty()) ctx.add_certificate_authority(boost::asio::buffer(ca.data(), ca.size()));
+      // cpprestsdk has already loaded the system's roots (set_default_verify_paths) into this
+      // context; a configured CA replaces them, as in client-go: a cluster is trusted through its
+      // own CA only, never through another CA that happens to be in the system's store.
+      if (!ca.empty()) SSL_CTX_set_cert_store(ctx.native_handle(), StoreOf(ca));
       if (!cert.empty()) {
         ctx.use_certificate_chain(boost::asio::buffer(cert.data(), cert.size()));
         ctx.use_private_key(boost::asio::buffer(key.data(), key.size()), boost::asio::ssl::context::pem);

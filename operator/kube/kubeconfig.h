@@ -12,7 +12,7 @@ namespace kubecnn::kube {
 
 struct RestConfig {
   std::string server;  // "https://10.0.0.1:6443"
-  std::string ca_pem;  // trusted CA bundle; empty: the system's trust store
+  std::string ca_pem;  // the only CAs trusted (a bundle); empty: the system's trust store
   bool insecure_skip_tls_verify = false;
   std::string client_cert_pem;
   std::string client_key_pem;

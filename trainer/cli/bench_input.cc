@@ -6,9 +6,9 @@
 #include <memory>
 
 #include "trainer/cli/data_flags.h"
+#include "trainer/common/metrics_server.h"
 #include "trainer/data/loader.h"
 #include "trainer/metrics/data_metrics.h"
-#include "trainer/metrics/metrics_server.h"
 
 namespace kubecnn::cli {
 
@@ -38,9 +38,9 @@ int RunBenchInput(const std::vector<std::string>& args) {
   options.split = eval ? "validation" : "train";
 
   data::Loader loader(options);
-  std::unique_ptr<metrics::MetricsServer> metrics_server;
+  std::unique_ptr<http::MetricsServer> metrics_server;
   if (metrics_port > 0) {
-    metrics_server = std::make_unique<metrics::MetricsServer>("0.0.0.0:" + std::to_string(metrics_port));
+    metrics_server = std::make_unique<http::MetricsServer>(":" + std::to_string(metrics_port));
     metrics_server->Register(metrics::MakeDataMetrics(loader.counters(), options.rank));
   }
   for (int64_t i = 0; i < warmup_batches; ++i) {

@@ -11,6 +11,7 @@
 #include "trainer/comm/gradient_sync.h"
 #include "trainer/comm/module_broadcast.h"
 #include "trainer/common/log.h"
+#include "trainer/common/metrics_server.h"
 #include "trainer/common/random.h"
 #include "trainer/data/device_batch.h"
 #include "trainer/data/loader.h"
@@ -20,7 +21,6 @@
 #include "trainer/engine/shared_checkpoint.h"
 #include "trainer/metrics/data_metrics.h"
 #include "trainer/metrics/event_file.h"
-#include "trainer/metrics/metrics_server.h"
 #include "trainer/metrics/training_metrics.h"
 #include "trainer/optim/label_smoothing.h"
 #include "trainer/optim/loss_scaler.h"
@@ -82,7 +82,7 @@ class TrainingRun {
   std::vector<torch::Tensor> params_;
   std::unique_ptr<comm::GradientAllReducer> gradient_sync_;
   metrics::TrainingMetrics train_metrics_;
-  std::unique_ptr<metrics::MetricsServer> metrics_server_;
+  std::unique_ptr<http::MetricsServer> metrics_server_;
   std::unique_ptr<metrics::EventWriter> events_;
 
   int64_t data_position_ = 0;  // samples of this rank's stream consumed by the steps taken
@@ -162,8 +162,8 @@ void TrainingRun::RestoreOptimizer(const SharedCheckpoint& resume) {
 
 void TrainingRun::StartEndpoints() {
   if (config_.metrics_port > 0) {
-    metrics_server_ = std::make_unique<metrics::MetricsServer>(
-        "0.0.0.0:" + std::to_string(config_.metrics_port + config_.placement.local_rank));
+    metrics_server_ = std::make_unique<http::MetricsServer>(
+        ":" + std::to_string(config_.metrics_port + config_.placement.local_rank));
     metrics_server_->Register(train_metrics_.registry());
     metrics_server_->Register(metrics::MakeDataMetrics(loader_->counters(), config_.data.rank));
   }

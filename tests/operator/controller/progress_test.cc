@@ -1,11 +1,11 @@
-// Progress and evaluation results: Prometheus text as the trainer exposes it, a real prometheus-cpp
-// endpoint scraped over HTTP, unreachable endpoints, and the eval JSON contract.
+// Progress and evaluation results: Prometheus text as the trainer exposes it, the trainer's real
+// metrics endpoint scraped over HTTP (IPv4 and IPv6), unreachable endpoints, and the eval JSON
+// contract. Hostile endpoints are in progress_scraper_test.cc.
 #include "operator/controller/progress.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <prometheus/exposer.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 #include <sys/socket.h>
@@ -13,6 +13,9 @@
 
 #include <condition_variable>
 #include <mutex>
+
+#include "operator/controller/http_scraper.h"
+#include "trainer/common/metrics_server.h"
 
 namespace kubecnn::controller {
 namespace {
@@ -76,27 +79,45 @@ TEST(TrainerMetrics, ScrapesALivePrometheusEndpoint) {
                   .Add({{"rank", "0"}});
   step.Set(42);
   ips.Set(99.5);
-  prometheus::Exposer exposer("127.0.0.1:0");
-  exposer.RegisterCollectable(registry);
-  const int port = exposer.GetListeningPorts().at(0);
-  HttpProgressScraper scraper;
-  Result result;
-  scraper.ScrapeAsync("127.0.0.1", port, result.Callback());
-  const auto p = result.Wait();
-  ASSERT_TRUE(p);
-  EXPECT_EQ(*p->step, 42);
-  EXPECT_DOUBLE_EQ(*p->images_per_second, 99.5);
-  EXPECT_FALSE(p->loss);
+  http::MetricsServer endpoint(":0");  // as the trainer serves it: every address, IPv6 and IPv4
+  endpoint.Register(registry);
+  prometheus::Registry operator_registry;
+  auto metrics = std::make_shared<ScrapeMetrics>(operator_registry);
+  HttpProgressScraper scraper(metrics);
+  for (const std::string pod_ip : {"127.0.0.1", "::1"}) {
+    Result result;
+    scraper.ScrapeAsync(pod_ip, endpoint.port(), result.Callback());
+    const auto p = result.Wait();
+    ASSERT_TRUE(p) << pod_ip;
+    EXPECT_EQ(*p->step, 42);
+    EXPECT_DOUBLE_EQ(*p->images_per_second, 99.5);
+    EXPECT_FALSE(p->loss);
+  }
+  for (ScrapeRefusal reason : {ScrapeRefusal::kBodyTooLarge, ScrapeRefusal::kDeadlineExceeded,
+                               ScrapeRefusal::kHttpStatus, ScrapeRefusal::kConnectionFailed}) {
+    EXPECT_EQ(metrics->Refused(reason), 0) << Name(reason);
+  }
+}
+
+TEST(MetricsUrl, BracketsIpv6PodAddressesAndEscapesTheirZone) {
+  EXPECT_EQ(MetricsUrl("10.1.2.3", 9400), "http://10.1.2.3:9400/metrics");
+  EXPECT_EQ(MetricsUrl("fd00:10:244::5", 9400), "http://[fd00:10:244::5]:9400/metrics");
+  EXPECT_EQ(MetricsUrl("[fd00::5]", 9400), "http://[fd00::5]:9400/metrics");
+  EXPECT_EQ(MetricsUrl("fe80::1%eth0", 9400), "http://[fe80::1%25eth0]:9400/metrics");
+  EXPECT_EQ(MetricsUrl("worker-0.job.ns.svc", 9401), "http://worker-0.job.ns.svc:9401/metrics");
 }
 
 TEST(TrainerMetrics, UnreachableEndpointIsNoProgressNotAnError) {
-  HttpProgressScraper scraper(std::chrono::milliseconds(300));
+  prometheus::Registry registry;
+  auto metrics = std::make_shared<ScrapeMetrics>(registry);
+  HttpProgressScraper scraper(metrics, ScrapeLimits{std::chrono::milliseconds(300)});
   for (const auto& [host, port] :
        std::vector<std::pair<std::string, int>>{{"127.0.0.1", 1}, {"no-such-host.invalid", 9400}}) {
     Result result;
     scraper.ScrapeAsync(host, port, result.Callback());
     EXPECT_FALSE(result.Wait()) << host;
   }
+  EXPECT_EQ(metrics->Refused(ScrapeRefusal::kConnectionFailed), 2);
 }
 
 // A rank whose metrics endpoint accepts connections but never answers (a hung process).
@@ -125,7 +146,9 @@ class BlackHole {
 // A hung rank used to hold the reconcile worker for the whole timeout (2001 ms measured).
 TEST(TrainerMetrics, AHungRankDoesNotBlockTheCaller) {
   BlackHole hole;
-  HttpProgressScraper scraper(std::chrono::milliseconds(300));
+  prometheus::Registry registry;
+  auto metrics = std::make_shared<ScrapeMetrics>(registry);
+  HttpProgressScraper scraper(metrics, ScrapeLimits{std::chrono::milliseconds(300)});
   Result result;
   const auto start = std::chrono::steady_clock::now();
   scraper.ScrapeAsync("127.0.0.1", hole.port(), result.Callback());
@@ -133,6 +156,7 @@ TEST(TrainerMetrics, AHungRankDoesNotBlockTheCaller) {
   EXPECT_LT(returned, std::chrono::milliseconds(100)) << "the caller (a reconcile worker) was blocked";
   EXPECT_FALSE(result.Wait()) << "a timeout is no progress";
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(300)) << "it waited for the timeout";
+  EXPECT_EQ(metrics->Refused(ScrapeRefusal::kDeadlineExceeded), 1);
 }
 
 TEST(EvaluationResult, ReadsTheTrainersJson) {

@@ -5,11 +5,11 @@
 
 #include "tests/support/http_get.h"
 #include "tests/support/test_files.h"
+#include "trainer/common/metrics_server.h"
 #include "trainer/data/dataset_files.h"
 #include "trainer/data/image_example.h"
 #include "trainer/data/loader.h"
 #include "trainer/data/tfrecord_writer.h"
-#include "trainer/metrics/metrics_server.h"
 
 namespace kubecnn::metrics {
 namespace {
@@ -34,7 +34,7 @@ TEST(DataMetrics, ScrapeShowsRecordsAndUndecodableImagesWithTheRankLabel) {
   data::Loader loader(options);
   EXPECT_EQ(loader.Next(), nullptr);  // every image skipped: the pass ends empty
 
-  MetricsServer server("127.0.0.1:0");
+  http::MetricsServer server("127.0.0.1:0");
   server.Register(MakeDataMetrics(loader.counters(), 3));
   ASSERT_GT(server.port(), 0);
   const auto response = kubecnn::testing::HttpGet(server.port(), "/metrics");
@@ -50,9 +50,9 @@ TEST(DataMetrics, ScrapeShowsRecordsAndUndecodableImagesWithTheRankLabel) {
 }
 
 TEST(MetricsServer, TakenPortIsAClearError) {
-  MetricsServer first("127.0.0.1:0");
+  http::MetricsServer first("127.0.0.1:0");
   try {
-    MetricsServer second("127.0.0.1:" + std::to_string(first.port()));
+    http::MetricsServer second("127.0.0.1:" + std::to_string(first.port()));
     FAIL() << "second server bound the same port";
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("--metrics_port"), std::string::npos) << e.what();

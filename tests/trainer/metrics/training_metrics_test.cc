@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/http_get.h"
-#include "trainer/metrics/metrics_server.h"
+#include "trainer/common/metrics_server.h"
 
 namespace kubecnn::metrics {
 namespace {
@@ -16,7 +16,7 @@ TEST(TrainingMetrics, ScrapeShowsStepLossLrSkipsCheckpointsAndAccuracy) {
   metrics.RecordSkippedStep();
   metrics.RecordCheckpointSave(1.5);
   metrics.RecordEvaluation(0.75, 0.95);
-  MetricsServer server("127.0.0.1:0");
+  http::MetricsServer server("127.0.0.1:0");
   server.Register(metrics.registry());
   const std::string body = kubecnn::testing::HttpGet(server.port(), "/metrics").body;
   for (const char* expected : {
