@@ -25,6 +25,7 @@ inline constexpr int kMetricsBasePort = 9400;
 inline constexpr int64_t kRunAsUser = 1000;
 inline constexpr const char* kHostfilePath = "/etc/kubecnn/hostfile";
 inline constexpr const char* kSshDir = "/etc/kubecnn/ssh";
+inline constexpr const char* kKnownHostsPath = "/tmp/kubecnn-known_hosts";  // written by the launcher script
 inline constexpr const char* kSshdConfigPath = "/etc/kubecnn/sshd_config";
 inline constexpr const char* kTerminationMessagePath = "/dev/termination-log";
 

@@ -118,24 +118,30 @@ json WorkerPod(const api::DefaultedJob& job, int64_t index, int64_t attempt) {
 json LauncherPod(const api::DefaultedJob& job, const std::string& stage, int64_t attempt) {
   const api::DefaultedSpec& s = job.spec;
   const std::string& log_dir = s.log_dir;
-  json container = {{"name", kRoleLauncher},
-                    {"image", s.image},
-                    {"imagePullPolicy", s.image_pull_policy},
-                    {"command", LauncherCommand()},
-                    {"args", MpirunArgs(s, stage)},
-                    {"env",
-                     {Env("OMPI_MCA_plm_rsh_args", "-p " + std::to_string(kSshPort) + " -i " + std::string(kSshDir) +
-                                                       "/ssh-privatekey -o StrictHostKeyChecking=no -o "
-                                                       "UserKnownHostsFile=/dev/null -o LogLevel=ERROR"),
-                      Env("OMPI_MCA_orte_keep_fqdn_hostnames", "true"), Env("KUBECNN_HOSTFILE", kHostfilePath),
-                      Env("KUBECNN_LOG_DIR", log_dir), Env("KUBECNN_EVAL_RESULT", stage == kStageEvaluate ? "1" : "0"),
-                      Env("KUBECNN_TERMINATION_LOG", kTerminationMessagePath)}},
-                    {"terminationMessagePath", kTerminationMessagePath},
-                    // with no trainer error line in the termination message, the log's tail
-                    {"terminationMessagePolicy", "FallbackToLogsOnError"},
-                    {"resources", {{"requests", {{"cpu", "100m"}, {"memory", "128Mi"}}}}},
-                    {"securityContext", ContainerSecurityContext()},
-                    {"volumeMounts", json::array()}};
+  json container = {
+      {"name", kRoleLauncher},
+      {"image", s.image},
+      {"imagePullPolicy", s.image_pull_policy},
+      {"command", LauncherCommand()},
+      {"args", MpirunArgs(s, stage)},
+      {"env",
+       {Env("OMPI_MCA_plm_rsh_args", "-p " + std::to_string(kSshPort) + " -i " + std::string(kSshDir) +
+                                         "/ssh-privatekey -o StrictHostKeyChecking=yes -o "
+                                         "UserKnownHostsFile=" +
+                                         kKnownHostsPath + " -o GlobalKnownHostsFile=/dev/null -o LogLevel=ERROR"),
+        // Only the launcher holds the gang's known_hosts: it starts every worker's daemon
+        // itself instead of having workers ssh on to others (Open MPI's tree spawn).
+        Env("OMPI_MCA_plm_rsh_no_tree_spawn", "true"), Env("KUBECNN_KNOWN_HOSTS", kKnownHostsPath),
+        Env("KUBECNN_SSH_DIR", kSshDir), Env("KUBECNN_SSH_PORT", std::to_string(kSshPort)),
+        Env("OMPI_MCA_orte_keep_fqdn_hostnames", "true"), Env("KUBECNN_HOSTFILE", kHostfilePath),
+        Env("KUBECNN_LOG_DIR", log_dir), Env("KUBECNN_EVAL_RESULT", stage == kStageEvaluate ? "1" : "0"),
+        Env("KUBECNN_TERMINATION_LOG", kTerminationMessagePath)}},
+      {"terminationMessagePath", kTerminationMessagePath},
+      // with no trainer error line in the termination message, the log's tail
+      {"terminationMessagePolicy", "FallbackToLogsOnError"},
+      {"resources", {{"requests", {{"cpu", "100m"}, {"memory", "128Mi"}}}}},
+      {"securityContext", ContainerSecurityContext()},
+      {"volumeMounts", json::array()}};
   json spec = {{"restartPolicy", "Never"},
                {"automountServiceAccountToken", false},  // mpirun reaches the workers over ssh, not the API
                {"securityContext", PodSecurityContext()},

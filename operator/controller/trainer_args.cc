@@ -77,6 +77,20 @@ std::vector<std::string> MpirunArgs(const api::DefaultedSpec& spec, const std::s
 
 const std::string& LauncherScript() {
   static const std::string script = R"SH(set -u
+# mpirun reaches each worker over ssh and checks its host key (StrictHostKeyChecking=yes): every
+# worker's sshd serves the job's own key (HostKey), so the gang's known_hosts is that public key for
+# each host of the hostfile, on sshd's port.
+known_hosts="${KUBECNN_KNOWN_HOSTS:-/tmp/kubecnn-known_hosts}"
+ssh_dir="${KUBECNN_SSH_DIR:-/etc/kubecnn/ssh}"
+host_key=$(cat "$ssh_dir/ssh-publickey" 2>/dev/null) || host_key=""
+if [ -z "$host_key" ]; then
+  echo "kubecnn-launcher: no $ssh_dir/ssh-publickey to check the workers' host keys with; the job's SSH Secret lacks it (delete the Secret: the operator makes a new one)" >&2
+  exit 3
+fi
+: >"$known_hosts"
+while read -r host _; do
+  [ -n "$host" ] && printf '[%s]:%s %s\n' "$host" "${KUBECNN_SSH_PORT:-2222}" "$host_key" >>"$known_hosts"
+done < "${KUBECNN_HOSTFILE:-/etc/kubecnn/hostfile}"
 wait_s="${KUBECNN_DNS_WAIT_SECONDS:-120}"
 deadline=$(( $(date +%s) + wait_s ))
 while read -r host _; do

@@ -182,6 +182,21 @@ TEST(Builders, PodTemplateIsMergedIntoWorkersAndLaunchers) {
   EXPECT_EQ(launcher["spec"]["nodeSelector"]["gpu"], "h100");
 }
 
+TEST(Builders, MpirunChecksTheWorkersHostKeysAgainstTheGangsKnownHosts) {
+  const json launcher = LauncherPod(Defaulted(MakeJob()), kStageTrain, 0);
+  const json& env = launcher["spec"]["containers"][0]["env"];
+  const json* rsh = FindByName(env, "OMPI_MCA_plm_rsh_args");
+  ASSERT_NE(rsh, nullptr);
+  const std::string args = (*rsh)["value"];
+  EXPECT_NE(args.find("-o StrictHostKeyChecking=yes"), std::string::npos) << args;
+  EXPECT_NE(args.find(std::string("-o UserKnownHostsFile=") + kKnownHostsPath), std::string::npos) << args;
+  EXPECT_EQ(args.find("StrictHostKeyChecking=no"), std::string::npos) << args;
+  EXPECT_EQ(args.find("UserKnownHostsFile=/dev/null"), std::string::npos) << "no host key thrown away: " << args;
+  ASSERT_NE(FindByName(env, "KUBECNN_KNOWN_HOSTS"), nullptr);
+  EXPECT_EQ((*FindByName(env, "KUBECNN_KNOWN_HOSTS"))["value"], kKnownHostsPath) << "where the script writes it";
+  ASSERT_NE(FindByName(env, "OMPI_MCA_plm_rsh_no_tree_spawn"), nullptr) << "workers hold no known_hosts";
+}
+
 TEST(Builders, PodsMountNoServiceAccountTokenUnlessTheTemplateAsks) {
   api::DefaultedJob job = Defaulted(MakeJob());
   EXPECT_EQ(WorkerPod(job, 0, 0)["spec"]["automountServiceAccountToken"], false)
@@ -253,7 +268,25 @@ TEST(TrainerArgs, EvaluationUsesEvalFlagsAndNoTrainingOnes) {
 
 // Starts the launcher script as the pod would, in a process group of its own (as a container's
 // PID 1 is), with `args` as "$@"; its stdout goes to `out_fd`.
-pid_t StartLauncherScript(const std::vector<std::string>& args, const std::vector<std::string>& env, int out_fd) {
+// The job's public key as the launcher finds it in the SSH Secret's volume, for tests that do not
+// set KUBECNN_SSH_DIR themselves; known_hosts goes beside it.
+std::vector<std::string> WithSshDir(std::vector<std::string> env) {
+  for (const std::string& v : env) {
+    if (v.rfind("KUBECNN_SSH_DIR=", 0) == 0) return env;
+  }
+  static const std::filesystem::path dir = [] {
+    const auto d = std::filesystem::temp_directory_path() / ("kubecnn-launcher-ssh-" + std::to_string(getpid()));
+    std::filesystem::create_directories(d);
+    std::ofstream(d / "ssh-publickey") << GenerateSshKeyPair().public_key << "\n";
+    return d;
+  }();
+  env.push_back("KUBECNN_SSH_DIR=" + dir.string());
+  env.push_back("KUBECNN_KNOWN_HOSTS=" + (dir / "known_hosts").string());
+  return env;
+}
+
+pid_t StartLauncherScript(const std::vector<std::string>& args, const std::vector<std::string>& given_env, int out_fd) {
+  const std::vector<std::string> env = WithSshDir(given_env);
   const pid_t pid = fork();
   if (pid == 0) {
     setpgid(0, 0);
@@ -483,6 +516,37 @@ TEST(LauncherScript, RealMpirunForwardsTheObjectStoreEnvironmentToRanksStartedOv
   const auto [token_rc, token_out] = RunLauncherScript(args, env);
   EXPECT_EQ(token_rc, 0) << token_out;
   EXPECT_NE(token_out.find("AWS_SESSION_TOKEN=FwoGZXIvYXdzEXAMPLE\n"), std::string::npos) << token_out;
+  std::filesystem::remove_all(dir);
+}
+
+// mpirun checks every worker's host key: the launcher writes the gang's known_hosts from the job's
+// public key (every worker's sshd serves it), one line per host of the hostfile, which OpenSSH reads.
+TEST(LauncherScript, WritesTheGangsKnownHostsForStrictHostKeyChecking) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("kubecnn-launcher-known-hosts-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir / "ssh");
+  std::ofstream(dir / "hostfile") << "localhost slots=8\n127.0.0.1 slots=8\n";
+  const SshKeyPair keys = GenerateSshKeyPair();
+  std::ofstream(dir / "ssh/ssh-publickey") << keys.public_key << "\n";
+  const std::vector<std::string> env = {"KUBECNN_HOSTFILE=" + (dir / "hostfile").string(),
+                                        "KUBECNN_SSH_DIR=" + (dir / "ssh").string(),
+                                        "KUBECNN_KNOWN_HOSTS=" + (dir / "known_hosts").string(),
+                                        "KUBECNN_LOG_DIR=" + dir.string(), "TMPDIR=" + dir.string()};
+  const auto [rc, out] = RunLauncherScript({"true"}, env);
+  ASSERT_EQ(rc, 0) << out;
+  std::ifstream file(dir / "known_hosts");
+  const std::string known((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(known, "[localhost]:2222 " + keys.public_key + "\n[127.0.0.1]:2222 " + keys.public_key + "\n");
+  if (access("/usr/bin/ssh-keygen", X_OK) == 0) {  // OpenSSH's own reading of the file
+    const std::string find = "/usr/bin/ssh-keygen -f " + (dir / "known_hosts").string() + " -F ";
+    EXPECT_EQ(std::system((find + "'[localhost]:2222' >/dev/null").c_str()), 0);
+    EXPECT_NE(std::system((find + "'[localhost]:22' >/dev/null").c_str()), 0) << "sshd's port is part of the entry";
+    EXPECT_NE(std::system((find + "'[elsewhere]:2222' >/dev/null").c_str()), 0);
+  }
+  // A Secret without the public key: the launcher stops with a reason instead of ssh failing later.
+  std::filesystem::remove(dir / "ssh/ssh-publickey");
+  const auto [missing_rc, missing_out] = RunLauncherScript({"true"}, env);
+  EXPECT_EQ(missing_rc, 3) << missing_out;
   std::filesystem::remove_all(dir);
 }
 
