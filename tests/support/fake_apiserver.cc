@@ -442,23 +442,30 @@ int FakeApiServer::ServeWatch(const ApiKind& kind, const std::string& ns, const 
   }
 }
 
+std::string FakeApiServer::PodLogKey(const std::string& ns, const std::string& pod) {
+  const nlohmann::json object = store_.Get(*FindKind("", "v1", "pods"), ns, pod);
+  return ns + "/" + pod + "/" + object["metadata"].value("uid", "");
+}
+
 void FakeApiServer::AppendPodLog(const std::string& ns, const std::string& pod, const std::string& text) {
+  const std::string key = PodLogKey(ns, pod);
   std::lock_guard<std::mutex> lock(logs_mu_);
-  pod_logs_[ns + "/" + pod].text += text;
+  pod_logs_[key].text += text;
   logs_cv_.notify_all();
 }
 
 void FakeApiServer::ClosePodLog(const std::string& ns, const std::string& pod) {
+  const std::string key = PodLogKey(ns, pod);
   std::lock_guard<std::mutex> lock(logs_mu_);
-  pod_logs_[ns + "/" + pod].closed = true;
+  pod_logs_[key].closed = true;
   logs_cv_.notify_all();
 }
 
 int FakeApiServer::ServePodLog(const ApiKind& kind, const std::string& ns, const std::string& name, bool follow,
                                ResponseWriter& writer) {
-  store_.Get(kind, ns, name);  // 404 for a pod that does not exist, as the API server answers
-  const std::string key = ns + "/" + name;
+  const std::string key = PodLogKey(ns, name);  // 404 for a pod that does not exist, as the API server answers
   if (!writer.StartChunked(200, {{"Content-Type", "text/plain"}})) return 200;
+  ++log_streams_served_;
   size_t sent = 0;
   while (true) {
     std::string chunk;

@@ -86,7 +86,8 @@ class FakeApiServer {
   int64_t DroppedWrites() const { return dropped_writes_; }  // dropped since the last CutWritesAfter
 
   // pods/log, as a kubelet serves it: the text a pod's container wrote so far; a follow request
-  // streams what is appended until ClosePodLog (the container ended). The pod must exist (404).
+  // streams what is appended until ClosePodLog (the container ended). The pod must exist (404); a
+  // pod made again under the same name starts with an empty log.
   void AppendPodLog(const std::string& ns, const std::string& pod, const std::string& text);
   void ClosePodLog(const std::string& ns, const std::string& pod);
 
@@ -94,11 +95,13 @@ class FakeApiServer {
   void ClearRequests();
   int ActiveWatches() const { return active_watches_; }
   int64_t WatchesServed() const { return watches_served_; }
+  int64_t LogStreamsServed() const { return log_streams_served_; }  // pods/log requests answered with 200
 
  private:
   void Handle(const ServerRequest& request, ResponseWriter& writer);
   int Dispatch(const ServerRequest& request, ResponseWriter& writer);
   int ServeWatch(const ApiKind& kind, const std::string& ns, const ServerRequest& request, ResponseWriter& writer);
+  std::string PodLogKey(const std::string& ns, const std::string& pod);  // by the pod's uid
   int ServePodLog(const ApiKind& kind, const std::string& ns, const std::string& name, bool follow,
                   ResponseWriter& writer);
 
@@ -110,6 +113,7 @@ class FakeApiServer {
   std::atomic<uint64_t> drop_epoch_{0};
   std::atomic<int> active_watches_{0};
   std::atomic<int64_t> watches_served_{0};
+  std::atomic<int64_t> log_streams_served_{0};
   std::atomic<GoneMode> gone_mode_{GoneMode::kInStreamEvent};
   mutable std::mutex mu_;
   std::set<std::string> tokens_;
@@ -134,7 +138,7 @@ class FakeApiServer {
   };
   std::mutex logs_mu_;
   std::condition_variable logs_cv_;
-  std::map<std::string, PodLog> pod_logs_;  // by "namespace/pod"
+  std::map<std::string, PodLog> pod_logs_;  // by "namespace/pod/uid"
 };
 
 }  // namespace kubecnn::testing
