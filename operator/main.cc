@@ -55,6 +55,7 @@ struct Flags {
   int restart_backoff = 10;  // the planner counts these three in whole seconds
   int admission_backoff = 30;
   int progress_period = 15;
+  bool allow_pod_template_service_account = false;
 };
 
 void AddFlags(kubecnn::FlagSet& s, Flags& f) {
@@ -83,6 +84,9 @@ void AddFlags(kubecnn::FlagSet& s, Flags& f) {
   s.Add("admission_backoff", &f.admission_backoff,
         "whole seconds of the first back-off after a gang did not fit in scheduleTimeoutSeconds");
   s.Add("progress_period", &f.progress_period, "whole seconds between reads of rank 0's metrics into status.progress");
+  s.Add("allow_pod_template_service_account", &f.allow_pod_template_service_account,
+        "let spec.podTemplate.spec.serviceAccountName choose the pods' ServiceAccount (whoever may create "
+        "TrainingJobs then acts as any ServiceAccount of the namespace)");
 }
 
 // Ranges the parser cannot know; a UsageError names the flag and its value.
@@ -125,6 +129,7 @@ kubecnn::controller::ControllerOptions ControllerOptionsFrom(const Flags& f) {
   o.planner.restart_backoff = std::chrono::seconds(f.restart_backoff);
   o.planner.admission_backoff = std::chrono::seconds(f.admission_backoff);
   o.planner.progress_period = std::chrono::seconds(f.progress_period);
+  o.planner.pod_template.allow_service_account = f.allow_pod_template_service_account;
   const std::string& list = f.gang_schedulers;
   size_t start = 0;
   while (start <= list.size() && !list.empty()) {

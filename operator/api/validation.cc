@@ -240,7 +240,7 @@ const std::vector<std::string>& ReservedTrainerFlags() {
   return flags;
 }
 
-std::vector<FieldError> Validate(const TrainingJob& job) {
+std::vector<FieldError> Validate(const TrainingJob& job, const PodTemplatePolicy& policy) {
   Checker c;
   const std::string name = job.Name();
   if (name.size() > kMaxJobNameLength || !std::regex_match(name, kDns1035Label)) {
@@ -278,7 +278,8 @@ std::vector<FieldError> Validate(const TrainingJob& job) {
           "an Evaluate job reads the checkpoint a training job wrote: set it to that job's checkpoint volume (a "
           "persistentVolumeClaim), not emptyDir, or set spec.trainer.logDir to that job's s3:// logDir");
   }
-  if (!s.pod_template.spec.is_null()) {
+  for (const TemplateRefusal& r : CheckPodTemplate(s.pod_template.spec, policy)) c.Add(r.field, r.message);
+  if (s.pod_template.spec.is_object()) {
     const json containers = s.pod_template.spec.value("containers", json::array());
     if (!containers.is_array()) {
       c.Add("spec.podTemplate.spec.containers", "must be a list of containers");

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "operator/api/pod_template_policy.h"
 #include "operator/api/training_job.h"
 
 namespace kubecnn::api {
@@ -22,8 +23,9 @@ inline constexpr size_t kMaxJobNameLength = 48;
 // Flags the operator sets itself, which spec.trainer.extraArgs may not repeat.
 const std::vector<std::string>& ReservedTrainerFlags();
 
-// `job.spec` must have been through WithDefaults. Empty when valid.
-std::vector<FieldError> Validate(const TrainingJob& job);
+// `job.spec` must have been through WithDefaults. Empty when valid. spec.podTemplate is checked
+// against `policy` (see pod_template_policy.h).
+std::vector<FieldError> Validate(const TrainingJob& job, const PodTemplatePolicy& policy = {});
 
 // "spec.workers: must be at least 1, got 0; spec.image: required (...)".
 std::string Describe(const std::vector<FieldError>& errors);

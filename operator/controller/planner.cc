@@ -96,7 +96,7 @@ class Planner {
 
   bool CheckValid() {
     api::TrainingJobStatus& st = plan_.status;
-    const std::vector<api::FieldError> errors = api::Validate(raw_);
+    const std::vector<api::FieldError> errors = api::Validate(raw_, config_.pod_template);
     if (!errors.empty()) {
       const std::string message = "invalid spec: " + api::Describe(errors) + "; fix the TrainingJob and apply it again";
       if (SetCondition(st, condition::kInvalid, true, reason::kInvalidSpec, message, now_text_)) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "operator/api/pod_template_policy.h"
 #include "operator/api/training_job.h"
 #include "operator/kube/clock.h"
 #include "operator/kube/resource.h"
@@ -49,6 +50,8 @@ struct PlannerConfig {
   // How often a Blocked job is looked at again: objects of other owners are not watched, and a
   // fixed RBAC or a newly installed gang scheduler sends no event.
   std::chrono::seconds blocked_recheck{10};
+  // What spec.podTemplate may set (the chart's operator.podTemplate values).
+  api::PodTemplatePolicy pod_template;
 };
 
 enum class ActionKind {
