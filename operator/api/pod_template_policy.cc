@@ -97,8 +97,8 @@ void CheckPodSecurityContext(const json& spec, std::vector<TemplateRefusal>& out
 const std::vector<std::string>& AllowedPodTemplateFields() {
   static const std::vector<std::string> fields = {
       // where the pods run
-      "nodeSelector", "affinity", "tolerations", "topologySpreadConstraints", "priorityClassName",
-      "preemptionPolicy", "runtimeClassName", "schedulingGates", "os", "readinessGates", "resourceClaims",
+      "nodeSelector", "affinity", "tolerations", "topologySpreadConstraints", "priorityClassName", "preemptionPolicy",
+      "runtimeClassName", "schedulingGates", "os", "readinessGates", "resourceClaims",
       // what they carry
       "containers", "initContainers", "volumes", "imagePullSecrets", "securityContext", "dnsPolicy", "dnsConfig",
       "hostAliases", "enableServiceLinks", "shareProcessNamespace", "terminationGracePeriodSeconds",
@@ -116,7 +116,8 @@ std::vector<TemplateRefusal> CheckPodTemplate(const json& spec, const PodTemplat
   const std::vector<std::string>& allowed = AllowedPodTemplateFields();
   for (const auto& [key, value] : spec.items()) {
     const std::string at = std::string(kPath) + "." + key;
-    const auto refused = std::find_if(Refused().begin(), Refused().end(), [&](const auto& r) { return r.first == key; });
+    const auto refused =
+        std::find_if(Refused().begin(), Refused().end(), [&](const auto& r) { return r.first == key; });
     if (refused != Refused().end()) {
       if (key.rfind("host", 0) == 0 && value == false) continue;  // hostNetwork: false asks for nothing
       Add(out, at, refused->second);
@@ -130,8 +131,8 @@ std::vector<TemplateRefusal> CheckPodTemplate(const json& spec, const PodTemplat
     } else if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
       std::string list;
       for (const std::string& f : allowed) list += (list.empty() ? "" : ", ") + f;
-      Add(out, at, "not allowed in a TrainingJob's pod template (the operator sets it, or it is unknown); allowed: " +
-                       list);
+      Add(out, at,
+          "not allowed in a TrainingJob's pod template (the operator sets it, or it is unknown); allowed: " + list);
     }
   }
   CheckContainers(spec, "containers", out);

@@ -19,7 +19,7 @@ EVERY_TOGGLE = {
     "replicaCount": 3,
     "operator": {"concurrency": 8, "watchNamespace": "research", "gangSchedulers": ["volcano", "scheduler-plugins"],
                  "restartBackoffSeconds": 20, "progressPeriodSeconds": 30, "kubeApiQps": 100, "kubeApiBurst": 200,
-                 "extraArgs": ["--admission_backoff=60"]},
+                 "podTemplate": {"allowServiceAccount": True}, "extraArgs": ["--admission_backoff=60"]},
     "serviceAccount": {"create": True, "name": "trainer-operator", "annotations": {"example.com/role": "ml"}},
     "nodeSelector": {"kubernetes.io/os": "linux"},
     "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "ml", "effect": "NoSchedule"}],
@@ -103,7 +103,7 @@ class Chart(unittest.TestCase):
         args = spec["containers"][0]["args"]
         for flag in ("--watch_namespace=research", "--gang_schedulers=volcano,scheduler-plugins",
                      "--restart_backoff=20", "--progress_period=30", "--kube_api_qps=100", "--kube_api_burst=200",
-                     "--concurrency=8", "--admission_backoff=60"):
+                     "--concurrency=8", "--admission_backoff=60", "--allow_pod_template_service_account=true"):
             self.assertIn(flag, args)
         self.assertEqual(spec["serviceAccountName"], "trainer-operator")
         self.assertEqual(spec["imagePullSecrets"], [{"name": "regcred"}])

@@ -291,6 +291,71 @@ TEST(Validation, EndpointWithCredentialsIsRefusedWithoutEchoingThem) {
   EXPECT_EQ(Describe(errors).find("wJalrXUtnFEMI"), std::string::npos) << Describe(errors);
 }
 
+// What a pod template may ask for: the operator creates the pods with its own rights.
+std::vector<FieldError> TemplateErrors(const std::string& spec, PodTemplatePolicy policy = {}) {
+  TrainingJob job = GoodJob();
+  job.spec.pod_template.spec = json::parse(spec);
+  return Validate(job, policy);
+}
+
+bool Refuses(const std::vector<FieldError>& errors, const std::string& field, const std::string& fragment) {
+  for (const FieldError& e : errors) {
+    if (e.field == field && e.message.find(fragment) != std::string::npos) return true;
+  }
+  return false;
+}
+
+TEST(PodTemplatePolicy, AllowsWhereToRunAndWhatToCarry) {
+  EXPECT_EQ(TemplateErrors(R"({
+    "nodeSelector": {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"},
+    "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+    "affinity": {}, "priorityClassName": "training", "imagePullSecrets": [{"name": "registry"}],
+    "securityContext": {"runAsUser": 2000, "fsGroup": 2000, "seccompProfile": {"type": "RuntimeDefault"}},
+    "hostNetwork": false, "automountServiceAccountToken": false, "terminationGracePeriodSeconds": 60,
+    "containers": [{"name": "worker", "env": [{"name": "NCCL_DEBUG", "value": "INFO"}],
+                    "securityContext": {"readOnlyRootFilesystem": true, "capabilities": {"drop": ["ALL"]}}},
+                   {"name": "log-shipper", "image": "fluent-bit", "ports": [{"containerPort": 2020}]}],
+    "volumes": [{"name": "shm", "emptyDir": {"medium": "Memory"}}, {"name": "creds", "secret": {"secretName": "s"}},
+                {"name": "cache", "persistentVolumeClaim": {"claimName": "cache"}}]})"),
+            std::vector<FieldError>{});
+}
+
+TEST(PodTemplatePolicy, RefusesEachWayOutOfThePodsIsolation) {
+  const std::string p = "spec.podTemplate.spec.";
+  EXPECT_TRUE(Refuses(TemplateErrors(R"({"hostNetwork": true})"), p + "hostNetwork", "host namespaces"));
+  EXPECT_TRUE(Refuses(TemplateErrors(R"({"hostPID": true})"), p + "hostPID", "host namespaces"));
+  EXPECT_TRUE(Refuses(TemplateErrors(R"({"hostIPC": true})"), p + "hostIPC", "host namespaces"));
+  EXPECT_TRUE(Refuses(TemplateErrors(R"({"nodeName": "gpu-7"})"), p + "nodeName", "use nodeSelector"));
+  EXPECT_TRUE(Refuses(TemplateErrors(R"({"volumes": [{"name": "root", "hostPath": {"path": "/"}}]})"),
+                      p + "volumes[0].hostPath", "host paths are not allowed"));
+  EXPECT_TRUE(
+      Refuses(TemplateErrors(R"({"containers": [{"name": "worker", "securityContext": {"privileged": true}}]})"),
+              p + "containers[0].securityContext.privileged", "not allowed"));
+  EXPECT_TRUE(Refuses(
+      TemplateErrors(
+          R"({"initContainers": [{"name": "x", "securityContext": {"capabilities": {"add": ["SYS_ADMIN"]}}}]})"),
+      p + "initContainers[0].securityContext.capabilities.add", "adding capabilities"));
+  EXPECT_TRUE(
+      Refuses(TemplateErrors(R"({"containers": [{"name": "s", "ports": [{"containerPort": 1, "hostPort": 1}]}]})"),
+              p + "containers[0].ports[].hostPort", "host ports"));
+  EXPECT_TRUE(Refuses(TemplateErrors(R"({"securityContext": {"seccompProfile": {"type": "Unconfined"}}})"),
+                      p + "securityContext.seccompProfile.type", "RuntimeDefault"));
+  EXPECT_TRUE(
+      Refuses(TemplateErrors(R"({"securityContext": {"sysctls": [{"name": "kernel.shm_rmid_forced", "value": "1"}]}})"),
+              p + "securityContext.sysctls", "not allowed"));
+  EXPECT_TRUE(Refuses(TemplateErrors(R"({"hostname": "evil"})"), p + "hostname", "allowed: nodeSelector"))
+      << "fields the operator sets, and typos, are refused with the list of what is allowed";
+}
+
+TEST(PodTemplatePolicy, AnotherServiceAccountOnlyWhenTheChartOptsIn) {
+  const auto refused = TemplateErrors(R"({"serviceAccountName": "cluster-admin-bot"})");
+  EXPECT_TRUE(Refuses(refused, "spec.podTemplate.spec.serviceAccountName", "operator.podTemplate.allowServiceAccount"))
+      << Describe(refused);
+  EXPECT_TRUE(Refuses(TemplateErrors(R"({"serviceAccount": "bot"})"), "spec.podTemplate.spec.serviceAccount",
+                      "allowServiceAccount"));
+  EXPECT_EQ(TemplateErrors(R"({"serviceAccountName": "reader"})", PodTemplatePolicy{true}), std::vector<FieldError>{});
+}
+
 TEST(Validation, ReportsEveryErrorAtOnce) {
   TrainingJob job = GoodJob();
   job.spec.workers = 0;

@@ -386,6 +386,20 @@ TEST(Planner, BackoffLimitExhaustedFails) {
   EXPECT_EQ(plan.status.restarts, 1);
 }
 
+TEST(Planner, APodTemplateAskingForPrivilegeIsAnInvalidSpecUnlessTheOperatorAllowsIt) {
+  api::TrainingJob job = MakeJob();
+  job.spec.pod_template.spec = {{"serviceAccountName", "cluster-admin-bot"}};
+  World w(job);
+  Plan plan = w.Pass(kT0);
+  EXPECT_TRUE(plan.actions.empty()) << "no pod runs with a ServiceAccount the chart did not allow";
+  EXPECT_NE(Cond(plan.status, condition::kInvalid).message.find("spec.podTemplate.spec.serviceAccountName"),
+            std::string::npos);
+  PlannerConfig allowed;
+  allowed.pod_template.allow_service_account = true;
+  World w2(job);
+  EXPECT_FALSE(w2.Pass(kT0, allowed).actions.empty()) << "the chart's opt-in lets the job run";
+}
+
 TEST(Planner, InvalidSpecGetsConditionAndEventButNoObjects) {
   api::TrainingJob job = MakeJob();
   job.spec.workers = 0;
