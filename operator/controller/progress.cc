@@ -33,6 +33,10 @@ bool ParseSample(const std::string& line, std::string* name, double* value) {
   }
 }
 
+// A step or epoch count: whole, not negative, and exact in a double (casting 1e300 to int64_t is
+// undefined behaviour; the fuzzer found it).
+bool IsCount(double value) { return value >= 0 && value <= 9007199254740992.0 && value == std::floor(value); }
+
 }  // namespace
 
 std::optional<api::Progress> ParseTrainerMetrics(const std::string& text) {
@@ -45,8 +49,10 @@ std::optional<api::Progress> ParseTrainerMetrics(const std::string& text) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (!ParseSample(line, &name, &value) || !std::isfinite(value)) continue;
     if (name == "kubecnn_train_step" && !p.step) {
+      if (!IsCount(value)) continue;
       p.step = static_cast<int64_t>(value);
     } else if (name == "kubecnn_train_epoch" && !p.epoch) {
+      if (!IsCount(value)) continue;
       p.epoch = static_cast<int64_t>(value);
     } else if (name == "kubecnn_train_images_per_second" && !p.images_per_second) {
       p.images_per_second = std::round(value * 10) / 10;  // `kubectl get`'s IMG/S column: 6675.4, not 6675.350323949537

@@ -67,6 +67,10 @@ TEST(TrainerMetrics, ParsesTheTrainerFamilies) {
   EXPECT_DOUBLE_EQ(*ParseTrainerMetrics("kubecnn_train_images_per_second 6675.350323949537\n")->images_per_second,
                    6675.4);
   EXPECT_FALSE(ParseTrainerMetrics("kubecnn_train_loss NaN\n")) << "a NaN loss is not progress to report";
+  // Counts that are no counts (found by tests/fuzz/prometheus_text_fuzzer: 1e300 overflowed int64_t).
+  EXPECT_FALSE(ParseTrainerMetrics("kubecnn_train_step 1e300\nkubecnn_train_epoch -3\n"));
+  EXPECT_FALSE(ParseTrainerMetrics("kubecnn_train_step 12.5\n"));
+  EXPECT_EQ(*ParseTrainerMetrics("kubecnn_train_step 1e300\nkubecnn_train_step 7\n")->step, 7);
 }
 
 TEST(TrainerMetrics, ScrapesALivePrometheusEndpoint) {
