@@ -112,8 +112,18 @@ class Chart(unittest.TestCase):
         self.assertIn("nodeAffinity", spec["affinity"])
         self.assertEqual(spec["priorityClassName"], "system-cluster-critical")
         self.assertEqual(deployment["spec"]["template"]["metadata"]["labels"]["team"], "ml")
-        binding = by_kind(objects, "ClusterRoleBinding")[0]
+        # operator.watchNamespace: the operator's rights are a Role there, nothing cluster-wide.
+        self.assertEqual(by_kind(objects, "ClusterRole"), [])
+        self.assertEqual(by_kind(objects, "ClusterRoleBinding"), [])
+        role = [o for o in by_kind(objects, "Role") if o["metadata"]["name"] == "kubecnn-operator"][0]
+        self.assertEqual(role["metadata"]["namespace"], "research")
+        self.assertIn("pods", [r for rule in role["rules"] for r in rule["resources"]])
+        binding = [o for o in by_kind(objects, "RoleBinding") if o["metadata"]["name"] == "kubecnn-operator"][0]
+        self.assertEqual(binding["metadata"]["namespace"], "research")
+        self.assertEqual(binding["roleRef"], {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                                              "name": "kubecnn-operator"})
         self.assertEqual(binding["subjects"][0]["name"], "trainer-operator")
+        self.assertEqual(binding["subjects"][0]["namespace"], "kubecnn-system")
 
     def test_schema_refuses_bad_values_naming_the_key(self):
         cases = [
