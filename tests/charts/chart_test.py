@@ -125,6 +125,70 @@ class Chart(unittest.TestCase):
         self.assertEqual(binding["subjects"][0]["name"], "trainer-operator")
         self.assertEqual(binding["subjects"][0]["namespace"], "kubecnn-system")
 
+    def test_network_policies_are_off_by_default(self):
+        objects = documents(self.render())
+        self.assertEqual(by_kind(objects, "NetworkPolicy"), [])
+        args = by_kind(objects, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]["args"]
+        self.assertEqual([a for a in args if a.startswith("--network_polic")], [])
+        role = by_kind(objects, "ClusterRole")[0]
+        self.assertNotIn("networkpolicies", [r for rule in role["rules"] for r in rule["resources"]])
+
+    def test_network_policies_on_admit_only_what_the_values_name(self):
+        prometheus = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+                      "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}}
+        nodes = {"ipBlock": {"cidr": "10.0.0.0/16"}}
+        values = {"networkPolicy": {"metricsFrom": [prometheus],
+                                    "operator": {"enabled": True, "healthFrom": [nodes]}, "jobs": {"enabled": True}}}
+        self.chart.validate_schema(values)
+        report = helm.lint(str(CHART), values, strict=True, namespace="kubecnn-system")
+        self.assertEqual([m for m in report["messages"] if m["severity"] >= 2], [])
+        objects = documents(self.render(values))
+        deployment = by_kind(objects, "Deployment")[0]
+        pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+        [policy] = by_kind(objects, "NetworkPolicy")
+        self.assertEqual(policy["metadata"]["namespace"], "kubecnn-system")
+        spec = policy["spec"]
+        selected = spec["podSelector"]["matchLabels"]
+        self.assertTrue(all(pod_labels.get(k) == v for k, v in selected.items()), f"{selected} misses {pod_labels}")
+        self.assertEqual(spec["policyTypes"], ["Ingress"])
+        self.assertTrue(all(rule.get("from") for rule in spec["ingress"]), "a rule without sources admits everyone")
+        ports = {rule["ports"][0]["port"]: rule["from"] for rule in spec["ingress"]}
+        self.assertEqual(set(ports), {8080, 8081}, "metrics and health, nothing else")
+        self.assertEqual(ports[8080], [prometheus])
+        test_pod = by_kind(objects, "Pod")[0]
+        test_labels = test_pod["metadata"]["labels"]
+        selectors = [p["podSelector"]["matchLabels"] for p in ports[8081] if "podSelector" in p]
+        self.assertTrue(any(all(test_labels.get(k) == v for k, v in s.items()) for s in selectors),
+                        f"`helm test` ({test_labels}) cannot reach {ports[8081]}")
+        self.assertIn(nodes, ports[8081])
+
+        # networkPolicy.jobs: the flags, with peers selecting the operator's own pods, and the verbs.
+        args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+        self.assertIn("--network_policies=true", args)
+        flags = {a.split("=", 1)[0]: a.split("=", 1)[1] for a in args if a.startswith("--network_policy_")}
+        self.assertEqual(json.loads(flags["--network_policy_metrics_from"]), [prometheus])
+        [own] = json.loads(flags["--network_policy_operator_from"])
+        self.assertEqual(own["namespaceSelector"], {"matchLabels": {"kubernetes.io/metadata.name": "kubecnn-system"}})
+        own_labels = own["podSelector"]["matchLabels"]
+        self.assertTrue(all(pod_labels.get(k) == v for k, v in own_labels.items()), f"{own_labels} vs {pod_labels}")
+        role = by_kind(objects, "ClusterRole")[0]
+        rule = [r for r in role["rules"] if "networkpolicies" in r["resources"]]
+        self.assertEqual(rule, [{"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"],
+                                 "verbs": ["get", "list", "watch", "create", "update"]}])
+
+        # Without metricsFrom, no one but the operator reaches the metrics ports: no flag, no rule.
+        values["networkPolicy"]["metricsFrom"] = []
+        objects = documents(self.render(values))
+        self.assertEqual([r["ports"][0]["port"] for r in by_kind(objects, "NetworkPolicy")[0]["spec"]["ingress"]],
+                         [8081])
+        args = by_kind(objects, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]["args"]
+        self.assertFalse(any(a.startswith("--network_policy_metrics_from") for a in args))
+        # With operator.watchNamespace the verbs are in the namespaced Role.
+        values["operator"] = {"watchNamespace": "research"}
+        objects = documents(self.render(values))
+        role = [o for o in by_kind(objects, "Role") if o["metadata"]["name"] == "kubecnn-operator"]
+        self.assertIn("networkpolicies", [r for rule in role[0]["rules"] for r in rule["resources"]])
+
     def test_schema_refuses_bad_values_naming_the_key(self):
         cases = [
             ({"replicaCount": 0}, "/replicaCount"),
@@ -136,6 +200,9 @@ class Chart(unittest.TestCase):
             ({"metrics": {"serviceMonitor": {"enabled": "yes"}}}, "/metrics/serviceMonitor/enabled"),
             ({"metrics": {"podMonitor": {"interval": "often"}}}, "/metrics/podMonitor/interval"),
             ({"healthPort": 70000}, "/healthPort"),
+            ({"networkPolicy": {"jobs": {"enabled": "yes"}}}, "/networkPolicy/jobs/enabled"),
+            ({"networkPolicy": {"metricsFrom": [{"ports": [9400]}]}}, "/networkPolicy/metricsFrom/0"),
+            ({"networkPolicy": {"operator": {"healthFrom": [{}]}}}, "/networkPolicy/operator/healthFrom/0"),
             ({"replicas": 2}, "replicas"),
         ]
         for values, key in cases:

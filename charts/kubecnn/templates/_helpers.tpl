@@ -19,3 +19,13 @@ app.kubernetes.io/name: {{ include "kubecnn.name" . }}
 app.kubernetes.io/part-of: kubecnn
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 {{- end -}}
+
+{{/* NetworkPolicyPeers selecting the operator's own pods (its progress scraper reads the trainers' metrics). */}}
+{{- define "kubecnn.operatorPeers" -}}
+- namespaceSelector:
+    matchLabels:
+      kubernetes.io/metadata.name: {{ .Release.Namespace }}
+  podSelector:
+    matchLabels:
+      {{- include "kubecnn.selectorLabels" . | nindent 6 }}
+{{- end -}}
