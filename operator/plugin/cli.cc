@@ -49,11 +49,12 @@ std::ptrdiff_t CommandIndex(const std::vector<std::string>& args) {
   return -1;
 }
 
-// kubectl's "Error from server (NotFound): trainingjobs.kubecnn.io "x" not found".
+// kubectl's "Error from server (NotFound): trainingjobs.kubecnn.io "x" not found", and its
+// "Error from server: ..." for a Status without a reason (a kubelet's answer passed on).
 std::string ServerError(const kube::ApiError& e) {
-  std::string message = e.server_message().empty() ? e.what() : e.server_message();
-  const std::string reason = e.reason().empty() ? "HTTP " + std::to_string(e.code()) : e.reason();
-  return "Error from server (" + reason + "): " + message;
+  const std::string message = e.server_message().empty() ? e.what() : e.server_message();
+  if (e.reason().empty()) return "Error from server: " + message;
+  return "Error from server (" + e.reason() + "): " + message;
 }
 
 }  // namespace
