@@ -6,6 +6,7 @@
 #include "operator/api/defaults.h"
 #include "operator/api/training_job.h"
 #include "operator/api/validation.h"
+#include "operator/kube/api_error.h"
 #include "operator/kube/resource.h"
 #include "operator/plugin/commands.h"
 #include "operator/plugin/follow.h"
@@ -92,7 +93,14 @@ int EvalCommand(const std::vector<std::string>& args, Terminal& terminal) {
                                ", or pick a checkpoint of a failed job with --checkpoint STEP");
     }
   }
-  client.Create(kube::resources::kTrainingJobs, ns, EvaluationJob(trained, eval_name, wanted));
+  try {
+    client.Create(kube::resources::kTrainingJobs, ns, EvaluationJob(trained, eval_name, wanted));
+  } catch (const kube::ApiError& e) {
+    if (!kube::IsAlreadyExists(e)) throw;
+    throw std::runtime_error("trainingjob \"" + eval_name +
+                             "\" already exists: see its result with kubectl kubecnn watch " + eval_name +
+                             ", or pick another name with --name");
+  }
   terminal.err << "trainingjob.kubecnn.io/" << eval_name << " created: evaluating "
                << (wanted ? "the checkpoint of step " + std::to_string(*wanted) : std::string("the newest checkpoint"))
                << " of " << name << "\n";

@@ -380,6 +380,14 @@ TEST_F(PluginCommands, EvalRefusesAJobStillTraining) {
             "error: trainingjob \"r50\" has not finished training (phase Running): wait with kubectl kubecnn watch "
             "r50, or pick a checkpoint of a failed job with --checkpoint STEP\n");
   EXPECT_EQ(server_.store().Count(Jobs()), 1u);
+
+  MakeJob("done", {{"phase", "Succeeded"}});
+  MakeJob("done-eval", {{"phase", "Succeeded"}});
+  const Result taken = Run({"eval", "done"});
+  EXPECT_EQ(taken.code, 1);
+  EXPECT_EQ(taken.err,
+            "error: trainingjob \"done-eval\" already exists: see its result with kubectl kubecnn watch done-eval, or "
+            "pick another name with --name\n");
 }
 
 // The built binary, as a user's shell runs it.
