@@ -389,6 +389,7 @@ TEST_F(TrainingJobE2e, KilledTrainerRestartsTheWholeGangWhichResumesFromTheLastC
       "resume", [&](const json& j) { return Phase(j) == "Running" && !Checkpoints(log_dir).empty(); }, kJobTimeout,
       &phases);
   ASSERT_FALSE(Checkpoints(log_dir).empty());
+  const long newest_before_kill = Checkpoints(log_dir).back();
   const int killed = KillTrainersOf(cluster, "resume-worker-1");
   ASSERT_EQ(killed, 1) << "expected one trainer process in resume-worker-1\n" << cluster.Diagnostics();
   const long killed_after = Checkpoints(log_dir).back();
@@ -413,6 +414,8 @@ TEST_F(TrainingJobE2e, KilledTrainerRestartsTheWholeGangWhichResumesFromTheLastC
   const std::vector<long> second = ResumedFrom(testing::ReadFile(launchers[1].log));
   ASSERT_EQ(second.size(), 1u) << testing::ReadFile(launchers[1].log);
   EXPECT_GT(second[0], 0) << "the restarted gang trained from scratch";
+  EXPECT_GE(second[0], newest_before_kill) << "the restarted gang took an older checkpoint than the one on disk "
+                                              "before the kill";
   EXPECT_LT(second[0], kSteps);
   std::printf("=== the restarted gang resumed from step %ld\n", second[0]);
   EXPECT_EQ(Checkpoints(log_dir).back(), kSteps);
