@@ -56,6 +56,9 @@ struct Flags {
   int admission_backoff = 30;
   int progress_period = 15;
   bool allow_pod_template_service_account = false;
+  bool network_policies = false;
+  std::string network_policy_operator_from;  // JSON lists of NetworkPolicyPeers
+  std::string network_policy_metrics_from;
 };
 
 void AddFlags(kubecnn::FlagSet& s, Flags& f) {
@@ -87,6 +90,14 @@ void AddFlags(kubecnn::FlagSet& s, Flags& f) {
   s.Add("allow_pod_template_service_account", &f.allow_pod_template_service_account,
         "let spec.podTemplate.spec.serviceAccountName choose the pods' ServiceAccount (whoever may create "
         "TrainingJobs then acts as any ServiceAccount of the namespace)");
+  s.Add("network_policies", &f.network_policies,
+        "give each TrainingJob NetworkPolicies: workers accept only their own gang (and the metrics ports from "
+        "the peers below), the launcher only its workers; pods wait for them (needs a CNI that enforces them)");
+  s.Add("network_policy_operator_from", &f.network_policy_operator_from,
+        "JSON list of NetworkPolicyPeers selecting this operator's pods, which read rank 0's metrics (the chart "
+        "fills it in; empty: status.progress stays empty under --network_policies)");
+  s.Add("network_policy_metrics_from", &f.network_policy_metrics_from,
+        "JSON list of NetworkPolicyPeers (e.g. Prometheus' namespace) that may scrape the workers' metrics ports");
 }
 
 // Ranges the parser cannot know; a UsageError names the flag and its value.
@@ -130,6 +141,20 @@ kubecnn::controller::ControllerOptions ControllerOptionsFrom(const Flags& f) {
   o.planner.admission_backoff = std::chrono::seconds(f.admission_backoff);
   o.planner.progress_period = std::chrono::seconds(f.progress_period);
   o.planner.pod_template.allow_service_account = f.allow_pod_template_service_account;
+  o.planner.network_policy.enabled = f.network_policies;
+  try {
+    o.planner.network_policy.operator_from =
+        kubecnn::controller::ParseNetworkPolicyPeers("network_policy_operator_from", f.network_policy_operator_from);
+    o.planner.network_policy.metrics_from =
+        kubecnn::controller::ParseNetworkPolicyPeers("network_policy_metrics_from", f.network_policy_metrics_from);
+  } catch (const std::invalid_argument& e) {
+    throw kubecnn::UsageError(e.what());
+  }
+  if (f.network_policies && o.planner.network_policy.operator_from.empty()) {
+    kubecnn::LogWarning("operator",
+                        "--network_policies without --network_policy_operator_from: the workers' metrics ports are "
+                        "closed to this operator, so status.progress stays empty");
+  }
   const std::string& list = f.gang_schedulers;
   size_t start = 0;
   while (start <= list.size() && !list.empty()) {

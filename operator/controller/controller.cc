@@ -10,6 +10,7 @@
 #include "operator/controller/builders.h"
 #include "operator/controller/conditions.h"
 #include "operator/controller/names.h"
+#include "operator/controller/network_policy.h"
 #include "operator/controller/pod_status.h"
 #include "operator/controller/ssh_keys.h"
 #include "operator/kube/api_error.h"
@@ -89,6 +90,7 @@ Controller::Controller(kube::Client& client, ControllerOptions options, std::sha
   if (options_.watch_scheduler_plugins_podgroups) {
     scheduler_plugins_pod_groups_ = make(kube::resources::kSchedulerPluginsPodGroups);
   }
+  if (options_.planner.network_policy.enabled) network_policies_ = make(kNetworkPolicies);
 }
 
 Controller::~Controller() {
@@ -99,8 +101,8 @@ Controller::~Controller() {
 
 std::vector<kube::Informer*> Controller::Informers() const {
   std::vector<kube::Informer*> out;
-  for (const auto* informer :
-       {&jobs_, &pods_, &services_, &config_maps_, &volcano_pod_groups_, &scheduler_plugins_pod_groups_}) {
+  for (const auto* informer : {&jobs_, &pods_, &services_, &config_maps_, &volcano_pod_groups_,
+                               &scheduler_plugins_pod_groups_, &network_policies_}) {
     if (*informer) out.push_back(informer->get());
   }
   return out;
@@ -185,6 +187,12 @@ Observed Controller::Observe(const api::TrainingJob& job) {
   const api::TrainingJobSpec spec = api::WithDefaults(job.spec);
   ObserveChild(*services_, "Service", job, ServiceName(job), &o.service, &o.foreign);
   ObserveChild(*config_maps_, "ConfigMap", job, ConfigMapName(job), &o.config_map, &o.foreign);
+  if (network_policies_) {
+    ObserveChild(*network_policies_, "NetworkPolicy", job, NetworkPolicyName(job, kRoleWorker), &o.worker_policy,
+                 &o.foreign);
+    ObserveChild(*network_policies_, "NetworkPolicy", job, NetworkPolicyName(job, kRoleLauncher), &o.launcher_policy,
+                 &o.foreign);
+  }
   {
     std::lock_guard<std::mutex> lock(state_mu_);
     if (ssh_secrets_.count(job.Uid())) o.secret = {{"kind", "Secret"}, {"metadata", {{"name", SecretName(job)}}}};

@@ -2,7 +2,7 @@
 // ConfigMaps (and PodGroups) they own (Secrets are created, never read), a work queue keyed by job, and a reconcile
 // that gathers Observed from the caches, asks the planner, stores the Plan's status and then carries out its actions
 // through the API (status first, so a decision survives an operator killed midway). Caches run on every replica (a
-// standby takes over warm); workers run only while leading.
+// standby takes over warm); workers run only while leading. With network policies on, they are watched too.
 #pragma once
 
 #include <chrono>
@@ -95,6 +95,7 @@ class Controller {
   std::unique_ptr<kube::Informer> config_maps_;
   std::unique_ptr<kube::Informer> volcano_pod_groups_;
   std::unique_ptr<kube::Informer> scheduler_plugins_pod_groups_;
+  std::unique_ptr<kube::Informer> network_policies_;  // with options_.planner.network_policy on
 
   mutable std::mutex queue_mu_;
   std::unique_ptr<kube::WorkQueue> queue_;

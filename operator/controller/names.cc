@@ -15,6 +15,9 @@ std::string WorkerName(const api::JobMeta& job, int64_t index) {
 std::string LauncherName(const api::JobMeta& job, const std::string& stage) {
   return job.Name() + (stage == kStageEvaluate ? "-eval" : "-launcher");
 }
+std::string NetworkPolicyName(const api::JobMeta& job, const std::string& role) {
+  return job.Name() + (role == kRoleWorker ? "-workers" : "-launcher");
+}
 std::string WorkerHost(const api::JobMeta& job, int64_t index) {
   return WorkerName(job, index) + "." + ServiceName(job) + "." + job.Namespace() + ".svc";
 }

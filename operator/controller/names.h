@@ -35,6 +35,8 @@ std::string SecretName(const api::JobMeta& job);
 std::string PodGroupName(const api::JobMeta& job);
 std::string WorkerName(const api::JobMeta& job, int64_t index);
 std::string LauncherName(const api::JobMeta& job, const std::string& stage);  // -launcher / -eval
+// The NetworkPolicy of the job's pods of `role` (kRoleWorker: -workers, kRoleLauncher: -launcher).
+std::string NetworkPolicyName(const api::JobMeta& job, const std::string& role);
 // <worker>.<service>.<namespace>.svc: what the hostfile lists and the launcher resolves.
 std::string WorkerHost(const api::JobMeta& job, int64_t index);
 

@@ -13,6 +13,7 @@
 #include "operator/controller/builders.h"
 #include "operator/controller/conditions.h"
 #include "operator/controller/names.h"
+#include "operator/controller/network_policy.h"
 #include "operator/controller/pod_builders.h"
 #include "operator/controller/pod_status.h"
 #include "operator/controller/progress.h"
@@ -372,14 +373,39 @@ class Planner {
       plan_.actions.push_back({ActionKind::kCreate, PodGroupResource(gang), PodGroup(job_), PodGroupName(job_), "",
                                std::string("PodGroup for ") + api::Name(gang)});
     }
-    const bool in_place = !observed_.service.is_null() && !observed_.config_map.is_null() &&
-                          !observed_.secret.is_null();  // seen in the world, not merely asked for
-    if (in_place && SetCondition(st, condition::kCreated, true, reason::kJobCreated,
-                                 "headless Service, hostfile ConfigMap and SSH Secret in place", now_text_)) {
-      Event("Normal", reason::kJobCreated,
-            "headless Service, hostfile and SSH Secret in place; gang of " + std::to_string(job_.spec.workers) +
-                " workers");
+    const bool policies = config_.network_policy.enabled;
+    if (policies) {
+      EnsurePolicy(observed_.worker_policy, WorkerNetworkPolicy(job_, config_.network_policy), "workers'");
+      EnsurePolicy(observed_.launcher_policy, LauncherNetworkPolicy(job_), "launcher's");
     }
+    const bool in_place = !observed_.service.is_null() && !observed_.config_map.is_null() &&
+                          !observed_.secret.is_null() && PoliciesInPlace();  // seen in the world, not merely asked for
+    const std::string what = policies ? "headless Service, hostfile ConfigMap, SSH Secret and NetworkPolicies"
+                                      : "headless Service, hostfile ConfigMap and SSH Secret";
+    if (in_place && SetCondition(st, condition::kCreated, true, reason::kJobCreated, what + " in place", now_text_)) {
+      Event("Normal", reason::kJobCreated,
+            std::string(policies ? "headless Service, hostfile, SSH Secret and NetworkPolicies"
+                                 : "headless Service, hostfile and SSH Secret") +
+                " in place; gang of " + std::to_string(job_.spec.workers) + " workers");
+    }
+  }
+
+  // Created when missing; brought back to what the operator's flags say when they changed.
+  void EnsurePolicy(const json& observed, json policy, const std::string& whose) {
+    const std::string name = policy["metadata"]["name"];
+    if (observed.is_null()) {
+      Create(std::move(policy), whose + " NetworkPolicy");
+    } else if (observed.value("spec", json::object()) != policy["spec"]) {
+      json updated = observed;
+      updated["spec"] = policy["spec"];
+      plan_.actions.push_back(
+          {ActionKind::kUpdate, kNetworkPolicies, updated, name, "", "the " + whose + " NetworkPolicy changed"});
+    }
+  }
+
+  bool PoliciesInPlace() const {
+    return !config_.network_policy.enabled ||
+           (!observed_.worker_policy.is_null() && !observed_.launcher_policy.is_null());
   }
 
   void SweepStalePods() {
@@ -406,8 +432,9 @@ class Planner {
   }
 
   void CreateWorkers() {
-    // Hostnames are stable across attempts, so a new gang waits until the old one is gone.
-    if (stale_remaining_) return;
+    // Hostnames are stable across attempts, so a new gang waits until the old one is gone; with
+    // NetworkPolicies on, it also waits for them, so that no member runs unprotected.
+    if (stale_remaining_ || !PoliciesInPlace()) return;
     for (int64_t i = 0; i < job_.spec.workers; ++i) {
       if (workers_.count(i)) continue;
       Create(WorkerPod(job_, i, plan_.status.attempt), "worker " + std::to_string(i));
@@ -555,10 +582,11 @@ class Planner {
 
   void Create(json object, const std::string& why) {
     const std::string kind = object.value("kind", "");
-    const kube::Resource& r = kind == "Pod"         ? kube::resources::kPods
-                              : kind == "Service"   ? kube::resources::kServices
-                              : kind == "ConfigMap" ? kube::resources::kConfigMaps
-                                                    : kube::resources::kSecrets;
+    const kube::Resource& r = kind == "Pod"             ? kube::resources::kPods
+                              : kind == "Service"       ? kube::resources::kServices
+                              : kind == "ConfigMap"     ? kube::resources::kConfigMaps
+                              : kind == "NetworkPolicy" ? kNetworkPolicies
+                                                        : kube::resources::kSecrets;
     const std::string name = object["metadata"]["name"];
     plan_.actions.push_back({ActionKind::kCreate, r, std::move(object), name, "", why});
   }

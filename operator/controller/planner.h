@@ -11,6 +11,7 @@
 
 #include "operator/api/pod_template_policy.h"
 #include "operator/api/training_job.h"
+#include "operator/controller/network_policy.h"
 #include "operator/kube/clock.h"
 #include "operator/kube/resource.h"
 
@@ -32,6 +33,8 @@ struct Observed {
   nlohmann::json config_map;
   nlohmann::json secret;
   nlohmann::json pod_group;
+  nlohmann::json worker_policy;  // NetworkPolicies, with PlannerConfig::network_policy on
+  nlohmann::json launcher_policy;
   // Objects under a child's name that the job does not control: the job refuses to touch them.
   std::vector<nlohmann::json> foreign;
   std::optional<api::Progress> progress;  // rank 0's metrics, when the launcher runs and answered
@@ -52,6 +55,9 @@ struct PlannerConfig {
   std::chrono::seconds blocked_recheck{10};
   // What spec.podTemplate may set (the chart's operator.podTemplate values).
   api::PodTemplatePolicy pod_template;
+  // Per-job NetworkPolicies (--network_policies). On, a gang's pods are created only once both of
+  // its policies are seen in place, so no member ever runs unprotected.
+  NetworkPolicyConfig network_policy;
 };
 
 enum class ActionKind {

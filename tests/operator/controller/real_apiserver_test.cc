@@ -1,6 +1,7 @@
 // The controller against the real kube-apiserver (tests/support/control_plane): refusals by Pod
 // Security admission and by RBAC land on the job as different conditions and Events, each naming
-// the fix that applies. Label `controlplane`; skips without $KUBEBUILDER_ASSETS (fails under CI).
+// the fix that applies; the per-job NetworkPolicies are accepted as built (there is no CNI here, so
+// whether they are enforced is not tested). Label `controlplane`; skips without $KUBEBUILDER_ASSETS (fails under CI).
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
@@ -10,9 +11,12 @@
 #include <string>
 #include <thread>
 
+#include "operator/api/defaults.h"
 #include "operator/api/training_job.h"
 #include "operator/controller/conditions.h"
 #include "operator/controller/controller.h"
+#include "operator/controller/names.h"
+#include "operator/controller/network_policy.h"
 #include "operator/kube/client.h"
 #include "operator/kube/kubeconfig.h"
 #include "tests/operator/controller/job_fixtures.h"
@@ -56,9 +60,10 @@ class RealApiServerTest : public ::testing::Test {
   }
 
   // A controller for namespace `ns` acting with `kubeconfig`'s credentials.
-  void StartController(const std::string& ns, const std::string& kubeconfig) {
+  void StartController(const std::string& ns, const std::string& kubeconfig, NetworkPolicyConfig policies = {}) {
     operator_client_ = std::make_unique<kube::Client>(kube::LoadRestConfig(kubeconfig));
     ControllerOptions o;
+    o.planner.network_policy = std::move(policies);
     o.ns = ns;
     o.workers = 2;
     o.planner.restart_backoff = seconds(0);
@@ -165,6 +170,43 @@ subjects:
   EXPECT_TRUE(Contains(blocked.message, "charts/kubecnn/templates/clusterrole.yaml")) << blocked.message;
   std::string events;
   EXPECT_TRUE(Eventually([&] { return Contains(events = EventsOf("rbac-ml"), "\"Forbidden\""); })) << events;
+}
+
+TEST_F(RealApiServerTest, NetworkPoliciesAreAcceptedAsBuiltOwnedByTheJobBeforeThePods) {
+  plane_->CreateNamespace("np-ml");
+  NetworkPolicyConfig policies;
+  policies.enabled = true;
+  policies.operator_from = json::parse(R"([{
+      "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kubecnn-system"}},
+      "podSelector": {"matchLabels": {"app.kubernetes.io/name": "kubecnn-operator"}}}])");
+  policies.metrics_from = json::parse(R"([
+      {"namespaceSelector": {"matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "In",
+                                                   "values": ["monitoring"]}]}},
+      {"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16"]}}])");
+  StartController("np-ml", plane_->admin_kubeconfig(), policies);
+  const json job_object = CreateJob("np-ml");
+  const api::TrainingJob job = api::TrainingJobFromJson(job_object);
+  const api::DefaultedJob defaulted = api::Defaulted(job);
+  // The workers are created only once the controller has seen both policies in place.
+  ASSERT_TRUE(Eventually([&] {
+    return plane_->Kubectl("get pod -n np-ml r50-worker-0 r50-worker-1 -o name").exit_code == 0;
+  })) << plane_->Kubectl("get trainingjob,networkpolicy,pod -n np-ml -o yaml").output;
+  for (const json& built : {WorkerNetworkPolicy(defaulted, policies), LauncherNetworkPolicy(defaulted)}) {
+    const std::string name = built["metadata"]["name"];
+    const json stored = admin_->Get(kNetworkPolicies, "np-ml", name);
+    EXPECT_TRUE(IsControlledBy(stored, job.Uid())) << stored.dump();
+    EXPECT_EQ(stored["spec"], built["spec"]) << "stored as built, so no pass sees a difference to update";
+    EXPECT_EQ(stored["metadata"].value("generation", 0), 1) << name << " was never rewritten";
+  }
+  const api::Condition* created = nullptr;
+  api::TrainingJobStatus status;
+  ASSERT_TRUE(Eventually([&] {
+    status = api::StatusFromJson(
+        admin_->Get(kube::resources::kTrainingJobs, "np-ml", "r50").value("status", json::object()));
+    created = FindCondition(status, condition::kCreated);
+    return created && created->status == "True";
+  }));
+  EXPECT_NE(created->message.find("NetworkPolicies in place"), std::string::npos) << created->message;
 }
 
 }  // namespace
