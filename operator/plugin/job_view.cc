@@ -71,8 +71,9 @@ JobRow RowOf(const api::TrainingJob& job, kube::WallTime now) {
       row.epoch = std::to_string(*p.epoch) +
                   (job.spec.trainer.num_epochs ? "/" + std::to_string(*job.spec.trainer.num_epochs) : "");
     }
-    if (p.images_per_second) row.images_per_second = Fixed(*p.images_per_second, 1);
-    if (p.loss) row.loss = Fixed(*p.loss, 4);
+    // The operator writes zeros before the trainer's first report: unknown, not zero.
+    if (p.images_per_second && *p.images_per_second > 0) row.images_per_second = Fixed(*p.images_per_second, 1);
+    if (p.loss && p.step.value_or(1) > 0) row.loss = Fixed(*p.loss, 4);
   }
   if (const std::optional<double> eta = EtaSeconds(job)) row.eta = HumanDuration(*eta);
   row.restarts = std::to_string(job.status.restarts);

@@ -103,6 +103,7 @@ int RunCommand(const std::vector<std::string>& args, Terminal& terminal) {
     object = session.client().Create(kube::resources::kTrainingJobs, o.ns, plan.job);
     object["apiVersion"] = plan.job["apiVersion"];
     object["kind"] = plan.job["kind"];
+    if (object.contains("metadata")) object["metadata"].erase("managedFields");  // as kubectl prints objects
   }
   const std::string suffix = dry_run == "client" ? " (dry run)" : "";
   if (output == "yaml") {

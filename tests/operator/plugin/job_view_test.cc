@@ -69,6 +69,9 @@ TEST(JobView, ProgressLineNamesEveryFigure) {
   scheduling["status"] = {{"phase", "Scheduling"}, {"workers", {{"scheduled", 3}}}};
   EXPECT_EQ(ProgressLine(api::TrainingJobFromJson(scheduling)),
             "resnet50  Scheduling  restarts 0  workers 3/4 scheduled");
+  json starting = RunningJob();
+  starting["status"]["progress"] = {{"step", 0}, {"totalSteps", 11000}, {"imagesPerSecond", 0.0}, {"loss", 0.0}};
+  EXPECT_EQ(ProgressLine(api::TrainingJobFromJson(starting)), "resnet50  Running  step 0/11000  restarts 1");
   json fresh = RunningJob();
   fresh.erase("status");
   EXPECT_EQ(ProgressLine(api::TrainingJobFromJson(fresh)), "resnet50  Pending  restarts 0  workers 0/4 scheduled");

@@ -97,6 +97,15 @@ TEST_F(PluginOnControlPlane, DryRunYamlOfTheSeedCommandLinesIsAcceptedByTheRealC
   }
 }
 
+TEST_F(PluginOnControlPlane, RunPrintsTheCreatedObjectAsKubectlDoes) {
+  const CommandOutcome created = RunPlugin(
+      "run printed --image=kubecnn/trainer:latest --checkpoints=runs -o yaml -- --model=tiny --num_batches=5");
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+  EXPECT_TRUE(Contains(created.output, "  uid: ")) << created.output;          // the server's answer, not the request
+  EXPECT_TRUE(Contains(created.output, "  mode: Train\n")) << created.output;  // with the CRD's defaults
+  EXPECT_FALSE(Contains(created.output, "managedFields")) << created.output;
+}
+
 // The same request through kubectl and through the plugin fails with the same line and code.
 TEST_F(PluginOnControlPlane, ErrorsAreKubectlsLineAndExitCode) {
   const std::string alice = plane_->KubeconfigFor("alice");
