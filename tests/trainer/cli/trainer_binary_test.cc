@@ -16,6 +16,7 @@
 
 #include "tests/support/http_get.h"
 #include "tests/support/process.h"
+#include "tests/support/rude_clients.h"
 #include "tests/support/test_files.h"
 
 namespace {
@@ -90,7 +91,8 @@ TEST(TrainerBinary, UnknownSubcommandLikeWordExitsTwo) { ExpectRefused(RunTraine
 
 // The binary links LibTorch's CUDA libraries (libcublasLt carries ~92 KiB of static TLS), which
 // once left prometheus-cpp's 100 KiB civetweb threads no stack: every --metrics_port failed at
-// start-up. This runs the trainer as the operator does (--metrics_port on 0.0.0.0) and scrapes it.
+// start-up. This runs the trainer as the operator does (--metrics_port: every address, IPv6 and
+// IPv4) and scrapes it over both.
 TEST(TrainerBinary, ServesMetricsOnAllInterfacesWhileTraining) {
   const int port = kubecnn::testing::FreePort();
   ASSERT_GT(port, 0);
@@ -107,6 +109,9 @@ TEST(TrainerBinary, ServesMetricsOnAllInterfacesWhileTraining) {
   EXPECT_NE(scrape.body.find("# TYPE kubecnn_train_step gauge"), std::string::npos) << scrape.body;
   EXPECT_NE(scrape.body.find("kubecnn_data_"), std::string::npos) << scrape.body;
   EXPECT_EQ(elsewhere.status, 404);
+  const auto over_ipv6 = kubecnn::testing::HttpGetWithin("::1", port, "/metrics", std::chrono::seconds(5));
+  EXPECT_EQ(over_ipv6.status, 200) << over_ipv6.body;
+  EXPECT_NE(over_ipv6.body.find("kubecnn_train_step{"), std::string::npos);
 }
 
 }  // namespace
