@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <sstream>
@@ -315,6 +316,14 @@ std::string AsYaml(const json& object) {
   std::ostringstream out;
   EmitYaml(object, 0, out);
   return out.str();
+}
+
+std::string MissingForPods() {
+  if (!NodeUnavailableReason().empty()) return NodeUnavailableReason();
+  for (const char* tool : {"/usr/sbin/sshd", "/usr/bin/mpirun", "/usr/bin/ssh"}) {
+    if (access(tool, X_OK) != 0) return std::string(tool) + " is not installed";
+  }
+  return "";
 }
 
 }  // namespace kubecnn::e2e

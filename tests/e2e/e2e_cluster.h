@@ -36,6 +36,19 @@ inline constexpr const char* kRelease = "kubecnn";
 // "" when this process can run pods (root, in its private node: see e2e_main.cc), else why not.
 const std::string& NodeUnavailableReason();
 
+// "" when the e2e node can run the operator's pods: NodeUnavailableReason() and the machine's sshd,
+// mpirun and ssh, which the pods run; else what is missing.
+std::string MissingForPods();
+
+// Skips the test, or fails it under CI as KUBECNN_SKIP_IF does, unless the node can run pods and
+// $KUBEBUILDER_ASSETS holds the control plane's binaries.
+#define KUBECNN_REQUIRE_E2E_NODE()                                                         \
+  do {                                                                                     \
+    const std::string why_missing = ::kubecnn::e2e::MissingForPods();                      \
+    KUBECNN_SKIP_IF(!why_missing.empty(), "the e2e node cannot run pods: " + why_missing); \
+    KUBECNN_SKIP_WITHOUT_CONTROL_PLANE();                                                  \
+  } while (0)
+
 struct E2eClusterOptions {
   int operator_replicas = 1;  // the chart's replicaCount (two: a leader and a standby)
   int64_t node_gpus = 8;      // the node's nvidia.com/gpu capacity

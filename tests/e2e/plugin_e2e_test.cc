@@ -19,15 +19,7 @@ using nlohmann::json;
 class PluginE2e : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string why = NodeUnavailableReason();
-    for (const char* tool : {"/usr/sbin/sshd", "/usr/bin/mpirun", "/usr/bin/ssh"}) {
-      if (why.empty() && access(tool, X_OK) != 0) why = std::string(tool) + " is not installed";
-    }
-    if (!why.empty()) {
-      if (std::getenv("CI") != nullptr) FAIL() << "the e2e node cannot run pods: " << why;
-      GTEST_SKIP() << "the e2e node cannot run pods: " << why;
-    }
-    KUBECNN_SKIP_WITHOUT_CONTROL_PLANE();
+    KUBECNN_REQUIRE_E2E_NODE();
     MakeShards(data_.path());
   }
 
