@@ -84,6 +84,11 @@ int64_t Stream(kube::Client& client, const std::string& ns, const Launcher& l, b
   return lines;
 }
 
+std::string NoLauncherLeft(const std::string& name, const api::TrainingJob& job) {
+  return "trainingjob \"" + name + "\" has finished (" + job.status.phase +
+         ") and no launcher pod is left to read (spec.runPolicy.cleanPodPolicy All deletes them)";
+}
+
 }  // namespace
 
 const CommandHelp& LogsHelp() {
@@ -171,6 +176,7 @@ int LogsCommand(const std::vector<std::string>& args, Terminal& terminal) {
       }
       if (!follow) return 0;
     } else if (!newest && !follow) {
+      if (IsFinished(job)) throw std::runtime_error(NoLauncherLeft(name, job));
       throw std::runtime_error("trainingjob \"" + name + "\" has no launcher running yet (phase " +
                                (job.status.phase.empty() ? "Pending" : job.status.phase) +
                                "); kubectl kubecnn logs -f " + name + " waits for it");
@@ -179,7 +185,10 @@ int LogsCommand(const std::vector<std::string>& args, Terminal& terminal) {
     launchers = Launchers(client, ns, name);
     const bool newer =
         !launchers.empty() && launchers.back().started && (!current || current->uid != launchers.back().uid);
-    if (IsFinished(job) && !newer) return 0;
+    if (IsFinished(job) && !newer) {
+      if (current) return 0;
+      throw std::runtime_error(NoLauncherLeft(name, job));
+    }
     if (!newer) std::this_thread::sleep_for(std::chrono::seconds(1));
   }
 }

@@ -315,6 +315,15 @@ TEST_F(PluginCommands, LogsOfAGoneGangSayWhy) {
   EXPECT_EQ(previous.err,
             "error: the launcher of attempt 0 of trainingjob \"r50\" is gone: the operator deletes a gang's pods when "
             "it restarts it (launchers left: attempt 1)\n");
+  MakeJob("cleaned", {{"phase", "Succeeded"}});
+  for (const char* follow : {"-f", "--follow=false"}) {
+    const Result cleaned = Run({"logs", "cleaned", follow});
+    EXPECT_EQ(cleaned.code, 1) << follow;
+    EXPECT_EQ(cleaned.err,
+              "error: trainingjob \"cleaned\" has finished (Succeeded) and no launcher pod is left to read "
+              "(spec.runPolicy.cleanPodPolicy All deletes them)\n")
+        << follow;
+  }
   MakeJob("waiting", {{"phase", "Scheduling"}});
   const Result none = Run({"logs", "waiting"});
   EXPECT_EQ(none.code, 1);
