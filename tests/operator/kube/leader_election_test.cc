@@ -71,8 +71,27 @@ TEST(LeaderDecision, ConfigMustOrderDurations) {
   EXPECT_THROW(ValidateLeaderElectionConfig(c), std::invalid_argument);
 }
 
+// How many candidates lead at once, as their callbacks report it: every start and stop is counted,
+// so an overlap shows however short it was.
+struct Leadership {
+  std::mutex mu;
+  int leading = 0;
+  int most_at_once = 0;
+  int starts = 0;
+  void Started() {
+    std::lock_guard<std::mutex> lock(mu);
+    most_at_once = std::max(most_at_once, ++leading);
+    ++starts;
+  }
+  void Stopped() {
+    std::lock_guard<std::mutex> lock(mu);
+    --leading;
+  }
+};
+
 struct Candidate {
-  Candidate(FakeApiServer& server, const std::string& identity, const std::string& token) {
+  Candidate(FakeApiServer& server, const std::string& identity, const std::string& token,
+            Leadership* leadership = nullptr) {
     RestConfig rc;
     rc.server = server.url();
     rc.bearer_token = token;
@@ -80,9 +99,13 @@ struct Candidate {
     rc.timeout = seconds(2);
     client = std::make_unique<Client>(rc);
     elector = std::make_unique<LeaderElector>(*client, Config(identity),
-                                              LeaderElector::Callbacks{[this] { reconciling = true; },
-                                                                       [this] {
+                                              LeaderElector::Callbacks{[this, leadership] {
+                                                                         if (leadership) leadership->Started();
+                                                                         reconciling = true;
+                                                                       },
+                                                                       [this, leadership] {
                                                                          reconciling = false;
+                                                                         if (leadership) leadership->Stopped();
                                                                          stopped_at = std::chrono::steady_clock::now();
                                                                        },
                                                                        [this](const std::string& holder) {
@@ -121,21 +144,37 @@ bool WaitFor(Pred pred, milliseconds timeout) {
 
 TEST(LeaderElection, ExactlyOneLeadsAndAStoppedLeaderHandsOverAtOnce) {
   FakeApiServer server;
-  auto a = std::make_unique<Candidate>(server, "operator-a", "");
-  auto b = std::make_unique<Candidate>(server, "operator-b", "");
+  Leadership leadership;
+  auto a = std::make_unique<Candidate>(server, "operator-a", "", &leadership);
+  auto b = std::make_unique<Candidate>(server, "operator-b", "", &leadership);
   ASSERT_TRUE(WaitFor([&] { return a->reconciling || b->reconciling; }, seconds(5)));
-  for (int i = 0; i < 100; ++i) {  // a second of renewals and failed acquisitions
-    ASSERT_NE(a->reconciling.load(), b->reconciling.load()) << "sample " << i;
-    std::this_thread::sleep_for(milliseconds(10));
-  }
   std::unique_ptr<Candidate>& leader = a->reconciling ? a : b;
   std::unique_ptr<Candidate>& standby = a->reconciling ? b : a;
+  // Three renewals by the leader, while the standby tries to acquire every retry period.
+  const auto renew_time = [&] {
+    return standby->client->Get(resources::kLeases, "ops", "kubecnn-operator")["spec"].value("renewTime", "");
+  };
+  std::string last = renew_time();
+  for (int renewals = 0; renewals < 3; ++renewals) {
+    ASSERT_TRUE(WaitFor([&] { return renew_time() != last; }, seconds(5))) << "the leader stopped renewing";
+    last = renew_time();
+  }
+  ASSERT_TRUE(standby->Saw(leader == a ? "operator-a" : "operator-b")) << "the standby never read the Lease";
+  {
+    std::lock_guard<std::mutex> lock(leadership.mu);
+    EXPECT_EQ(leadership.most_at_once, 1) << "two candidates led at once";
+    EXPECT_EQ(leadership.starts, 1) << "leadership changed hands with nobody stopping";
+  }
   const nlohmann::json lease = standby->client->Get(resources::kLeases, "ops", "kubecnn-operator");
   EXPECT_EQ(lease["spec"]["holderIdentity"], leader == a ? "operator-a" : "operator-b");
   const auto stopped = std::chrono::steady_clock::now();
   leader.reset();  // stop: releases the lease (as on SIGTERM)
   ASSERT_TRUE(WaitFor([&] { return standby->reconciling.load(); }, seconds(1)))
       << "the standby must take over within the lease duration";
+  {
+    std::lock_guard<std::mutex> lock(leadership.mu);
+    EXPECT_EQ(leadership.most_at_once, 1) << "the standby led before the leader had stopped";
+  }
   EXPECT_LT(std::chrono::steady_clock::now() - stopped, milliseconds(500)) << "a released lease needs no expiry";
   EXPECT_EQ(standby->client->Get(resources::kLeases, "ops", "kubecnn-operator")["spec"]["leaseTransitions"], 1);
 }
