@@ -76,8 +76,8 @@ class RealApiServerTest : public ::testing::Test {
     controller_->StartWorkers();
   }
 
-  json CreateJob(const std::string& ns, json pod_template = json()) {
-    json object = api::ToJson(testing::MakeJob(2, 1));
+  json CreateJob(const std::string& ns, json pod_template = json(), int64_t slots_per_worker = 1) {
+    json object = api::ToJson(testing::MakeJob(2, slots_per_worker));
     object.erase("status");
     object["metadata"].erase("uid");
     object["metadata"].erase("generation");
@@ -184,7 +184,7 @@ TEST_F(RealApiServerTest, NetworkPoliciesAreAcceptedAsBuiltOwnedByTheJobBeforeTh
                                                    "values": ["monitoring"]}]}},
       {"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16"]}}])");
   StartController("np-ml", plane_->admin_kubeconfig(), policies);
-  const json job_object = CreateJob("np-ml");
+  const json job_object = CreateJob("np-ml", json(), 4);  // metrics ports 9400-9403: endPort
   const api::TrainingJob job = api::TrainingJobFromJson(job_object);
   const api::DefaultedJob defaulted = api::Defaulted(job);
   // The workers are created only once the controller has seen both policies in place.
@@ -196,6 +196,9 @@ TEST_F(RealApiServerTest, NetworkPoliciesAreAcceptedAsBuiltOwnedByTheJobBeforeTh
     const json stored = admin_->Get(kNetworkPolicies, "np-ml", name);
     EXPECT_TRUE(IsControlledBy(stored, job.Uid())) << stored.dump();
     EXPECT_EQ(stored["spec"], built["spec"]) << "stored as built, so no pass sees a difference to update";
+    if (name == "r50-workers") {
+      EXPECT_EQ(stored["spec"]["ingress"][1]["ports"][0].value("endPort", 0), 9403) << "one port per slot";
+    }
     EXPECT_EQ(stored["metadata"].value("generation", 0), 1) << name << " was never rewritten";
   }
   const api::Condition* created = nullptr;
