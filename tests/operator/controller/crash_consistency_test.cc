@@ -42,9 +42,9 @@ std::vector<std::string> CreatedPods(const std::vector<RecordedRequest>& request
   return out;
 }
 
-// Runs the scenario with the first operator dying after `cut` writes (none: no cut). Returns the
-// writes made from the trigger until settled.
-int64_t Run(const Scenario& s, std::optional<int64_t> cut) {
+// Runs the scenario with the first operator dying after `cut` writes (none: no cut) of the
+// `uncut_writes` an uncut run makes. Returns the writes made from the trigger until settled.
+int64_t Run(const Scenario& s, std::optional<int64_t> cut, int64_t uncut_writes = 0) {
   ControllerHarness h;
   h.StartController();
   h.RunToLauncher(s.job);
@@ -56,6 +56,10 @@ int64_t Run(const Scenario& s, std::optional<int64_t> cut) {
   if (cut) {
     // The first operator reaches its write N+1 (and is dead from then on), or had no more to make.
     EXPECT_TRUE(h.WaitFor([&] { return h.server_.DroppedWrites() > 0 || s.settled(h); }, "the cut"));
+    if (*cut < uncut_writes) {  // else the run would prove nothing about dying there
+      EXPECT_GT(h.server_.DroppedWrites(), 0)
+          << "the first operator never tried write " << *cut + 1 << " of " << uncut_writes << ": no cut happened";
+    }
     h.StopController();
     h.server_.ResumeWrites();
     h.StartController();
@@ -76,7 +80,7 @@ void RunAtEveryCut(const Scenario& s) {
   int64_t runs = 0;
   for (int64_t n = 0; n <= writes && !::testing::Test::HasFailure(); ++n, ++runs) {
     SCOPED_TRACE("operator killed after write " + std::to_string(n) + " of " + std::to_string(writes));
-    Run(s, n);
+    Run(s, n, writes);
   }
   std::cout << writes << " writes after the trigger; the operator was killed after each of 0.." << writes << " ("
             << runs << " runs)\n";
