@@ -212,5 +212,54 @@ TEST_F(RealApiServerTest, NetworkPoliciesAreAcceptedAsBuiltOwnedByTheJobBeforeTh
   EXPECT_NE(created->message.find("NetworkPolicies in place"), std::string::npos) << created->message;
 }
 
+// The chart's rights with networkPolicy.jobs.enabled: its default ClusterRole (manifests/) plus the
+// rule clusterrole.yaml then adds, which tests/charts/chart_test.py pins to exactly these verbs.
+TEST_F(RealApiServerTest, ChartRbacWithNetworkPoliciesOnRunsAJobUnblocked) {
+  plane_->CreateNamespace("np-rbac");
+  const auto chart_role =
+      plane_->Kubectl("apply -f " + std::string(KUBECNN_SOURCE_DIR) + "/manifests/rbac/cluster_role.yaml");
+  ASSERT_EQ(chart_role.exit_code, 0) << chart_role.output;
+  const std::string grants = R"(apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: kubecnn-test-networkpolicies}
+rules:
+- apiGroups: [networking.k8s.io]
+  resources: [networkpolicies]
+  verbs: [get, list, watch, create, update]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: kubecnn-test-networkpolicies}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: kubecnn-test-networkpolicies}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: User, name: kubecnn-test-np}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: kubecnn-test-np-chart}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: kubecnn-operator}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: User, name: kubecnn-test-np}
+)";
+  const auto applied = plane_->Kubectl("apply -f -", grants);
+  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  ASSERT_TRUE(Eventually([&] {
+    return plane_->Kubectl("auth can-i update networkpolicies -n np-rbac --as=kubecnn-test-np").output == "yes\n" &&
+           plane_->Kubectl("auth can-i create pods -n np-rbac --as=kubecnn-test-np").output == "yes\n";
+  }));
+  NetworkPolicyConfig policies;
+  policies.enabled = true;
+  StartController("np-rbac", plane_->KubeconfigFor("kubecnn-test-np"), policies);
+  CreateJob("np-rbac");
+  ASSERT_TRUE(Eventually([&] {
+    return plane_->Kubectl("get pod -n np-rbac r50-worker-0 r50-worker-1 -o name").exit_code == 0;
+  })) << plane_->Kubectl("get trainingjob,networkpolicy,pod -n np-rbac -o yaml").output;
+  const json job = admin_->Get(kube::resources::kTrainingJobs, "np-rbac", "r50");
+  const api::TrainingJobStatus status = api::StatusFromJson(job.value("status", json::object()));
+  const api::Condition* blocked = FindCondition(status, condition::kBlocked);
+  EXPECT_TRUE(!blocked || blocked->status != "True") << blocked->message;
+  EXPECT_EQ(plane_->Kubectl("get networkpolicy -n np-rbac r50-workers r50-launcher -o name").exit_code, 0);
+}
+
 }  // namespace
 }  // namespace kubecnn::controller
