@@ -22,6 +22,12 @@ using nlohmann::json;
 using std::chrono::seconds;
 using namespace testing;
 
+PlannerConfig NoRestartBackoff() {
+  PlannerConfig config;
+  config.restart_backoff = seconds(0);
+  return config;
+}
+
 const kube::WallTime kT0 = *api::ParseTime("2026-03-01T10:00:00Z");
 
 // Applies plans to an in-memory world and feeds it back as Observed.
@@ -307,10 +313,10 @@ TEST(Planner, OldGangMustBeGoneBeforeTheNewOneIsCreated) {
   o.config_map = w.config_map;
   o.secret = w.secret;
   // The deletes were sent but the pods are still terminating.
-  Plan plan = Reconcile(w.job, o, kT0 + seconds(100), PlannerConfig{seconds(0)});
+  Plan plan = Reconcile(w.job, o, kT0 + seconds(100), NoRestartBackoff());
   w.job.status = plan.status;
   for (json& pod : o.pods) pod["metadata"]["deletionTimestamp"] = "2026-03-01T10:01:40Z";
-  plan = Reconcile(w.job, o, kT0 + seconds(101), PlannerConfig{seconds(0)});
+  plan = Reconcile(w.job, o, kT0 + seconds(101), NoRestartBackoff());
   EXPECT_EQ(Count(plan, ActionKind::kCreate, "pods"), 0) << "worker hostnames are reused: wait for the old pods";
   EXPECT_EQ(Count(plan, ActionKind::kDelete, "pods"), 0) << "terminating pods are not deleted again";
   EXPECT_EQ(plan.status.restarts, 1) << "terminating pods of the old gang are not a new failure";
@@ -374,12 +380,12 @@ TEST(Planner, BackoffLimitExhaustedFails) {
   job.spec.run_policy.backoff_limit = 1;
   World w = RunningWorld(job);
   w.pods["r50-worker-3"] = Failed(w.pods["r50-worker-3"], 1);
-  EXPECT_EQ(w.Pass(kT0 + seconds(100), PlannerConfig{seconds(0)}).status.restarts, 1);
-  w.Pass(kT0 + seconds(101), PlannerConfig{seconds(0)});
+  EXPECT_EQ(w.Pass(kT0 + seconds(100), NoRestartBackoff()).status.restarts, 1);
+  w.Pass(kT0 + seconds(101), NoRestartBackoff());
   w.AllWorkersReady();
-  w.Pass(kT0 + seconds(102), PlannerConfig{seconds(0)});
+  w.Pass(kT0 + seconds(102), NoRestartBackoff());
   w.pods["r50-worker-3"] = Failed(w.pods["r50-worker-3"], 1);
-  const Plan plan = w.Pass(kT0 + seconds(103), PlannerConfig{seconds(0)});
+  const Plan plan = w.Pass(kT0 + seconds(103), NoRestartBackoff());
   EXPECT_EQ(plan.status.phase, "Failed");
   EXPECT_EQ(Cond(plan.status, condition::kFailed).reason, reason::kBackoffLimitExceeded);
   EXPECT_NE(Cond(plan.status, condition::kFailed).message.find("backoffLimit is 1"), std::string::npos);
@@ -624,8 +630,10 @@ TEST(PodStatus, ReadsTheSameOfAPodTheInformerTrimmed) {
     EXPECT_EQ(AttemptOf(trimmed), 3) << name;
     const auto a = FailureOf(pod), b = FailureOf(trimmed);
     ASSERT_EQ(a.has_value(), b.has_value()) << name;
-    if (a) EXPECT_EQ(a->why, b->why);
-    if (a) EXPECT_EQ(a->exit_code, b->exit_code);
+    if (a) {
+      EXPECT_EQ(a->why, b->why);
+      EXPECT_EQ(a->exit_code, b->exit_code);
+    }
     EXPECT_EQ(trimmed["metadata"], pod["metadata"]) << "owner, labels, uid and resourceVersion stay";
     EXPECT_FALSE(trimmed.contains("spec") && trimmed["spec"].contains("containers")) << name;
     EXPECT_LT(trimmed.dump().size(), pod.dump().size() / 2) << name << ": the cache should keep far less";
