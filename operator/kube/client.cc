@@ -47,7 +47,7 @@ Client::Client(RestConfig config, std::shared_ptr<Metrics> metrics, ClientOption
       metrics_(metrics ? std::move(metrics) : std::make_shared<Metrics>()),
       options_(options),
       clock_(options.clock ? options.clock : &RealClock()),
-      tokens_(config_.bearer_token, config_.token_file),
+      tokens_(config_),
       limiter_(config_.qps, config_.burst, *clock_),
       transport_(config_, config_.timeout),
       watch_transport_(config_, options.max_watch_seconds),
@@ -99,8 +99,8 @@ HttpResponse Client::Do(const std::string& verb, const std::string& method, cons
     metrics_->ObserveRequest(verb, response.status, std::chrono::duration<double>(clock_->Now() - start).count());
     Contact();
     if (response.status >= 200 && response.status <= 299) return response;
-    if (response.status == 401 && !config_.token_file.empty() && attempt == 1) {
-      tokens_.Invalidate();  // the token may have rotated under us
+    if (response.status == 401 && tokens_.Refreshable() && attempt == 1) {
+      tokens_.Invalidate();  // the token may have rotated or expired under us (a new file, a new plugin run)
       metrics_->CountRetry("unauthorized");
       continue;
     }

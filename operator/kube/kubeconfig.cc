@@ -4,8 +4,10 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -15,14 +17,6 @@
 
 namespace kubecnn::kube {
 namespace {
-
-const nlohmann::json* FindNamed(const nlohmann::json& config, const char* list, const std::string& name) {
-  if (!config.contains(list) || !config[list].is_array()) return nullptr;
-  for (const nlohmann::json& entry : config[list]) {
-    if (entry.is_object() && entry.value("name", "") == name) return &entry;
-  }
-  return nullptr;
-}
 
 std::string Resolve(const std::string& path, const std::string& kubeconfig_path) {
   if (path.empty() || path[0] == '/') return path;
@@ -51,6 +45,91 @@ std::string DataOrFile(const nlohmann::json& entry, const std::string& field, co
   return file.empty() ? "" : read_file(Resolve(file, kubeconfig_path));
 }
 
+// A named entry of clusters, users or contexts (its `cluster`/`user`/`context` body) and the file
+// that defined it.
+struct NamedEntry {
+  nlohmann::json body;
+  std::string origin;
+};
+
+struct MergedKubeconfig {
+  std::map<std::string, NamedEntry> clusters, users, contexts;
+  std::string current_context;
+  std::string where;  // the files, colon-separated, for messages
+};
+
+MergedKubeconfig Merge(const std::vector<KubeconfigFile>& files) {
+  MergedKubeconfig merged;
+  for (const KubeconfigFile& file : files) {
+    merged.where += (merged.where.empty() ? "" : ":") + file.path;
+    nlohmann::json config;
+    try {
+      config = ParseYaml(file.yaml);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument("kubeconfig " + file.path + ": " + e.what());
+    }
+    if (config.is_null()) continue;  // an empty file, as kubectl allows
+    if (!config.is_object()) throw std::invalid_argument("kubeconfig " + file.path + ": not a YAML mapping");
+    if (merged.current_context.empty()) merged.current_context = Str(config, "current-context");
+    const auto take = [&](const char* list, const char* body, std::map<std::string, NamedEntry>& into) {
+      if (!config.contains(list) || !config[list].is_array()) return;
+      for (const nlohmann::json& entry : config[list]) {
+        const std::string name = Str(entry, "name");
+        if (name.empty() || into.count(name)) continue;  // the first file to name it wins, whole
+        into[name] = {entry.contains(body) ? entry[body] : nlohmann::json::object(), file.path};
+      }
+    };
+    take("clusters", "cluster", merged.clusters);
+    take("users", "user", merged.users);
+    take("contexts", "context", merged.contexts);
+  }
+  return merged;
+}
+
+// A user's `exec` block, as client-go's ExecConfig.
+ExecConfig ExecOf(const nlohmann::json& exec, const std::string& user_name, const std::string& file,
+                  const RestConfig& cluster) {
+  const std::string where = "kubeconfig " + file + ": user \"" + user_name + "\": exec";
+  if (!exec.is_object()) throw std::invalid_argument(where + " is not a mapping");
+  ExecConfig out;
+  out.user = user_name;
+  out.api_version = Str(exec, "apiVersion");
+  if (out.api_version != "client.authentication.k8s.io/v1" &&
+      out.api_version != "client.authentication.k8s.io/v1beta1") {
+    throw std::invalid_argument(where + ".apiVersion \"" + out.api_version +
+                                "\" is not supported; use client.authentication.k8s.io/v1 or /v1beta1 (v1alpha1 was "
+                                "removed in Kubernetes 1.24)");
+  }
+  out.command = Str(exec, "command");
+  if (out.command.empty()) throw std::invalid_argument(where + " has no command");
+  // As client-go: a command with a '/' is relative to the kubeconfig's folder; a bare name is looked up on PATH.
+  if (out.command.find('/') != std::string::npos) out.command = Resolve(out.command, file);
+  if (exec.contains("args") && exec["args"].is_array()) {
+    for (const nlohmann::json& arg : exec["args"]) {
+      if (!arg.is_string()) throw std::invalid_argument(where + ".args holds a value that is not a string");
+      out.args.push_back(arg.get<std::string>());
+    }
+  }
+  if (exec.contains("env") && exec["env"].is_array()) {
+    for (const nlohmann::json& var : exec["env"]) {
+      if (Str(var, "name").empty()) throw std::invalid_argument(where + ".env has an entry without a name");
+      out.env.push_back({Str(var, "name"), Str(var, "value")});
+    }
+  }
+  out.install_hint = Str(exec, "installHint");
+  if (Str(exec, "interactiveMode") == "Always") {
+    throw std::invalid_argument(where +
+                                ".interactiveMode is Always, but the plugin would get no terminal here; "
+                                "set it to IfAvailable or Never and log in beforehand");
+  }
+  out.provide_cluster_info = exec.contains("provideClusterInfo") && exec["provideClusterInfo"].is_boolean() &&
+                             exec["provideClusterInfo"].get<bool>();
+  out.cluster_server = cluster.server;
+  out.cluster_ca_pem = cluster.ca_pem;
+  out.cluster_insecure_skip_tls_verify = cluster.insecure_skip_tls_verify;
+  return out;
+}
+
 std::string Trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
   return s;
@@ -68,66 +147,80 @@ std::string ReadWholeFile(const std::string& path) {
 
 RestConfig ParseKubeconfig(const std::string& yaml, const std::string& path, const std::string& context,
                            const FileReader& read_file) {
-  nlohmann::json config;
-  try {
-    config = ParseYaml(yaml);
-  } catch (const std::invalid_argument& e) {
-    throw std::invalid_argument("kubeconfig " + path + ": " + e.what());
-  }
-  if (!config.is_object()) throw std::invalid_argument("kubeconfig " + path + ": not a YAML mapping");
-  const std::string context_name = context.empty() ? Str(config, "current-context") : context;
+  return ParseKubeconfigs({{path, yaml}}, context, read_file);
+}
+
+RestConfig ParseKubeconfigs(const std::vector<KubeconfigFile>& files, const std::string& context,
+                            const FileReader& read_file) {
+  const MergedKubeconfig config = Merge(files);
+  const std::string& where = config.where;
+  const std::string context_name = context.empty() ? config.current_context : context;
   if (context_name.empty()) {
     throw std::invalid_argument(
-        "kubeconfig " + path + ": no current-context is set (run `kubectl config use-context NAME` or pass a context)");
+        "kubeconfig " + where +
+        ": no current-context is set (run `kubectl config use-context NAME` or pass a context)");
   }
-  const nlohmann::json* ctx = FindNamed(config, "contexts", context_name);
-  if (!ctx) throw std::invalid_argument("kubeconfig " + path + ": context \"" + context_name + "\" is not defined");
-  const nlohmann::json context_body = ctx->value("context", nlohmann::json::object());
+  const auto ctx = config.contexts.find(context_name);
+  if (ctx == config.contexts.end()) {
+    throw std::invalid_argument("kubeconfig " + where + ": context \"" + context_name + "\" is not defined");
+  }
+  const nlohmann::json& context_body = ctx->second.body;
   const std::string cluster_name = Str(context_body, "cluster");
-  const nlohmann::json* cluster = FindNamed(config, "clusters", cluster_name);
-  if (!cluster) {
-    throw std::invalid_argument("kubeconfig " + path + ": context \"" + context_name + "\" names cluster \"" +
+  const auto cluster = config.clusters.find(cluster_name);
+  if (cluster == config.clusters.end()) {
+    throw std::invalid_argument("kubeconfig " + where + ": context \"" + context_name + "\" names cluster \"" +
                                 cluster_name + "\", which is not defined under clusters");
   }
-  const nlohmann::json cluster_body = cluster->value("cluster", nlohmann::json::object());
+  const nlohmann::json& cluster_body = cluster->second.body;
+  const std::string& cluster_file = cluster->second.origin;
   RestConfig rc;
-  rc.source = "kubeconfig " + path + ", context " + context_name;
+  rc.source = "kubeconfig " + where + ", context " + context_name;
   rc.server = Str(cluster_body, "server");
   if (rc.server.empty()) {
-    throw std::invalid_argument("kubeconfig " + path + ": cluster \"" + cluster_name + "\" has no server URL");
+    throw std::invalid_argument("kubeconfig " + cluster_file + ": cluster \"" + cluster_name + "\" has no server URL");
   }
   while (!rc.server.empty() && rc.server.back() == '/') rc.server.pop_back();
-  rc.insecure_skip_tls_verify = cluster_body.value("insecure-skip-tls-verify", false);
-  rc.ca_pem = DataOrFile(cluster_body, "certificate-authority", path, read_file);
+  rc.insecure_skip_tls_verify = cluster_body.is_object() && cluster_body.value("insecure-skip-tls-verify", false);
+  rc.ca_pem = DataOrFile(cluster_body, "certificate-authority", cluster_file, read_file);
   if (!Str(context_body, "namespace").empty()) rc.default_namespace = Str(context_body, "namespace");
 
   const std::string user_name = Str(context_body, "user");
   if (!user_name.empty()) {
-    const nlohmann::json* user = FindNamed(config, "users", user_name);
-    if (!user) {
-      throw std::invalid_argument("kubeconfig " + path + ": context \"" + context_name + "\" names user \"" +
+    const auto user = config.users.find(user_name);
+    if (user == config.users.end()) {
+      throw std::invalid_argument("kubeconfig " + where + ": context \"" + context_name + "\" names user \"" +
                                   user_name + "\", which is not defined under users");
     }
-    const nlohmann::json user_body = user->value("user", nlohmann::json::object());
-    if (user_body.contains("exec") || user_body.contains("auth-provider")) {
-      throw std::invalid_argument("kubeconfig " + path + ": user \"" + user_name +
-                                  "\" uses an exec or auth-provider plugin, which kubecnn-operator does not run; "
-                                  "give it a token, tokenFile or client certificate (or run it in-cluster)");
+    const nlohmann::json& user_body = user->second.body;
+    const std::string& user_file = user->second.origin;
+    if (user_body.contains("auth-provider")) {
+      const std::string provider = Str(user_body["auth-provider"], "name");
+      throw std::invalid_argument(
+          "kubeconfig " + user_file + ": user \"" + user_name + "\" uses auth-provider \"" + provider +
+          "\", which kubectl no longer runs (removed in Kubernetes 1.26); switch the user to the exec plugin that "
+          "replaced it (gke-gcloud-auth-plugin on GKE, kubelogin on Azure or for OIDC)");
     }
     if (user_body.contains("username") || user_body.contains("password")) {
-      throw std::invalid_argument("kubeconfig " + path + ": user \"" + user_name +
+      throw std::invalid_argument("kubeconfig " + user_file + ": user \"" + user_name +
                                   "\" uses basic auth, which Kubernetes removed; use a token or client certificate");
     }
-    rc.client_cert_pem = DataOrFile(user_body, "client-certificate", path, read_file);
-    rc.client_key_pem = DataOrFile(user_body, "client-key", path, read_file);
+    rc.client_cert_pem = DataOrFile(user_body, "client-certificate", user_file, read_file);
+    rc.client_key_pem = DataOrFile(user_body, "client-key", user_file, read_file);
     if (rc.client_cert_pem.empty() != rc.client_key_pem.empty()) {
-      throw std::invalid_argument("kubeconfig " + path + ": user \"" + user_name +
+      throw std::invalid_argument("kubeconfig " + user_file + ": user \"" + user_name +
                                   "\" has a client certificate without a key or a key without a certificate");
     }
     rc.bearer_token = Str(user_body, "token");
-    if (!Str(user_body, "tokenFile").empty()) rc.token_file = Resolve(Str(user_body, "tokenFile"), path);
+    if (!Str(user_body, "tokenFile").empty()) rc.token_file = Resolve(Str(user_body, "tokenFile"), user_file);
+    if (user_body.contains("exec")) rc.exec = ExecOf(user_body["exec"], user_name, user_file, rc);
   }
   return rc;
+}
+
+RestConfig LoadKubeconfigFiles(const std::vector<std::string>& paths, const std::string& context) {
+  std::vector<KubeconfigFile> files;
+  for (const std::string& path : paths) files.push_back({path, ReadWholeFile(path)});
+  return ParseKubeconfigs(files, context, ReadWholeFile);
 }
 
 RestConfig InClusterConfig(const std::string& service_host, const std::string& service_port,
@@ -154,13 +247,16 @@ RestConfig InClusterConfig(const std::string& service_host, const std::string& s
 
 ConfigChoice ChooseConfigSource(const std::string& flag, const std::string& env_kubeconfig, bool in_cluster,
                                 const std::function<bool(const std::string&)>& exists) {
-  if (!flag.empty()) return {ConfigSource::kFlag, flag};
+  if (!flag.empty()) return {ConfigSource::kFlag, {flag}};
+  ConfigChoice choice{ConfigSource::kEnvironment, {}};
   std::stringstream paths(env_kubeconfig);
   for (std::string p; std::getline(paths, p, ':');) {
-    if (!p.empty() && exists(p)) return {ConfigSource::kEnvironment, p};
+    if (p.empty() || !exists(p)) continue;  // kubectl skips files that do not exist
+    if (std::find(choice.paths.begin(), choice.paths.end(), p) == choice.paths.end()) choice.paths.push_back(p);
   }
-  if (in_cluster) return {ConfigSource::kInCluster, ""};
-  return {ConfigSource::kNone, ""};
+  if (!choice.paths.empty()) return choice;
+  if (in_cluster) return {ConfigSource::kInCluster, {}};
+  return {ConfigSource::kNone, {}};
 }
 
 RestConfig LoadRestConfig(const std::string& kubeconfig_flag, const std::string& context) {
@@ -175,8 +271,7 @@ RestConfig LoadRestConfig(const std::string& kubeconfig_flag, const std::string&
   const ConfigChoice choice = ChooseConfigSource(kubeconfig_flag, env ? env : "", in_cluster, exists);
   switch (choice.source) {
     case ConfigSource::kFlag:
-    case ConfigSource::kEnvironment:
-      return ParseKubeconfig(ReadWholeFile(choice.path), choice.path, context, ReadWholeFile);
+    case ConfigSource::kEnvironment: return LoadKubeconfigFiles(choice.paths, context);
     case ConfigSource::kInCluster:
       return InClusterConfig(host, port, "/var/run/secrets/kubernetes.io/serviceaccount", ReadWholeFile);
     case ConfigSource::kNone: break;
@@ -190,7 +285,31 @@ RestConfig LoadRestConfig(const std::string& kubeconfig_flag, const std::string&
 TokenSource::TokenSource(std::string fixed_token, std::string token_file, std::chrono::seconds max_age)
     : fixed_(std::move(fixed_token)), file_(std::move(token_file)), max_age_(max_age) {}
 
+TokenSource::TokenSource(const RestConfig& config, ExecRunner run_exec, std::function<WallTime()> now)
+    : fixed_(config.bearer_token),
+      file_(config.exec ? "" : config.token_file),
+      max_age_(std::chrono::seconds(60)),
+      exec_(config.exec),
+      run_exec_(std::move(run_exec)),
+      now_(std::move(now)) {}
+
+std::string TokenSource::ExecToken() {
+  std::lock_guard<std::mutex> lock(mu_);
+  // As client-go: the cached credential serves until its expirationTimestamp, then the plugin runs again.
+  if (!credential_ || (credential_->expiry && now_() >= *credential_->expiry)) {
+    ExecCredential fresh = run_exec_(*exec_);
+    if (fresh.token.empty()) {
+      throw std::runtime_error("kubeconfig user \"" + exec_->user + "\": exec plugin `" + DescribeExecCommand(*exec_) +
+                               "` returned only a client certificate, which kubecnn does not present yet; "
+                               "have it return status.token");
+    }
+    credential_ = std::move(fresh);
+  }
+  return credential_->token;
+}
+
 std::string TokenSource::Token() {
+  if (exec_) return ExecToken();
   if (file_.empty()) return fixed_;
   std::lock_guard<std::mutex> lock(mu_);
   struct stat st;
@@ -213,6 +332,7 @@ std::string TokenSource::Token() {
 void TokenSource::Invalidate() {
   std::lock_guard<std::mutex> lock(mu_);
   mtime_ns_ = -1;
+  credential_.reset();
 }
 
 }  // namespace kubecnn::kube

@@ -1,12 +1,17 @@
 // How the client finds and authenticates to the API server: kubeconfig files (current context,
-// clusters, users) and the in-cluster service account, chosen --kubeconfig, then $KUBECONFIG, then
-// in-cluster.
+// clusters, users; several merged as kubectl merges $KUBECONFIG) and the in-cluster service
+// account, chosen --kubeconfig, then $KUBECONFIG, then in-cluster; tokens from a file or an exec
+// credential plugin, refreshed when they rotate or expire.
 #pragma once
 
 #include <chrono>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <vector>
+
+#include "operator/kube/exec_credential.h"
 
 namespace kubecnn::kube {
 
@@ -16,8 +21,9 @@ struct RestConfig {
   bool insecure_skip_tls_verify = false;
   std::string client_cert_pem;
   std::string client_key_pem;
-  std::string bearer_token;  // a fixed token ...
-  std::string token_file;    // ... or a file re-read when it changes (service-account rotation)
+  std::string bearer_token;        // a fixed token ...
+  std::string token_file;          // ... or a file re-read when it changes (service-account rotation)
+  std::optional<ExecConfig> exec;  // ... or an exec plugin run for a token, again when it expires
   std::string default_namespace = "default";
   double qps = 20;
   int burst = 30;
@@ -32,9 +38,23 @@ std::string ReadWholeFile(const std::string& path);
 
 // Parses kubeconfig YAML. `path` resolves relative file references and names the file in errors;
 // `context` overrides current-context when not empty. Throws std::invalid_argument naming the
-// missing or unsupported entry and what to do (exec/auth-provider plugins are not supported).
+// missing or unsupported entry and what to do (auth-provider plugins and basic auth are refused).
 RestConfig ParseKubeconfig(const std::string& yaml, const std::string& path, const std::string& context,
                            const FileReader& read_file);
+
+struct KubeconfigFile {
+  std::string path;
+  std::string yaml;
+};
+// Several kubeconfig files merged as kubectl merges $KUBECONFIG: the first file that sets a value
+// wins; clusters, users and contexts are merged by name (the first file's entry whole), and
+// current-context comes from the first file that has one. Relative paths (certificate files,
+// tokenFile, an exec command holding a '/') resolve against the directory of the file that
+// defined the entry. An empty file is allowed; one that does not parse is an error naming it.
+RestConfig ParseKubeconfigs(const std::vector<KubeconfigFile>& files, const std::string& context,
+                            const FileReader& read_file);
+// Reads each path (missing ones were dropped by the caller) and parses them as above.
+RestConfig LoadKubeconfigFiles(const std::vector<std::string>& paths, const std::string& context);
 
 // The in-cluster configuration from the service host/port environment and the service-account
 // directory (token, ca.crt, namespace). Throws std::runtime_error when not in a pod.
@@ -44,30 +64,48 @@ RestConfig InClusterConfig(const std::string& service_host, const std::string& s
 enum class ConfigSource { kFlag, kEnvironment, kInCluster, kNone };
 struct ConfigChoice {
   ConfigSource source = ConfigSource::kNone;
-  std::string path;  // the kubeconfig file for kFlag/kEnvironment
+  std::vector<std::string> paths;  // the kubeconfig files for kFlag (one) and kEnvironment (merged)
 };
-// --kubeconfig wins, then the first existing file of $KUBECONFIG (colon-separated), then
-// in-cluster when the service environment is present.
+// --kubeconfig wins, then every existing file of $KUBECONFIG (colon-separated, duplicates once, in
+// order, merged by ParseKubeconfigs), then in-cluster when the service environment is present.
 ConfigChoice ChooseConfigSource(const std::string& flag, const std::string& env_kubeconfig, bool in_cluster,
                                 const std::function<bool(const std::string&)>& exists);
 
 // The I/O shell over the above: the process environment and files.
 RestConfig LoadRestConfig(const std::string& kubeconfig_flag, const std::string& context = "");
 
+// Runs an exec credential plugin (RunExecPlugin; tests pass their own).
+using ExecRunner = std::function<ExecCredential(const ExecConfig&)>;
+
 // A bearer token that follows a token file: re-read whenever the file's modification time or
 // size changes, and at least every `max_age`, so a rotated service-account token is picked up.
+// With an exec plugin, the plugin's token is kept until its expirationTimestamp (on `now`) or
+// until Invalidate(), then the plugin runs again.
 class TokenSource {
  public:
   TokenSource(std::string fixed_token, std::string token_file, std::chrono::seconds max_age = std::chrono::seconds(60));
-  // The current token ("" for none). Throws std::runtime_error when the file cannot be read.
+  // The config's token, token file or exec plugin.
+  explicit TokenSource(
+      const RestConfig& config, ExecRunner run_exec = RunExecPlugin,
+      std::function<WallTime()> now = [] { return std::chrono::system_clock::now(); });
+  // The current token ("" for none). Throws std::runtime_error when the file cannot be read or the
+  // exec plugin fails (naming the user and the command, never the token).
   std::string Token();
-  // Forces a re-read on the next Token() (after a 401).
+  // Forces a re-read (or a new run of the exec plugin) on the next Token() (after a 401).
   void Invalidate();
+  // Whether Invalidate() can bring a different token (a token file or an exec plugin).
+  bool Refreshable() const { return !file_.empty() || exec_.has_value(); }
 
  private:
+  std::string ExecToken();
+
   std::string fixed_;
   std::string file_;
   std::chrono::seconds max_age_;
+  std::optional<ExecConfig> exec_;
+  ExecRunner run_exec_;
+  std::function<WallTime()> now_;
+  std::optional<ExecCredential> credential_;
   std::mutex mu_;
   std::string cached_;
   int64_t mtime_ns_ = -1;

@@ -3,6 +3,7 @@
 #include "operator/kube/client.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <thread>
 
@@ -259,6 +260,35 @@ TEST(Client, RotatedTokenFileIsPickedUp) {
   client.List(resources::kPods, "ns");
   EXPECT_EQ(server.Requests().back().authorization, "Bearer token-two");
   EXPECT_EQ(server.Requests().back().status, 200);
+}
+
+// An exec plugin (a script counting its runs): its token is kept while valid, and a 401 runs it again.
+TEST(Client, ExecPluginTokenIsKeptThenFetchedAgainAfterA401) {
+  FakeApiServer server;
+  testing::ScratchDir dir;
+  const std::string script = dir / "plugin.sh";
+  testing::WriteFile(
+      script,
+      "#!/bin/sh\necho run >> \"$0.runs\"\nn=$(wc -l < \"$0.runs\" | tr -d ' ')\n"
+      "printf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",'\n"
+      "printf '\"status\":{\"token\":\"exec-token-%s\",\"expirationTimestamp\":\"2099-01-01T00:00:00Z\"}}' \"$n\"\n");
+  ::chmod(script.c_str(), 0755);
+  RestConfig rc = ConfigFor(server);
+  rc.exec = ExecConfig{};
+  rc.exec->user = "exec-user";
+  rc.exec->api_version = "client.authentication.k8s.io/v1";
+  rc.exec->command = script;
+  Client client(rc);
+  server.RequireBearerTokens({"exec-token-1"});
+  client.List(resources::kPods, "ns");
+  client.List(resources::kPods, "ns");
+  EXPECT_EQ(server.Requests().back().authorization, "Bearer exec-token-1");
+  EXPECT_EQ(testing::ReadFile(script + ".runs"), "run\n") << "a valid token is not fetched again";
+  server.RequireBearerTokens({"exec-token-2"});  // the credential was revoked before its expiry
+  client.List(resources::kPods, "ns");
+  EXPECT_EQ(server.Requests().back().authorization, "Bearer exec-token-2");
+  EXPECT_EQ(server.Requests().back().status, 200);
+  EXPECT_EQ(testing::ReadFile(script + ".runs"), "run\nrun\n");
 }
 
 TEST(Client, RefusedCredentialsSayWhatToCheck) {

@@ -89,12 +89,19 @@ TEST(Kubeconfig, ExplainsWhatIsMissingOrUnsupported) {
   };
   EXPECT_NE(error_of(kKubeconfig, "staging").find("context \"staging\" is not defined"), std::string::npos);
   EXPECT_NE(error_of("clusters: []\n", "").find("no current-context"), std::string::npos);
-  const std::string exec = R"(current-context: c
+  const std::string auth_provider = R"(current-context: c
 contexts: [{name: c, context: {cluster: k, user: u}}]
 clusters: [{name: k, cluster: {server: "https://k"}}]
-users: [{name: u, user: {exec: {command: aws}}}]
+users: [{name: u, user: {auth-provider: {name: gcp}}}]
 )";
-  EXPECT_NE(error_of(exec, "").find("exec or auth-provider plugin"), std::string::npos);
+  EXPECT_NE(error_of(auth_provider, "").find("user \"u\" uses auth-provider \"gcp\", which kubectl no longer runs"),
+            std::string::npos);
+  const std::string old_exec = R"(current-context: c
+contexts: [{name: c, context: {cluster: k, user: u}}]
+clusters: [{name: k, cluster: {server: "https://k"}}]
+users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1alpha1, command: aws}}}]
+)";
+  EXPECT_NE(error_of(old_exec, "").find("v1alpha1 was removed"), std::string::npos);
   const std::string no_cluster = "current-context: c\ncontexts: [{name: c, context: {cluster: gone}}]\n";
   EXPECT_NE(error_of(no_cluster, "").find("cluster \"gone\""), std::string::npos);
   EXPECT_NE(error_of("a: [unclosed", "").find("YAML syntax error"), std::string::npos);
@@ -118,19 +125,20 @@ TEST(Kubeconfig, ChoosesFlagThenKubeconfigEnvThenInCluster) {
     std::string flag, env;
     bool in_cluster;
     ConfigSource source;
-    std::string path;
+    std::vector<std::string> paths;
   };
   const Case cases[] = {
-      {"/flag", "/b", true, ConfigSource::kFlag, "/flag"},
-      {"", "/a:/b:/c", true, ConfigSource::kEnvironment, "/b"},  // first existing file
-      {"", "/a", true, ConfigSource::kInCluster, ""},
-      {"", "", true, ConfigSource::kInCluster, ""},
-      {"", "", false, ConfigSource::kNone, ""},
+      {"/flag", "/b", true, ConfigSource::kFlag, {"/flag"}},
+      {"", "/a:/b:/c", true, ConfigSource::kEnvironment, {"/b", "/c"}},   // every existing file, in order
+      {"", "/c::/b:/c", true, ConfigSource::kEnvironment, {"/c", "/b"}},  // each once
+      {"", "/a", true, ConfigSource::kInCluster, {}},
+      {"", "", true, ConfigSource::kInCluster, {}},
+      {"", "", false, ConfigSource::kNone, {}},
   };
   for (const Case& c : cases) {
     const ConfigChoice choice = ChooseConfigSource(c.flag, c.env, c.in_cluster, exists);
     EXPECT_EQ(choice.source, c.source) << c.flag << "|" << c.env;
-    EXPECT_EQ(choice.path, c.path) << c.flag << "|" << c.env;
+    EXPECT_EQ(choice.paths, c.paths) << c.flag << "|" << c.env;
   }
 }
 
@@ -145,6 +153,132 @@ TEST(TokenSource, RereadsTheFileWhenItChanges) {
   EXPECT_EQ(tokens.Token(), "second-token");
   EXPECT_EQ(TokenSource("fixed", "").Token(), "fixed");
   EXPECT_THROW(TokenSource("", dir / "missing").Token(), std::runtime_error);
+}
+
+// Three files as in kubectl's docs on merging: the first to set a value wins, named entries whole.
+TEST(Kubeconfig, MergesSeveralFilesAsKubectl) {
+  const std::string first = R"(users:
+- name: shared
+  user: {tokenFile: tokens/first}
+contexts:
+- name: work
+  context: {cluster: prod, user: shared, namespace: from-first}
+)";
+  const std::string second = R"(current-context: work
+clusters:
+- name: prod
+  cluster: {server: "https://prod:6443", certificate-authority: ca.pem}
+users:
+- name: shared
+  user: {token: second-token, client-certificate: c.pem, client-key: k.pem}
+contexts:
+- name: work
+  context: {cluster: other, user: other}
+- name: play
+  context: {cluster: prod, user: shared}
+)";
+  const std::string third = "current-context: play\nclusters:\n- name: prod\n  cluster: {server: 'https://third'}\n";
+  FakeFiles fs;
+  fs.files = {{"/etc/kube/ca.pem", "CA"}};
+  const std::vector<KubeconfigFile> files = {
+      {"/home/u/.kube/first", first}, {"/etc/kube/second", second}, {"/third", third}, {"/empty", ""}};
+  const RestConfig rc = ParseKubeconfigs(files, "", fs.Reader());
+  EXPECT_EQ(rc.server, "https://prod:6443") << "the first file to define cluster prod wins";
+  EXPECT_EQ(rc.ca_pem, "CA") << "relative to the file that defined the cluster";
+  EXPECT_EQ(rc.token_file, "/home/u/.kube/tokens/first") << "relative to the file that defined the user";
+  EXPECT_EQ(rc.bearer_token, "") << "the first file's user whole: nothing of the second's user is merged in";
+  EXPECT_EQ(rc.client_cert_pem, "");
+  EXPECT_EQ(rc.default_namespace, "from-first");
+  EXPECT_EQ(rc.source, "kubeconfig /home/u/.kube/first:/etc/kube/second:/third:/empty, context work");
+  EXPECT_EQ(ParseKubeconfigs(files, "play", fs.Reader()).default_namespace, "default");
+  try {
+    ParseKubeconfigs({{"/a", first}, {"/b", "clusters: [unclosed"}}, "", fs.Reader());
+    FAIL() << "a file that does not parse is an error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("kubeconfig /b: "), std::string::npos) << e.what();
+  }
+}
+
+TEST(Kubeconfig, ReadsAnExecUser) {
+  const std::string yaml = R"(current-context: eks
+clusters: [{name: k, cluster: {server: "https://k", certificate-authority-data: Q0E=}}]
+contexts: [{name: eks, context: {cluster: k, user: eks-admin}}]
+users:
+- name: eks-admin
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: aws
+      args: [eks, get-token, --cluster-name, prod]
+      env: [{name: AWS_PROFILE, value: dev}]
+      installHint: install the AWS CLI
+      provideClusterInfo: true
+      interactiveMode: IfAvailable
+- name: local
+  user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: ./bin/auth, interactiveMode: Never}}
+- name: needs-terminal
+  user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: auth, interactiveMode: Always}}
+)";
+  FakeFiles fs;
+  const RestConfig rc = ParseKubeconfig(yaml, "/home/u/.kube/config", "", fs.Reader());
+  ASSERT_TRUE(rc.exec.has_value());
+  EXPECT_EQ(rc.exec->user, "eks-admin");
+  EXPECT_EQ(rc.exec->api_version, "client.authentication.k8s.io/v1beta1");
+  EXPECT_EQ(rc.exec->command, "aws") << "a bare name is looked up on PATH";
+  EXPECT_EQ(rc.exec->args, (std::vector<std::string>{"eks", "get-token", "--cluster-name", "prod"}));
+  EXPECT_EQ(rc.exec->env, (std::vector<std::pair<std::string, std::string>>{{"AWS_PROFILE", "dev"}}));
+  EXPECT_EQ(rc.exec->install_hint, "install the AWS CLI");
+  EXPECT_TRUE(rc.exec->provide_cluster_info);
+  EXPECT_EQ(rc.exec->cluster_server, "https://k");
+  EXPECT_EQ(rc.exec->cluster_ca_pem, "CA");
+  const std::string with_context =
+      std::string(yaml).replace(yaml.find("contexts: ["), 11,
+                                "contexts: [{name: l, context: {cluster: k, user: local}}, "
+                                "{name: t, context: {cluster: k, user: needs-terminal}}, ");
+  EXPECT_EQ(ParseKubeconfig(with_context, "/home/u/.kube/config", "l", fs.Reader()).exec->command,
+            "/home/u/.kube/./bin/auth")
+      << "a command with a '/' is relative to the kubeconfig, as in client-go";
+  EXPECT_THROW(ParseKubeconfig(with_context, "/k", "t", fs.Reader()), std::invalid_argument);
+}
+
+TEST(TokenSource, KeepsAnExecTokenUntilItExpiresOrIsRefused) {
+  RestConfig rc;
+  rc.exec = ExecConfig{};
+  rc.exec->user = "u";
+  rc.exec->command = "plugin";
+  const WallTime t0 = std::chrono::system_clock::from_time_t(1777636800);
+  WallTime now = t0;
+  int runs = 0;
+  auto run = [&](const ExecConfig&) {
+    ++runs;
+    return ExecCredential{"token-" + std::to_string(runs), "", "", now + std::chrono::minutes(15)};
+  };
+  TokenSource tokens(rc, run, [&] { return now; });
+  EXPECT_TRUE(tokens.Refreshable());
+  EXPECT_EQ(tokens.Token(), "token-1");
+  now = t0 + std::chrono::minutes(14);
+  EXPECT_EQ(tokens.Token(), "token-1") << "cached until it expires";
+  EXPECT_EQ(runs, 1);
+  now = t0 + std::chrono::minutes(15);
+  EXPECT_EQ(tokens.Token(), "token-2") << "expired: the plugin runs again";
+  tokens.Invalidate();  // a 401
+  EXPECT_EQ(tokens.Token(), "token-3");
+  EXPECT_EQ(runs, 3);
+  EXPECT_FALSE(TokenSource(RestConfig{}).Refreshable());
+}
+
+TEST(TokenSource, AnExecPluginGivingOnlyACertificateIsRefusedClearly) {
+  RestConfig rc;
+  rc.exec = ExecConfig{};
+  rc.exec->user = "u";
+  rc.exec->command = "plugin";
+  TokenSource tokens(rc, [](const ExecConfig&) { return ExecCredential{"", "CERT", "KEY", std::nullopt}; });
+  try {
+    tokens.Token();
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("returned only a client certificate"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
