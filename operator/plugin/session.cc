@@ -3,6 +3,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <ostream>
 
@@ -17,21 +18,28 @@ void AddGlobalFlags(FlagSet& flags, GlobalFlags& v) {
   flags.Add("n", &v.ns, "the namespace");
 }
 
-std::optional<std::string> KubeconfigPath(const std::string& flag, const std::string& env_kubeconfig,
-                                          const std::string& home,
-                                          const std::function<bool(const std::string&)>& exists) {
-  if (!flag.empty()) return flag;  // a missing file is then an error, as in kubectl
-  size_t start = 0;
-  while (start <= env_kubeconfig.size() && !env_kubeconfig.empty()) {
-    const size_t colon = env_kubeconfig.find(':', start);
-    const std::string path =
-        env_kubeconfig.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
-    if (!path.empty() && exists(path)) return path;
-    if (colon == std::string::npos) break;
-    start = colon + 1;
+std::vector<std::string> KubeconfigPaths(const std::string& flag, const std::string& env_kubeconfig,
+                                         const std::string& home,
+                                         const std::function<bool(const std::string&)>& exists) {
+  if (!flag.empty()) return {flag};  // a missing file is then an error, as in kubectl
+  if (!env_kubeconfig.empty()) {
+    // As client-go's loading rules: a set $KUBECONFIG is the whole list (~/.kube/config is not added).
+    std::vector<std::string> paths;
+    size_t start = 0;
+    while (start <= env_kubeconfig.size()) {
+      const size_t colon = env_kubeconfig.find(':', start);
+      const std::string path =
+          env_kubeconfig.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+      if (!path.empty() && exists(path) && std::find(paths.begin(), paths.end(), path) == paths.end()) {
+        paths.push_back(path);
+      }
+      if (colon == std::string::npos) break;
+      start = colon + 1;
+    }
+    return paths;
   }
-  if (!home.empty() && exists(home + "/.kube/config")) return home + "/.kube/config";
-  return std::nullopt;
+  if (!home.empty() && exists(home + "/.kube/config")) return {home + "/.kube/config"};
+  return {};
 }
 
 Session::Session(GlobalFlags flags, Terminal& terminal) : flags_(std::move(flags)), terminal_(terminal) {}
@@ -48,10 +56,10 @@ const kube::RestConfig& Session::Config() {
       struct stat st {};
       return ::stat(path.c_str(), &st) == 0;
     };
-    const std::optional<std::string> path = KubeconfigPath(flags_.kubeconfig, env("KUBECONFIG"), env("HOME"), exists);
+    const std::vector<std::string> paths = KubeconfigPaths(flags_.kubeconfig, env("KUBECONFIG"), env("HOME"), exists);
     try {
-      if (path) {
-        config_ = kube::ParseKubeconfig(kube::ReadWholeFile(*path), *path, flags_.context, kube::ReadWholeFile);
+      if (!paths.empty()) {
+        config_ = kube::LoadKubeconfigFiles(paths, flags_.context);
       } else if (!env("KUBERNETES_SERVICE_HOST").empty()) {
         config_ = kube::LoadRestConfig("", flags_.context);  // in a pod: its service account
       } else {

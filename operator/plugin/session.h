@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "operator/kube/client.h"
 #include "trainer/common/flags.h"
@@ -22,11 +23,12 @@ struct GlobalFlags {
 // --kubeconfig, --context, -n/--namespace.
 void AddGlobalFlags(FlagSet& flags, GlobalFlags& values);
 
-// kubectl's choice of kubeconfig file: --kubeconfig, then the first existing file of $KUBECONFIG
-// (colon-separated), then ~/.kube/config; nullopt when there is none.
-std::optional<std::string> KubeconfigPath(const std::string& flag, const std::string& env_kubeconfig,
-                                          const std::string& home,
-                                          const std::function<bool(const std::string&)>& exists);
+// kubectl's choice of kubeconfig files: --kubeconfig alone, else every existing file of $KUBECONFIG
+// (colon-separated, each once, merged as kubectl merges them) when it is set, else ~/.kube/config;
+// empty when there is none.
+std::vector<std::string> KubeconfigPaths(const std::string& flag, const std::string& env_kubeconfig,
+                                         const std::string& home,
+                                         const std::function<bool(const std::string&)>& exists);
 
 struct Terminal {
   std::ostream& out;

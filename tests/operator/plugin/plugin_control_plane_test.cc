@@ -3,6 +3,7 @@
 // job that does not exist and a namespace the user may not read, discovery as `kubectl kubecnn`,
 // and watch piped and in a real terminal (tmux) while the job's status changes.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <thread>
 
@@ -126,6 +127,61 @@ TEST_F(PluginOnControlPlane, ErrorsAreKubectlsLineAndExitCode) {
     EXPECT_EQ(ours.output, kubectl_missing.output) << command;
   }
   EXPECT_EQ(kubectl_missing.output, "Error from server (NotFound): trainingjobs.kubecnn.io \"nope\" not found\n");
+}
+
+// A ServiceAccount token served by an exec credential plugin (a script), through KUBECONFIG with
+// two files merged as kubectl merges them: the first file's exec user wins over the second's user
+// of the same name, whose token is not valid, so only the plugin's token can authenticate.
+TEST_F(PluginOnControlPlane, ListAuthenticatesThroughAnExecPluginFromMergedKubeconfigs) {
+  for (const std::string& step :
+       {std::string("create serviceaccount exec-auth -n plugin"),
+        std::string(
+            "create role trainingjob-reader -n plugin --verb=get,list,watch --resource=trainingjobs.kubecnn.io"),
+        std::string(
+            "create rolebinding exec-auth -n plugin --role=trainingjob-reader --serviceaccount=plugin:exec-auth")}) {
+    const CommandOutcome done = plane_->Kubectl(step + " 2>&1");
+    ASSERT_EQ(done.exit_code, 0) << step << ": " << done.output;
+  }
+  const CommandOutcome token = plane_->Kubectl("create token exec-auth -n plugin");
+  ASSERT_EQ(token.exit_code, 0) << token.output;
+  ASSERT_EQ(RunPlugin("run exec-listed --image=kubecnn/trainer:latest --checkpoints=runs -- --model=tiny").exit_code,
+            0);
+
+  testing::ScratchDir dir;
+  testing::WriteFile(dir / "token", token.output);
+  const std::string plugin = dir / "sa-token-plugin";
+  testing::WriteFile(plugin, "#!/bin/sh\necho \"$KUBERNETES_EXEC_INFO\" >> " + dir / "runs" +
+                                 "\nprintf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":"
+                                 "\"ExecCredential\",\"status\":{\"token\":\"%s\"}}' \"$(cat " +
+                                 dir / "token" + ")\"\n");
+  ASSERT_EQ(::chmod(plugin.c_str(), 0755), 0);
+  testing::WriteFile(dir / "exec-user",
+                     "apiVersion: v1\nkind: Config\nusers:\n- name: token-user\n  user:\n    exec:\n"
+                     "      apiVersion: client.authentication.k8s.io/v1\n      command: ./sa-token-plugin\n"
+                     "      interactiveMode: Never\n");
+  const std::string cluster = plane_->KubeconfigForToken("not-a-valid-token", "token-user");
+  const std::string kubeconfig = "KUBECONFIG=" + dir / "exec-user" + ":" + cluster + " ";
+
+  const CommandOutcome listed = testing::RunCommand(kubeconfig + PluginPath() + " list -n plugin 2>&1");
+  EXPECT_EQ(listed.exit_code, 0) << listed.output;
+  EXPECT_TRUE(Contains(listed.output, "exec-listed")) << listed.output;
+  EXPECT_EQ(testing::ReadFile(dir / "runs"),
+            "{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\","
+            "\"spec\":{\"interactive\":false}}\n")
+      << "run once, with the exec info";
+
+  // Without the first file the second's own (invalid) token is used and refused, as kubectl refuses it.
+  const CommandOutcome refused =
+      testing::RunCommand("KUBECONFIG=" + cluster + " " + PluginPath() + " list -n plugin 2>&1");
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  // A plugin that fails: one line naming the user and the command, kubectl's exit code.
+  testing::WriteFile(dir / "token", "");
+  testing::WriteFile(plugin, "#!/bin/sh\necho 'token expired, run sso login' >&2\nexit 2\n");
+  const CommandOutcome failed = testing::RunCommand(kubeconfig + PluginPath() + " list -n plugin 2>&1");
+  EXPECT_EQ(failed.exit_code, 1);
+  EXPECT_EQ(failed.output, "error: kubeconfig user \"token-user\": exec plugin `" + dir.path() +
+                               "/./sa-token-plugin` failed with exit code 2: token expired, run sso login\n");
+  EXPECT_EQ(plane_->Kubectl("delete trainingjob -n plugin exec-listed").exit_code, 0);
 }
 
 TEST_F(PluginOnControlPlane, KubectlFindsItOnPathAsKubectlKubecnn) {

@@ -11,16 +11,17 @@
 namespace kubecnn::plugin {
 namespace {
 
-TEST(PluginKubeconfigPath, FlagThenKubeconfigVariableThenHomeAsKubectl) {
+TEST(PluginKubeconfigPaths, FlagThenEveryFileOfKubeconfigVariableThenHomeAsKubectl) {
   const std::set<std::string> files = {"/b", "/c", "/home/u/.kube/config"};
   const auto exists = [&](const std::string& path) { return files.count(path) > 0; };
-  EXPECT_EQ(KubeconfigPath("/missing", "/b", "/home/u", exists), "/missing");  // the flag even when missing
-  EXPECT_EQ(KubeconfigPath("", "/a:/b:/c", "/home/u", exists), "/b");          // the first that exists
-  EXPECT_EQ(KubeconfigPath("", "::/c", "/home/u", exists), "/c");
-  EXPECT_EQ(KubeconfigPath("", "/a", "/home/u", exists), "/home/u/.kube/config");
-  EXPECT_EQ(KubeconfigPath("", "", "/home/u", exists), "/home/u/.kube/config");
-  EXPECT_EQ(KubeconfigPath("", "", "/home/v", exists), std::nullopt);
-  EXPECT_EQ(KubeconfigPath("", "/a", "", exists), std::nullopt);
+  using Paths = std::vector<std::string>;
+  EXPECT_EQ(KubeconfigPaths("/missing", "/b", "/home/u", exists), Paths{"/missing"});  // the flag even when missing
+  EXPECT_EQ(KubeconfigPaths("", "/a:/b:/c", "/home/u", exists), (Paths{"/b", "/c"}));  // every one that exists
+  EXPECT_EQ(KubeconfigPaths("", "::/c:/b:/c", "/home/u", exists), (Paths{"/c", "/b"}));
+  EXPECT_EQ(KubeconfigPaths("", "/a", "/home/u", exists), Paths{}) << "a set KUBECONFIG is the whole list";
+  EXPECT_EQ(KubeconfigPaths("", "", "/home/u", exists), Paths{"/home/u/.kube/config"});
+  EXPECT_EQ(KubeconfigPaths("", "", "/home/v", exists), Paths{});
+  EXPECT_EQ(KubeconfigPaths("", "/a", "", exists), Paths{});
 }
 
 TEST(PluginSession, NamespaceIsTheFlagElseTheContextsElseDefault) {
