@@ -35,8 +35,25 @@ if [[ -x .gpu/bin/kubecnn-trainer ]]; then
   # A real training run: JPEG-in-TFRecord shards, decode and augment on the CPU, fp16 on the GPU.
   logdir=/tmp/kubecnn-gpu-train
   rm -rf "$logdir"
+  # Its /metrics (the serving layer's thread beside the CUDA libraries) is scraped while it trains.
   "$trainer" train --model=resnet50 --data_dir=.gpu/data --label_offset=0 --num_classes=5 --batch_size=32 \
-    --num_epochs=20 --fp16 --num_data_threads=8 --log_dir="$logdir" --display_every=4 2>&1 | tee "$out/train.log" | tail -5
+    --num_epochs=20 --fp16 --num_data_threads=8 --log_dir="$logdir" --display_every=4 --metrics_port=9400 \
+    >"$out/train.log" 2>&1 &
+  training=$!
+  scraped=""
+  while kill -0 "$training" 2>/dev/null; do
+    # the machine's curl, not against the bundle's libcurl and OpenSSL
+    if env -u LD_LIBRARY_PATH curl -sf --max-time 2 http://127.0.0.1:9400/metrics >"$out/metrics.txt" 2>/dev/null &&
+      grep -q '^kubecnn_train_step' "$out/metrics.txt"; then
+      scraped=yes
+      break
+    fi
+    sleep 1
+  done
+  wait "$training" || { tail -20 "$out/train.log"; exit 1; }
+  tail -5 "$out/train.log"
+  [ -n "$scraped" ] && echo "metrics scraped mid-run: $(grep -c '^kubecnn_' "$out/metrics.txt") samples, e.g. $(grep -m1 '^kubecnn_train_step' "$out/metrics.txt")" ||
+    echo "gpu-check: the trainer's /metrics never answered while it trained" >&2
   "$trainer" train --model=resnet50 --data_dir=.gpu/data --label_offset=0 --num_classes=5 --batch_size=32 \
     --fp16 --num_data_threads=8 --log_dir="$logdir" --eval 2>&1 | tee "$out/eval.log" | tail -4
   ls "$logdir" | tee "$out/train-files.txt"
