@@ -2,6 +2,7 @@
 #include "operator/controller/pod_status.h"
 
 #include "operator/controller/names.h"
+#include "operator/kube/object_store.h"
 
 namespace kubecnn::controller {
 namespace {
@@ -120,7 +121,7 @@ void KeepWhatTheControllerReads(json& pod) {
     auto it = pod.find(key);
     if (it != pod.end()) kept[key] = std::move(*it);
   }
-  if (kept.contains("metadata") && kept["metadata"].is_object()) kept["metadata"].erase("managedFields");
+  kube::DropManagedFields(kept);
   const std::string node = Text(Field(pod, "spec"), "nodeName");
   if (!node.empty()) kept["spec"] = {{"nodeName", node}};
   pod = std::move(kept);
