@@ -30,10 +30,15 @@ using Clock = std::chrono::steady_clock;
 
 double Since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
+struct PipelineRun {
+  double images_per_second = 0;
+  double storage_wait = 0;  // fraction of the workers' time spent waiting for remote bytes
+};
+
 // Images/s of the whole pipeline (read, parse, decode, augment) in training mode: the epoch
 // permutation, so every record is a random read.
-double LoaderImagesPerSecond(const std::string& data_dir, double seconds, int threads, int64_t shuffle_buffer,
-                             int64_t read_ahead_mb) {
+PipelineRun LoaderImagesPerSecond(const std::string& data_dir, double seconds, int threads, int64_t shuffle_buffer,
+                                  int64_t read_ahead_mb) {
   kubecnn::data::LoaderOptions options;
   options.data_dir = data_dir;
   options.batch_size = 32;
@@ -46,9 +51,12 @@ double LoaderImagesPerSecond(const std::string& data_dir, double seconds, int th
   kubecnn::data::Loader loader(options);
   for (int i = 0; i < 4; ++i) loader.Next();  // warm: threads started, first ranges in
   int64_t images = 0;
+  const int64_t waited_before = loader.counters().storage_wait_nanos.load();
   const auto start = Clock::now();
   while (Since(start) < seconds) images += loader.Next()->size;
-  return static_cast<double>(images) / Since(start);
+  const double elapsed = Since(start);
+  const double waited = (loader.counters().storage_wait_nanos.load() - waited_before) * 1e-9;
+  return {static_cast<double>(images) / elapsed, waited / (elapsed * threads)};
 }
 
 // MiB/s reading every shard once, front to back, several at a time.
@@ -121,8 +129,13 @@ int main(int argc, char** argv) {
     for (const auto& config : configs) {
       double a = 0, b = 0;
       for (int r = 0; r < rounds; ++r) {
-        a = std::max(a, LoaderImagesPerSecond(local, seconds, threads, config.shuffle_buffer, config.read_ahead_mb));
-        b = std::max(b, LoaderImagesPerSecond(remote, seconds, threads, config.shuffle_buffer, config.read_ahead_mb));
+        a = std::max(a, LoaderImagesPerSecond(local, seconds, threads, config.shuffle_buffer, config.read_ahead_mb)
+                            .images_per_second);
+        const PipelineRun s3 =
+            LoaderImagesPerSecond(remote, seconds, threads, config.shuffle_buffer, config.read_ahead_mb);
+        std::printf("pipeline_%s s3 round %d: %.1f images/s, workers waited for S3 bytes %.1f%% of the time\n",
+                    config.name, r + 1, s3.images_per_second, 100 * s3.storage_wait);
+        b = std::max(b, s3.images_per_second);
       }
       std::printf("RESULT pipeline_%s %.1f %.1f images/s\n", config.name, a, b);
     }

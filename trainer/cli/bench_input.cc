@@ -47,6 +47,7 @@ int RunBenchInput(const std::vector<std::string>& args) {
     if (!loader.Next()) break;
   }
   const int64_t wait_before = loader.counters().wait_nanos.load();
+  const int64_t storage_wait_before = loader.counters().storage_wait_nanos.load();
   const auto start = std::chrono::steady_clock::now();
   int64_t images = 0, batches = 0;
   for (; batches < num_batches; ++batches) {
@@ -63,6 +64,10 @@ int RunBenchInput(const std::vector<std::string>& args) {
               options.transform.output_size, options.transform.output_size, options.num_threads);
   std::printf("  %.1f images/s (%.1f per thread), %.3f s, consumer waited %.0f%% of the time\n", images / seconds,
               images / seconds / options.num_threads, seconds, 100.0 * waited / seconds);
+  if (const int64_t storage_waited = c.storage_wait_nanos.load() - storage_wait_before; storage_waited > 0) {
+    std::printf("  workers waited for object-store bytes %.0f%% of their time\n",
+                100.0 * storage_waited * 1e-9 / (seconds * options.num_threads));
+  }
   std::printf("  records read %lld (%.1f MB), corrupt records %lld, undecodable images %lld\n",
               static_cast<long long>(c.records_read.load()), c.bytes_read.load() / 1e6,
               static_cast<long long>(c.corrupt_records.load()), static_cast<long long>(c.undecodable_images.load()));

@@ -284,7 +284,11 @@ bool Loader::LoadSample(const RecordRef& ref, int64_t position, uint8_t* out, in
   thread_local std::string record;
   RecordRead read;
   if (read_ahead_) {
-    read.status = ParseFramedRecord(read_ahead_->Take(position).bytes, &record);
+    const auto asked = std::chrono::steady_clock::now();
+    const storage::ExtentBytes bytes = read_ahead_->Take(position);
+    counters_.storage_wait_nanos +=
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - asked).count();
+    read.status = ParseFramedRecord(bytes.bytes, &record);
   } else {
     read = ReadRecordAt(file, offset, &record);
   }

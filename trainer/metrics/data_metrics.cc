@@ -29,6 +29,9 @@ class DataMetrics : public prometheus::Collectable {
                prometheus::MetricType::Counter, static_cast<double>(c.undecodable_images.load())),
         Family("kubecnn_data_wait_seconds_total", "Time the consumer spent waiting for a batch (input-bound time)",
                prometheus::MetricType::Counter, c.wait_nanos.load() * 1e-9),
+        Family("kubecnn_data_storage_wait_seconds_total",
+               "Time decode workers spent waiting for object-store bytes not yet read ahead (summed over workers)",
+               prometheus::MetricType::Counter, c.storage_wait_nanos.load() * 1e-9),
         Family("kubecnn_data_ready_batches", "Batches prepared and waiting for the consumer",
                prometheus::MetricType::Gauge, static_cast<double>(c.ready_batches.load())),
         // Object storage (s3:// paths), process-wide: shards, checkpoints, events, results.

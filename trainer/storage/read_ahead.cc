@@ -64,6 +64,16 @@ std::vector<RangePlan> CoalesceWindow(int64_t first, const std::vector<Extent>& 
   return ranges;
 }
 
+namespace {
+
+uint64_t RangeBytes(const std::vector<RangePlan>& ranges) {
+  uint64_t bytes = 0;
+  for (const RangePlan& range : ranges) bytes += range.length;
+  return bytes;
+}
+
+}  // namespace
+
 ReadAhead::ReadAhead(std::vector<const ReadableObject*> objects,
                      std::function<std::optional<Extent>(int64_t)> extent_at, int64_t first_position,
                      ReadAheadOptions options)
@@ -115,8 +125,19 @@ bool ReadAhead::PlanWindowLocked() {
     bytes += extent->length;
   }
   if (window.empty()) return false;
-  for (const Extent& extent : window) slots_.push_back(Slot{nullptr, extent, false});
   std::vector<RangePlan> ranges = CoalesceWindow(first, window, options_);
+  // Bridged gaps make the ranges longer than the records: a window over much of the data (a
+  // permutation against a large budget) reads half as much again. The window shrinks until its
+  // ranges fit the target, so that the next one fits beside it and is fetched while this one is
+  // consumed (a window's ranges are freed only near its end); a few proportional steps get there.
+  for (uint64_t held = RangeBytes(ranges); held > target && window.size() > 1; held = RangeBytes(ranges)) {
+    const double scale = 0.97 * static_cast<double>(target) / static_cast<double>(held);
+    const auto keep = static_cast<size_t>(static_cast<double>(window.size()) * scale);
+    window.resize(std::clamp<size_t>(keep, 1, window.size() - 1));
+    end_of_stream_ = false;
+    ranges = CoalesceWindow(first, window, options_);
+  }
+  for (const Extent& extent : window) slots_.push_back(Slot{nullptr, extent, false});
   window_divisor_ = window.size() >= 2 * ranges.size() ? 2 : 4;
   for (RangePlan& plan : ranges) {
     auto range = std::make_shared<Range>();

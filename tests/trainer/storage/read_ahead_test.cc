@@ -129,6 +129,32 @@ TEST(ReadAhead, HoldsTwoWindowsAtMostOneBeingConsumedTheOtherFetched) {
   EXPECT_EQ(ahead.ranges_read(), 100);
 }
 
+TEST(ReadAhead, WindowsWhoseBridgedGapsOutgrowTheBudgetShrinkToFitItTwice) {
+  // Records of 100 bytes every 300: the gaps between them are bridged, so a window's range reads
+  // three times its records' bytes. A window of 3000 record bytes would hold 8800 bytes, above
+  // the budget, and the next window could not be fetched until it was consumed.
+  MemoryObject object(300 * 1000);
+  ReadAheadOptions options;
+  options.max_gap_bytes = 200;
+  options.max_range_bytes = 1 << 20;
+  options.budget_bytes = 6000;
+  const auto spaced = [](int64_t p) -> std::optional<Extent> {
+    if (p >= 1000) return std::nullopt;
+    return Extent{0, static_cast<uint64_t>(p) * 300, 100};
+  };
+  ReadAhead ahead({&object}, spaced, 0, options);
+  const uint64_t first_window = ahead.bytes_held();
+  EXPECT_LE(first_window, 3000u);  // half the budget, in bytes read
+  EXPECT_GE(first_window, 2000u);
+  ASSERT_EQ(ahead.Take(0).bytes, Expected(0, 100));
+  EXPECT_GT(ahead.bytes_held(), first_window);  // the next window, fetched while this one is consumed
+  for (int64_t p = 1; p < 1000; ++p) {
+    ASSERT_EQ(ahead.Take(p).bytes, Expected(static_cast<uint64_t>(p) * 300, 100)) << p;
+    ASSERT_LE(ahead.bytes_held(), 6000u) << p;
+  }
+  EXPECT_EQ(ahead.bytes_held(), 0u);
+}
+
 TEST(ReadAhead, RefillsInQuarterWindowsWhenEachRecordIsItsOwnRange) {
   // Records 1000 bytes apart, no gap bridged: every record is a GET of its own (a budget far below
   // the data). After the first window, windows are a quarter of the budget, planned as soon as a
