@@ -45,6 +45,7 @@ TEST(DataMetrics, ScrapeShowsRecordsAndUndecodableImagesWithTheRankLabel) {
   EXPECT_NE(response.body.find("# TYPE kubecnn_data_ready_batches gauge"), std::string::npos);
   EXPECT_NE(response.body.find("# HELP kubecnn_data_wait_seconds_total"), std::string::npos);
   // Local shards: the object store's counters are there, at zero.
+  EXPECT_NE(response.body.find("kubecnn_data_storage_wait_seconds_total{rank=\"3\"} 0\n"), std::string::npos);
   EXPECT_NE(response.body.find("kubecnn_storage_retries_total{rank=\"3\"} 0"), std::string::npos) << response.body;
   EXPECT_NE(response.body.find("# TYPE kubecnn_storage_read_bytes_total counter"), std::string::npos);
 }
