@@ -170,7 +170,9 @@ int LogsCommand(const std::vector<std::string>& args, Terminal& terminal) {
         shown[newest->uid] =
             std::max(shown[newest->uid], Stream(client, ns, *newest, follow, shown[newest->uid], terminal.out));
       } catch (const kube::ApiError& e) {
-        if (!follow || e.code() != 400) throw;  // 400: the container is not running yet or any more
+        // 400: the container is not running yet or any more; 404: the pod went (its gang was
+        // restarted) between the listing and the read. A follower carries on with the newest.
+        if (!follow || (e.code() != 400 && e.code() != 404)) throw;
       } catch (const kube::TransportError&) {
         if (!follow) throw;
       }

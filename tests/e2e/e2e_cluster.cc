@@ -11,6 +11,7 @@
 
 #include "operator/kube/kubeconfig.h"
 #include "operator/kube/resource.h"
+#include "tests/support/test_pki.h"
 
 namespace kubecnn::e2e {
 namespace {
@@ -129,6 +130,16 @@ E2eCluster::E2eCluster(const std::string& data_dir, E2eClusterOptions options) {
   agent.gpus = options.node_gpus;
   agent.api_host = PodNetwork::kNodeIp;
   agent.api_port = control_plane_->ports().apiserver;
+  // The kubelet's serving certificate from the cluster CA (kube-apiserver's
+  // --kubelet-certificate-authority), for the InternalIP it is reached at; its clients are
+  // certificates of the same CA (kube-apiserver's --kubelet-client-certificate).
+  const testing::KeyPair cluster_ca{control_plane_->ca_cert_pem(),
+                                    testing::ReadFile(testing::ControlPlaneFiles(control_plane_->dir()).ca_key)};
+  const testing::KeyPair serving =
+      testing::IssueServerCert(cluster_ca, std::string("system:node:") + kNodeName, {PodNetwork::kNodeIp}, {kNodeName});
+  agent.serving_cert_pem = serving.cert_pem;
+  agent.serving_key_pem = serving.key_pem;
+  agent.client_ca_pem = control_plane_->ca_cert_pem();
   NodeImage trainer;
   if (const char* rootfs = std::getenv("KUBECNN_E2E_TRAINER_ROOTFS"); rootfs != nullptr && *rootfs != '\0') {
     trainer.root = rootfs;  // the trainer image as built: its own trainer, user and tools

@@ -38,6 +38,12 @@ constexpr auto kPollInterval = std::chrono::milliseconds(50);
 
 std::string Now() { return api::FormatTime(std::chrono::system_clock::now()); }
 
+int64_t FileSize(const std::string& path) {
+  std::error_code error;
+  const uintmax_t size = fs::file_size(path, error);
+  return error ? 0 : static_cast<int64_t>(size);
+}
+
 std::string ReadText(const std::string& path, size_t limit) {
   std::ifstream in(path, std::ios::binary);
   std::string text(limit, '\0');
@@ -98,7 +104,9 @@ struct NodeAgent::PodRun {
   bool deleted = false;
   bool gone = false;
   std::optional<steady_clock::time_point> kill_at;
-  bool ready = false;         // guarded by mu_: behind its Services
+  bool ready = false;  // guarded by mu_: behind its Services
+  // Guarded by mu_: each run of the container, oldest first (the log API's current and previous).
+  std::vector<std::shared_ptr<ContainerRunLog>> container_logs;
   std::string hosts_written;  // guarded by publish_mu_: what its /etc/hosts holds
   std::thread thread;
 };
@@ -109,6 +117,7 @@ NodeAgent::NodeAgent(kube::Client& client, PodNetwork& network, NodeAgentOptions
 }
 
 NodeAgent::~NodeAgent() {
+  log_server_.reset();  // ends followed logs before their pods go
   {
     std::lock_guard<std::mutex> lock(node_mu_);
     heartbeat_stop_ = true;
@@ -133,7 +142,17 @@ NodeAgent::~NodeAgent() {
 }
 
 void NodeAgent::Start() {
+  if (!options_.serving_cert_pem.empty()) {
+    KubeletLogServerOptions server;
+    server.address = PodNetwork::kNodeIp;
+    server.serving_cert_pem = options_.serving_cert_pem;
+    server.serving_key_pem = options_.serving_key_pem;
+    server.client_ca_pem = options_.client_ca_pem;
+    log_server_ = std::make_unique<KubeletLogServer>(
+        server, [this](const ContainerLogRequest& request) { return FindLog(request); });
+  }
   testing::RegisterNode(client_, Registration());
+  if (log_server_) testing::AdvertiseKubeletPort(client_, options_.node_name, log_server_->port());
   testing::RenewNodeLease(client_, options_.node_name);
   heartbeat_ = std::thread([this] {
     std::unique_lock<std::mutex> lock(node_mu_);
@@ -179,6 +198,32 @@ testing::NodeRegistration NodeAgent::Registration() {
            {"nvidia.com/gpu", std::to_string(options_.gpus)}},
           "kubecnn-e2e://1",
           {}};
+}
+
+LogLookup NodeAgent::FindLog(const ContainerLogRequest& request) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  // The newest pod of that name: a pod deleted and created again under its name is a new one.
+  std::shared_ptr<PodRun> run;
+  for (auto uid = order_.rbegin(); uid != order_.rend() && !run; ++uid) {
+    const std::shared_ptr<PodRun>& candidate = runs_.at(*uid);
+    if (candidate->info.ns == request.ns && candidate->info.name == request.pod) run = candidate;
+  }
+  const std::string pod = "\"" + request.pod + "\"", container = "\"" + request.container + "\"";
+  if (!run) return {404, "pod " + pod + " does not exist", nullptr};
+  if (run->pod["spec"]["containers"][0].value("name", "") != request.container) {
+    return {404, "container " + container + " not found in pod " + pod, nullptr};
+  }
+  const auto& logs = run->container_logs;
+  if (request.previous) {
+    if (logs.size() < 2) {
+      return {400, "previous terminated container " + container + " in pod " + pod + " not found", nullptr};
+    }
+    return {200, "", logs[logs.size() - 2]};
+  }
+  if (logs.empty()) {
+    return {400, "container " + container + " in pod " + pod + " is waiting to start: ContainerCreating", nullptr};
+  }
+  return {200, "", logs.back()};
 }
 
 // A TokenRequest for the pod's ServiceAccount, bound to the pod (NodeRestriction lets a node ask
@@ -411,6 +456,10 @@ void NodeAgent::Run(std::shared_ptr<PodRun> run) {
         }
         run->sandbox = pid;
         run->info.finished = false;
+        auto log = std::make_shared<ContainerRunLog>();
+        log->path = run->info.log;
+        log->begin = FileSize(run->info.log);
+        run->container_logs.push_back(log);
       }
     }
     if (run->sandbox <= 0) break;
@@ -484,6 +533,7 @@ void NodeAgent::Run(std::shared_ptr<PodRun> run) {
       std::lock_guard<std::mutex> lock(mu_);
       run->info.finished = true;
       run->info.exit_code = exit_code;
+      run->container_logs.back()->end = FileSize(run->info.log);
       again = !run->deleted && !stopping_ &&
               (restart_policy == "Always" || (restart_policy == "OnFailure" && exit_code != 0));
     }

@@ -8,7 +8,9 @@
 // /etc/hosts entries for every pod behind a headless Service. It probes readiness (tcpSocket) and
 // writes pod status back through pods/status as a kubelet does: phase, podIP, conditions,
 // containerStatuses with exit code and termination message. A deleted pod gets SIGTERM, SIGKILL
-// after its grace period, and the final delete once it has stopped.
+// after its grace period, and the final delete once it has stopped. Given a serving certificate,
+// it serves the kubelet's container log API (kubelet_log_server.h) that kube-apiserver's pods/log
+// reaches, on the node's InternalIP at the port its Node advertises.
 #pragma once
 
 #include <condition_variable>
@@ -22,6 +24,7 @@
 
 #include "operator/kube/client.h"
 #include "operator/kube/informer.h"
+#include "tests/e2e/kubelet_log_server.h"
 #include "tests/e2e/pod_network.h"
 #include "tests/support/kubelet_node.h"
 
@@ -53,6 +56,10 @@ struct NodeAgentOptions {
   // Where pods reach the API server (KUBERNETES_SERVICE_HOST/PORT); not set when empty.
   std::string api_host;
   int api_port = 0;
+  // The kubelet's serving certificate (for PodNetwork::kNodeIp) and the CA of the clients it lets
+  // read logs (kube-apiserver's --kubelet-client-certificate); no log API when empty.
+  std::string serving_cert_pem, serving_key_pem;
+  std::string client_ca_pem;
 };
 
 // A pod as the node runs it, for tests that reach into it.
@@ -95,6 +102,8 @@ class NodeAgent {
   void Run(std::shared_ptr<PodRun> run);
   void PublishHosts();
   void Log(const std::string& line);
+  // A container's current or previous run, as the kubelet's log API looks it up.
+  LogLookup FindLog(const ContainerLogRequest& request) const;
 
   kube::Client& client_;
   PodNetwork& network_;
@@ -110,6 +119,7 @@ class NodeAgent {
   std::condition_variable node_cv_;  // heartbeat: the next renewal, or stop
   bool heartbeat_stop_ = false;
   std::thread heartbeat_;
+  std::unique_ptr<KubeletLogServer> log_server_;
 };
 
 }  // namespace kubecnn::e2e

@@ -1,12 +1,15 @@
 // The user's session end to end: `kubectl kubecnn run` with a one-machine mpiexec command line,
-// `watch` until it is evaluated, `eval` of its checkpoint, `list` and `describe` — the
-// built plugin run by the real kubectl (found on PATH) against the whole e2e cluster (real control
-// plane, the operator from the chart, sshd, mpirun and kubecnn-trainer in pods). Each command and
-// its output are printed as a terminal shows them. (`logs` is not here: the e2e node serves no
-// kubelet log endpoint; tests/operator/plugin follows logs across a gang restart on the fixture.)
+// `watch` until it is evaluated, `eval` of its checkpoint, `list` and `describe`, and `logs -f`
+// following a job's launcher across a gang restart — the built plugin run by the real kubectl (found
+// on PATH) against the whole e2e cluster (real control plane, the operator from the chart, sshd,
+// mpirun and kubecnn-trainer in pods). Logs come the way a cluster's do: kube-apiserver's pods/log
+// asks the node's kubelet log API (tests/e2e/kubelet_log_server.h) over HTTPS. Each command and its
+// output are printed as a terminal shows them.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <regex>
 
 #include "tests/e2e/e2e_cluster.h"
@@ -14,7 +17,43 @@
 namespace kubecnn::e2e {
 namespace {
 
+namespace fs = std::filesystem;
 using nlohmann::json;
+
+bool HasCheckpoint(const std::string& log_dir) {
+  std::error_code error;
+  for (const auto& e : fs::directory_iterator(log_dir, error)) {
+    if (std::regex_match(e.path().filename().string(), std::regex(R"(model\.ckpt-\d+\.pt)"))) return true;
+  }
+  return false;
+}
+
+std::vector<RunningPod> PodsNamed(E2eCluster& cluster, const std::string& name) {
+  std::vector<RunningPod> out;
+  for (const RunningPod& p : cluster.node().Pods()) {
+    if (p.name == name) out.push_back(p);
+  }
+  return out;
+}
+
+std::string WithoutBlankLines(std::string text) {
+  for (size_t at; (at = text.find("\n\n")) != std::string::npos;) text.erase(at, 1);
+  return text;
+}
+
+// SIGKILLs the kubecnn-trainer processes of the running pod `pod_name`; how many it killed.
+int KillTrainerOf(E2eCluster& cluster, const std::string& pod_name) {
+  int killed = 0;
+  for (const RunningPod& pod : PodsNamed(cluster, pod_name)) {
+    if (pod.finished) continue;
+    for (const int pid : cluster.node().ProcessesOf(pod)) {
+      if (testing::ReadFile("/proc/" + std::to_string(pid) + "/comm").rfind("kubecnn-trainer", 0) == 0) {
+        killed += ::kill(pid, SIGKILL) == 0;
+      }
+    }
+  }
+  return killed;
+}
 
 class PluginE2e : public ::testing::Test {
  protected:
@@ -23,14 +62,18 @@ class PluginE2e : public ::testing::Test {
     MakeShards(data_.path());
   }
 
-  // `kubectl kubecnn ARGS` through the real kubectl, the plugin on PATH, printed as typed and answered.
-  testing::CommandOutcome Kubecnn(E2eCluster& cluster, const std::string& args) {
+  // The shell line of `kubectl kubecnn ARGS` through the real kubectl, the plugin on PATH.
+  static std::string KubecnnLine(E2eCluster& cluster, const std::string& args) {
     const std::string kubectl = cluster.control_plane().kubectl();
     const std::string path = std::string(KUBECNN_BINARY_DIR) +
                              "/operator/plugin:" + kubectl.substr(0, kubectl.rfind('/')) + ":/usr/bin:/bin";
-    const testing::CommandOutcome r =
-        testing::RunCommand("cd / && PATH=" + path + " KUBECONFIG=" + cluster.control_plane().admin_kubeconfig() +
-                            " kubectl kubecnn " + args + " 2>&1");
+    return "cd / && PATH=" + path + " KUBECONFIG=" + cluster.control_plane().admin_kubeconfig() +
+           " exec kubectl kubecnn " + args + " 2>&1";
+  }
+
+  // `kubectl kubecnn ARGS`, printed as typed and answered.
+  testing::CommandOutcome Kubecnn(E2eCluster& cluster, const std::string& args) {
+    const testing::CommandOutcome r = testing::RunCommand(KubecnnLine(cluster, args));
     std::printf("$ kubectl kubecnn %s\n%s[exit %d]\n", args.c_str(), r.output.c_str(), r.exit_code);
     std::fflush(stdout);
     return r;
@@ -76,6 +119,80 @@ TEST_F(PluginE2e, RunWatchEvalFromTheSeedsCommandLine) {
   EXPECT_TRUE(std::regex_search(describe.output, std::regex(R"(Normal\s+EvaluationSucceeded)"))) << describe.output;
   EXPECT_NE(describe.output.find("Launcher:     mpirun --hostfile /etc/kubecnn/hostfile -np 2 "), std::string::npos)
       << describe.output;
+}
+
+// `logs -f`, started with the job, prints the first launcher's log, then, after a killed trainer
+// makes the operator restart the gang, a line saying it switches and the second launcher's log to
+// the end of training, and exits 0 when the job has succeeded. Every byte comes through
+// kube-apiserver's pods/log from the node's kubelet log API, the second gang's launcher under the
+// same pod name as the first.
+TEST_F(PluginE2e, LogsFollowsTheLauncherAcrossAGangRestartToTheEndOfTraining) {
+  E2eCluster cluster(data_.path());
+  json job = FashionMnistJob("relog", 2, 2000);
+  job["spec"]["trainer"]["saveIntervalSeconds"] = 1;
+  job["spec"]["evaluation"]["enabled"] = false;
+  cluster.Apply(job);
+  const std::string follow_args = "logs relog -n ml -f";
+  testing::ScratchDir scratch;
+  testing::Process follower({"sh", "-c", KubecnnLine(cluster, follow_args)}, scratch / "logs-f.out");
+
+  // Once the first gang has written a checkpoint and the follower has shown some of its log:
+  // SIGKILL worker-1's trainer.
+  const std::string log_dir = cluster.checkpoint_dir() + "/relog";
+  cluster.WaitFor(
+      "relog",
+      [&](const json& j) {
+        return j.value("status", json::object()).value("phase", "") == "Running" && HasCheckpoint(log_dir) &&
+               follower.output().find("Steps:") != std::string::npos;
+      },
+      std::chrono::seconds(300));
+  ASSERT_EQ(KillTrainerOf(cluster, "relog-worker-1"), 1) << cluster.Diagnostics();
+  std::printf("=== killed worker-1's trainer; the follower had %zu bytes\n", follower.output().size());
+
+  const json done = cluster.WaitFor(
+      "relog",
+      [](const json& j) {
+        const std::string phase = j.value("status", json::object()).value("phase", "");
+        return phase == "Succeeded" || phase == "Failed";
+      },
+      std::chrono::seconds(300));
+  ASSERT_EQ(done["status"].value("phase", ""), "Succeeded") << cluster.Diagnostics();
+  EXPECT_EQ(done["status"].value("restarts", -1), 1);
+  const std::optional<int> exit_code = follower.Wait(std::chrono::seconds(60));
+  const std::string followed = follower.output();
+  std::printf("$ kubectl kubecnn %s   (started with the job)\n%s[exit %d]\n", follow_args.c_str(), followed.c_str(),
+              exit_code.value_or(-1));
+  std::fflush(stdout);
+  EXPECT_EQ(exit_code, 0) << "logs -f ends with the job";
+
+  // The follower's output is the first launcher's whole log, the switch, the second launcher's
+  // whole log: the node's log files of the two pods named relog-launcher.
+  const std::vector<RunningPod> launchers = PodsNamed(cluster, "relog-launcher");
+  ASSERT_EQ(launchers.size(), 2u) << cluster.Diagnostics();
+  // (Without their blank lines: the plugin reads the log through kube::Client::StreamLines, which
+  // passes no empty line on.)
+  const std::string first = WithoutBlankLines(testing::ReadFile(launchers[0].log));
+  const std::string second = WithoutBlankLines(testing::ReadFile(launchers[1].log));
+  const std::string marker = "--- kubectl kubecnn: gang attempt 1, launcher relog-launcher ---\n";
+  const size_t at = followed.find(marker);
+  ASSERT_NE(at, std::string::npos) << followed;
+  EXPECT_EQ(followed.substr(0, at), first);
+  EXPECT_EQ(followed.substr(at + marker.size()), second);
+  EXPECT_NE(first.find("Steps:"), std::string::npos) << "the first gang trained before it was killed";
+  EXPECT_TRUE(std::regex_search(second, std::regex(R"(Steps:\s+\d+ \(from [1-9]\d*\))"))) << "the second resumed";
+
+  // The finished job's log is the last launcher's, which cleanPodPolicy Running keeps.
+  const testing::CommandOutcome finished = Kubecnn(cluster, "logs relog -n ml");
+  EXPECT_EQ(finished.exit_code, 0);
+  EXPECT_EQ(finished.output, second);
+  // The first gang's launcher went with its gang (the operator deletes a gang's pods to restart
+  // it), so --previous has nothing to show and says why.
+  const testing::CommandOutcome previous = Kubecnn(cluster, "logs relog -n ml --previous");
+  EXPECT_NE(previous.exit_code, 0);
+  EXPECT_NE(previous.output.find("the launcher of attempt 0 of trainingjob \"relog\" is gone: the operator deletes a "
+                                 "gang's pods when it restarts it (launchers left: attempt 1)"),
+            std::string::npos)
+      << previous.output;
 }
 
 }  // namespace

@@ -211,6 +211,10 @@ void ControlPlane::WritePki() {
   WriteFile(files_.front_proxy_client_cert, front_proxy_client.cert_pem);
   WriteSecret(files_.front_proxy_client_key, front_proxy_client.key_pem);
   admin_ = IssueClientCert(ca_, "kubecnn-test-admin", {"system:masters"});
+  // kube-apiserver's identity towards kubelets, as kubeadm's apiserver-kubelet-client.
+  const KeyPair kubelet_client = IssueClientCert(ca_, "kube-apiserver-kubelet-client", {"system:masters"});
+  WriteFile(files_.kubelet_client_cert, kubelet_client.cert_pem);
+  WriteSecret(files_.kubelet_client_key, kubelet_client.key_pem);
 }
 
 void ControlPlane::WriteKubeconfigs() {

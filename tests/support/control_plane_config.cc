@@ -112,6 +112,8 @@ ControlPlaneFiles::ControlPlaneFiles(const std::string& d)
       front_proxy_ca_cert(d + "/pki/front-proxy-ca.crt"),
       front_proxy_client_cert(d + "/pki/front-proxy-client.crt"),
       front_proxy_client_key(d + "/pki/front-proxy-client.key"),
+      kubelet_client_cert(d + "/pki/apiserver-kubelet-client.crt"),
+      kubelet_client_key(d + "/pki/apiserver-kubelet-client.key"),
       admin_kubeconfig(d + "/admin.kubeconfig"),
       controller_manager_kubeconfig(d + "/controller-manager.kubeconfig"),
       scheduler_kubeconfig(d + "/scheduler.kubeconfig"),
@@ -160,6 +162,10 @@ std::vector<std::string> ApiserverArgs(const ControlPlaneAssets& assets, const C
           "--requestheader-extra-headers-prefix=X-Remote-Extra-",
           "--proxy-client-cert-file=" + files.front_proxy_client_cert,
           "--proxy-client-key-file=" + files.front_proxy_client_key,
+          "--kubelet-client-certificate=" + files.kubelet_client_cert,
+          "--kubelet-client-key=" + files.kubelet_client_key,
+          "--kubelet-certificate-authority=" + files.ca_cert,
+          "--kubelet-preferred-address-types=InternalIP",
           "--cert-dir=" + files.apiserver_cert_dir,
           "--profiling=false"};
 }

@@ -41,6 +41,7 @@ struct ControlPlaneFiles {
   std::string service_account_key, service_account_pub;  // token signer
   std::string front_proxy_ca_cert;                       // CA of the aggregation layer's client
   std::string front_proxy_client_cert, front_proxy_client_key;
+  std::string kubelet_client_cert, kubelet_client_key;  // kube-apiserver towards kubelets (pods/log)
   std::string admin_kubeconfig, controller_manager_kubeconfig, scheduler_kubeconfig;
   std::string etcd_data;
   std::string apiserver_cert_dir, controller_manager_cert_dir, scheduler_cert_dir;
@@ -57,7 +58,9 @@ struct ControlPlanePorts {
 };
 
 // argv of each component. etcd, kube-controller-manager and kube-scheduler listen on 127.0.0.1;
-// kube-apiserver on `bind_address`.
+// kube-apiserver on `bind_address`. kube-apiserver reaches a kubelet (pods/log) at its Node's
+// InternalIP with the kubelet client certificate, and trusts its serving certificate only when the
+// cluster CA signed it.
 std::vector<std::string> EtcdArgs(const ControlPlaneAssets& assets, const ControlPlaneFiles& files,
                                   const ControlPlanePorts& ports);
 std::vector<std::string> ApiserverArgs(const ControlPlaneAssets& assets, const ControlPlaneFiles& files,

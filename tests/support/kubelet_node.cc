@@ -1,4 +1,5 @@
-// RegisterNode, WriteNodeStatus, RenewNodeLease: a kubelet's writes about its node.
+// RegisterNode, WriteNodeStatus, AdvertiseKubeletPort, RenewNodeLease: a kubelet's writes about its
+// node.
 #include "tests/support/kubelet_node.h"
 
 #include "operator/kube/api_error.h"
@@ -47,6 +48,11 @@ void WriteNodeStatus(kube::Client& client, const NodeRegistration& node) {
                          {"architecture", "amd64"},
                          {"containerRuntimeVersion", node.runtime}}}};
   client.MergePatch(kNodes, "", node.name, {{"status", status}}, /*status=*/true);
+}
+
+void AdvertiseKubeletPort(kube::Client& client, const std::string& node_name, int port) {
+  client.MergePatch(kNodes, "", node_name, {{"status", {{"daemonEndpoints", {{"kubeletEndpoint", {{"Port", port}}}}}}}},
+                    /*status=*/true);
 }
 
 void RenewNodeLease(kube::Client& client, const std::string& node_name) {

@@ -1,6 +1,6 @@
 // What a kubelet tells the API server about its node, shared by the e2e suite's node agent and the
-// scale benchmark's hollow node: the Node object (labels, capacity, a Ready condition, addresses)
-// and the Lease in kube-node-lease whose renewals the node lifecycle controller watches.
+// scale benchmark's hollow node: the Node object (labels, capacity, a Ready condition, addresses,
+// the kubelet's port) and the Lease in kube-node-lease whose renewals the node lifecycle controller watches.
 #pragma once
 
 #include <chrono>
@@ -28,6 +28,9 @@ struct NodeRegistration {
 void RegisterNode(kube::Client& client, const NodeRegistration& node);
 // Capacity, allocatable, Ready, addresses and nodeInfo, through nodes/status.
 void WriteNodeStatus(kube::Client& client, const NodeRegistration& node);
+// Advertises where kube-apiserver reaches the node's kubelet API (pods/log, at the InternalIP):
+// status.daemonEndpoints.kubeletEndpoint.Port, through nodes/status. WriteNodeStatus keeps it.
+void AdvertiseKubeletPort(kube::Client& client, const std::string& node_name, int port);
 // Renews the node's Lease, creating it the first time.
 void RenewNodeLease(kube::Client& client, const std::string& node_name);
 
