@@ -147,7 +147,13 @@ bool ReadAhead::PlanWindowLocked() {
     range->plan = std::move(plan);
     to_fetch_.push_back(std::move(range));
   }
-  io_cv_.notify_all();
+  // One fetch thread per new range: a window of a few ranges does not wake all 64 (on a busy
+  // core each wake-up that finds nothing to do is time taken from decoding).
+  if (ranges.size() >= threads_.size()) {
+    io_cv_.notify_all();
+  } else {
+    for (size_t i = 0; i < ranges.size(); ++i) io_cv_.notify_one();
+  }
   return true;
 }
 
