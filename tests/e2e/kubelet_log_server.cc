@@ -23,7 +23,7 @@ namespace kubecnn::e2e {
 namespace {
 
 constexpr auto kFollowPoll = std::chrono::milliseconds(50);
-constexpr size_t kBlockBytes = 32 * 1024;
+constexpr size_t kBlockBytes = 16 * 1024;        // within the connection's memory limit below
 constexpr int64_t kMaxTailScanBytes = 64 << 20;  // tailLines reads at most this much of a run's log
 
 std::optional<int64_t> NonNegative(const std::map<std::string, std::string>& query, const std::string& key,
@@ -127,7 +127,9 @@ void Logger(void* cls, const char* format, va_list args) {
 }
 
 // Blocks (its connection's own thread) until there are bytes to send, the run has ended, or the
-// server stops; without follow, until the deadline at most.
+// server stops; without follow, until the deadline at most. Returning 0 instead would have
+// libmicrohttpd call again at once and count the wait as idle time, cutting a quiet follow.
+// A follower that went away is noticed at the next bytes sent, or freed when the run ends.
 ssize_t ReadLog(void* cls, uint64_t /*pos*/, char* buf, size_t max) {
   auto* s = static_cast<Stream*>(cls);
   for (;;) {
@@ -310,7 +312,7 @@ KubeletLogServer::KubeletLogServer(KubeletLogServerOptions options, LogFinder fi
       {MHD_OPTION_HTTPS_MEM_TRUST, 0, const_cast<char*>(o.client_ca_pem.c_str())},  // asks for client certificates
       {MHD_OPTION_CONNECTION_LIMIT, o.max_connections, nullptr},
       {MHD_OPTION_CONNECTION_TIMEOUT, static_cast<intptr_t>(std::max<int64_t>(1, o.idle_timeout.count())), nullptr},
-      {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 32 * 1024, nullptr},
+      {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 * 1024, nullptr},  // request headers and the block being sent
       {MHD_OPTION_EXTERNAL_LOGGER, reinterpret_cast<intptr_t>(&Logger), state},
       {MHD_OPTION_END, 0, nullptr},
   };

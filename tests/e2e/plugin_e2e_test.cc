@@ -185,6 +185,22 @@ TEST_F(PluginE2e, LogsFollowsTheLauncherAcrossAGangRestartToTheEndOfTraining) {
   const testing::CommandOutcome finished = Kubecnn(cluster, "logs relog -n ml");
   EXPECT_EQ(finished.exit_code, 0);
   EXPECT_EQ(finished.output, second);
+  // Plain kubectl reads the same path: --tail and --limit-bytes reach the node's log API as the
+  // kubelet's tailLines and limitBytes, and --previous gets the kubelet's answer for a container
+  // that ran once.
+  const std::string second_log = testing::ReadFile(launchers[1].log);
+  const testing::CommandOutcome tail = cluster.Kubectl("logs relog-launcher -n ml --tail=3");
+  EXPECT_EQ(tail.exit_code, 0);
+  EXPECT_TRUE(std::regex_match(tail.output, std::regex(R"(-{64}\nImages/sec: [^\n]+\n-{64}\n)"))) << tail.output;
+  const testing::CommandOutcome head = cluster.Kubectl("logs relog-launcher -n ml --limit-bytes=40");
+  EXPECT_EQ(head.exit_code, 0);
+  EXPECT_EQ(head.output, second_log.substr(0, 40));
+  const testing::CommandOutcome restarted = cluster.Kubectl("logs relog-launcher -n ml --previous");
+  EXPECT_NE(restarted.exit_code, 0);
+  EXPECT_TRUE(std::regex_search(restarted.output, std::regex(R"(previous terminated container "\w+" in pod )"
+                                                             R"("relog-launcher" not found)")))
+      << restarted.output;
+
   // The first gang's launcher went with its gang (the operator deletes a gang's pods to restart
   // it), so --previous has nothing to show and says why.
   const testing::CommandOutcome previous = Kubecnn(cluster, "logs relog -n ml --previous");
