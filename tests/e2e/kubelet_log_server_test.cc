@@ -93,12 +93,16 @@ class KubeletLogServerTest : public ::testing::Test {
     current_->path = log_path_;
     current_->begin = 10;
     Append("line 1\nline 2\nline 3\n");
-    KubeletLogServerOptions options;
-    options.address = "127.0.0.1";
-    options.serving_cert_pem = serving.cert_pem;
-    options.serving_key_pem = serving.key_pem;
-    options.client_ca_pem = ca_.cert_pem;
-    server_ = std::make_unique<KubeletLogServer>(options, [this](const ContainerLogRequest& r) -> LogLookup {
+    options_.address = "127.0.0.1";
+    options_.serving_cert_pem = serving.cert_pem;
+    options_.serving_key_pem = serving.key_pem;
+    options_.client_ca_pem = ca_.cert_pem;
+    Serve();
+  }
+
+  void Serve() {
+    server_.reset();
+    server_ = std::make_unique<KubeletLogServer>(options_, [this](const ContainerLogRequest& r) -> LogLookup {
       if (r.pod != "p") return {404, "pod \"" + r.pod + "\" does not exist", nullptr};
       if (r.container != "c") return {404, "container \"" + r.container + "\" not found in pod \"p\"", nullptr};
       return {200, "", r.previous ? previous_ : current_};
@@ -117,6 +121,7 @@ class KubeletLogServerTest : public ::testing::Test {
   std::string log_path_;
   std::shared_ptr<ContainerRunLog> previous_ = std::make_shared<ContainerRunLog>();
   std::shared_ptr<ContainerRunLog> current_ = std::make_shared<ContainerRunLog>();
+  KubeletLogServerOptions options_;
   std::unique_ptr<KubeletLogServer> server_;
 };
 
@@ -162,6 +167,18 @@ TEST_F(KubeletLogServerTest, FollowStreamsAppendedBytesUntilTheRunEnds) {
   container.join();
   EXPECT_EQ(followed.status, 200) << followed.transport_error;
   EXPECT_EQ(followed.body, "line 3\nline 4\nline 5\n");
+}
+
+TEST_F(KubeletLogServerTest, AnAnswerWithoutFollowEndsAtTheRequestDeadlineAndAFollowedOneDoesNot) {
+  options_.request_deadline = std::chrono::milliseconds(0);
+  Serve();
+  const testing::HttpsReply cut = Get("/containerLogs/ml/p/c", apiserver_);
+  EXPECT_EQ(cut.body, "");
+  EXPECT_NE(cut.transport_error, "") << "the body is cut, not ended";
+  current_->end = 10 + 21;
+  const testing::HttpsReply followed = Get("/containerLogs/ml/p/c?follow=true", apiserver_);
+  EXPECT_EQ(followed.transport_error, "");
+  EXPECT_EQ(followed.body, "line 1\nline 2\nline 3\n");
 }
 
 }  // namespace
