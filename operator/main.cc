@@ -2,7 +2,6 @@
 // TrainingJob controller's caches warm on every replica, and reconciles while it holds the
 // leader-election Lease.
 #include <malloc.h>
-#include <pplx/threadpool.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -14,8 +13,12 @@
 #include <sstream>
 #include <string>
 #include <thread>
-#include <utility>  // before boost::asio, which uses std::exchange without it
+#include <utility>
 #include <vector>
+
+// clang-format off: after <utility>, which boost::asio (under pplx) uses without including it
+#include <pplx/threadpool.h>
+// clang-format on
 
 #include "operator/controller/controller.h"
 #include "operator/controller/http_scraper.h"
