@@ -208,17 +208,19 @@ int main(int argc, char** argv) {
     std::cerr << "kubecnn-operator: " << e.what() << " (see --help)\n";
     return 2;
   }
-  // Memory at 1,000 jobs: cpprestsdk's shared pool runs only the API client's I/O completions (no
-  // request waits in it), yet starts 40 threads by default, and under load glibc gives busy threads
-  // arenas of their own (up to 8 per core), each holding freed memory apart.
-  crossplat::threadpool::initialize_with_threads(std::max(4u, std::thread::hardware_concurrency()));
-  mallopt(M_ARENA_MAX, 2);
   // SIGTERM/SIGINT go to one waiting thread, which stops everything (and so releases the lease).
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  // Memory at 1,000 jobs: cpprestsdk's shared pool runs only the API client's I/O completions (no
+  // request waits in it), yet starts 40 threads by default, and under load glibc gives busy threads
+  // arenas of their own (up to 8 per core), each holding freed memory apart. (After the signal mask:
+  // its threads must not take SIGTERM.)
+  crossplat::threadpool::initialize_with_threads(std::max(4u, std::thread::hardware_concurrency()));
+  mallopt(M_ARENA_MAX, 2);
 
   try {
     kubecnn::kube::RestConfig rest = kubecnn::kube::LoadRestConfig(f.kubeconfig, f.context);
