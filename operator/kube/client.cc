@@ -217,7 +217,7 @@ void Client::Watch(const Resource& resource, const std::string& ns, const WatchO
         {"GET", target, Headers(), "", ""},
         [&](std::string_view line) {
           Contact();
-          return on_event(ParseWatchEvent(line));
+          return line.empty() || on_event(ParseWatchEvent(line));  // a blank line between events is no event
         },
         stop);
   } catch (const TransportError&) {

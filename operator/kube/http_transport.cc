@@ -174,7 +174,7 @@ HttpResponse HttpTransport::Stream(const HttpRequest& request,
       pending.append(reinterpret_cast<const char*>(buf.data()), n);
       size_t start = 0;
       for (size_t eol; (eol = pending.find('\n', start)) != std::string::npos; start = eol + 1) {
-        if (eol > start && !on_line(std::string_view(pending).substr(start, eol - start))) {
+        if (!on_line(std::string_view(pending).substr(start, eol - start))) {
           cancel.cancel();
           return out;
         }

@@ -36,11 +36,6 @@ std::vector<RunningPod> PodsNamed(E2eCluster& cluster, const std::string& name) 
   return out;
 }
 
-std::string WithoutBlankLines(std::string text) {
-  for (size_t at; (at = text.find("\n\n")) != std::string::npos;) text.erase(at, 1);
-  return text;
-}
-
 // SIGKILLs the kubecnn-trainer processes of the running pod `pod_name`; how many it killed.
 int KillTrainerOf(E2eCluster& cluster, const std::string& pod_name) {
   int killed = 0;
@@ -169,10 +164,8 @@ TEST_F(PluginE2e, LogsFollowsTheLauncherAcrossAGangRestartToTheEndOfTraining) {
   // whole log: the node's log files of the two pods named relog-launcher.
   const std::vector<RunningPod> launchers = PodsNamed(cluster, "relog-launcher");
   ASSERT_EQ(launchers.size(), 2u) << cluster.Diagnostics();
-  // (Without their blank lines: the plugin reads the log through kube::Client::StreamLines, which
-  // passes no empty line on.)
-  const std::string first = WithoutBlankLines(testing::ReadFile(launchers[0].log));
-  const std::string second = WithoutBlankLines(testing::ReadFile(launchers[1].log));
+  const std::string first = testing::ReadFile(launchers[0].log);
+  const std::string second = testing::ReadFile(launchers[1].log);
   const std::string marker = "--- kubectl kubecnn: gang attempt 1, launcher relog-launcher ---\n";
   const size_t at = followed.find(marker);
   ASSERT_NE(at, std::string::npos) << followed;
@@ -188,13 +181,12 @@ TEST_F(PluginE2e, LogsFollowsTheLauncherAcrossAGangRestartToTheEndOfTraining) {
   // Plain kubectl reads the same path: --tail and --limit-bytes reach the node's log API as the
   // kubelet's tailLines and limitBytes, and --previous gets the kubelet's answer for a container
   // that ran once.
-  const std::string second_log = testing::ReadFile(launchers[1].log);
   const testing::CommandOutcome tail = cluster.Kubectl("logs relog-launcher -n ml --tail=3");
   EXPECT_EQ(tail.exit_code, 0);
   EXPECT_TRUE(std::regex_match(tail.output, std::regex(R"(-{64}\nImages/sec: [^\n]+\n-{64}\n)"))) << tail.output;
   const testing::CommandOutcome head = cluster.Kubectl("logs relog-launcher -n ml --limit-bytes=40");
   EXPECT_EQ(head.exit_code, 0);
-  EXPECT_EQ(head.output, second_log.substr(0, 40));
+  EXPECT_EQ(head.output, second.substr(0, 40));
   const testing::CommandOutcome restarted = cluster.Kubectl("logs relog-launcher -n ml --previous");
   EXPECT_NE(restarted.exit_code, 0);
   EXPECT_TRUE(std::regex_search(restarted.output, std::regex(R"(previous terminated container "\w+" in pod )"

@@ -284,7 +284,7 @@ TEST_F(PluginCommands, LogsFollowCarriesOnWithTheNewestGangAfterARestart) {
   std::thread follower([&] { r = Run({"logs", "r50", "-f"}); });
   const bool first_stream = WaitFor([&] { return server_.LogStreamsServed() >= 1; });
   EXPECT_TRUE(first_stream);
-  server_.AppendPodLog("ml", "r50-launcher", "attempt 0: rank 3 died\n");
+  server_.AppendPodLog("ml", "r50-launcher", "attempt 0: rank 3 died\n\n  (mpirun's blank lines too)\n");
   server_.ClosePodLog("ml", "r50-launcher");
   // The operator restarts the gang: status first, then the old launcher goes and a new one comes.
   SetStatus("r50", {{"phase", "Restarting"}, {"attempt", 1}, {"restarts", 1}});
@@ -299,7 +299,9 @@ TEST_F(PluginCommands, LogsFollowCarriesOnWithTheNewestGangAfterARestart) {
   server_.ClosePodLog("ml", "r50-launcher");
   follower.join();
   EXPECT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(r.out, "attempt 0: step 1\nattempt 0: rank 3 died\nattempt 1: resumed from step 1\nattempt 1: done\n");
+  EXPECT_EQ(r.out,
+            "attempt 0: step 1\nattempt 0: rank 3 died\n\n  (mpirun's blank lines too)\nattempt 1: resumed from step "
+            "1\nattempt 1: done\n");
   EXPECT_EQ(r.err, "--- kubectl kubecnn: gang attempt 1, launcher r50-launcher ---\n");
 }
 
