@@ -150,6 +150,7 @@ int main(int argc, char** argv) {
     double start_local = 1e9, start_s3 = 1e9;  // the first configuration's time to a first batch
     for (const auto& config : configs) {
       double a = 0, b = 0;
+      std::vector<double> paired;  // each round's s3/local: the two ran one after the other
       for (int r = 0; r < rounds; ++r) {
         const PipelineRun here =
             LoaderImagesPerSecond(local, seconds, threads, config.shuffle_buffer, config.read_ahead_mb);
@@ -162,11 +163,15 @@ int main(int argc, char** argv) {
             100 * s3.storage_wait);
         a = std::max(a, here.images_per_second);
         b = std::max(b, s3.images_per_second);
+        paired.push_back(s3.images_per_second / here.images_per_second);
         if (&config == &configs[0]) {
           start_local = std::min(start_local, here.first_batch_seconds);
           start_s3 = std::min(start_s3, s3.first_batch_seconds);
         }
       }
+      std::sort(paired.begin(), paired.end());
+      std::printf("pipeline_%s: s3/local of each round, paired, median %.2fx (best of each side below)\n", config.name,
+                  paired[paired.size() / 2]);
       std::printf("RESULT pipeline_%s %.1f %.1f images/s\n", config.name, a, b);
     }
     std::printf("RESULT first_batch %.2f %.2f seconds\n", start_local, start_s3);
