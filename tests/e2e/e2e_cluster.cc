@@ -323,6 +323,14 @@ void MakeShards(const std::string& output_dir) {
   ASSERT_EQ(pclose(pipe), 0) << command << "\n" << output;
 }
 
+std::vector<RunningPod> PodsNamed(E2eCluster& cluster, const std::string& name) {
+  std::vector<RunningPod> out;
+  for (const RunningPod& p : cluster.node().Pods()) {
+    if (p.name == name) out.push_back(p);
+  }
+  return out;
+}
+
 std::string AsYaml(const json& object) {
   std::ostringstream out;
   EmitYaml(object, 0, out);

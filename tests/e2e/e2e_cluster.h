@@ -115,4 +115,8 @@ void MakeShards(const std::string& output_dir);
 // `kubectl get trainingjob -o yaml` of a job, for the log.
 std::string AsYaml(const nlohmann::json& object);
 
+// Every pod of that name the cluster's node has run (a gang's relaunched pods keep their names), in
+// start order.
+std::vector<RunningPod> PodsNamed(E2eCluster& cluster, const std::string& name);
+
 }  // namespace kubecnn::e2e

@@ -28,14 +28,6 @@ bool HasCheckpoint(const std::string& log_dir) {
   return false;
 }
 
-std::vector<RunningPod> PodsNamed(E2eCluster& cluster, const std::string& name) {
-  std::vector<RunningPod> out;
-  for (const RunningPod& p : cluster.node().Pods()) {
-    if (p.name == name) out.push_back(p);
-  }
-  return out;
-}
-
 // SIGKILLs the kubecnn-trainer processes of the running pod `pod_name`; how many it killed.
 int KillTrainerOf(E2eCluster& cluster, const std::string& pod_name) {
   int killed = 0;

@@ -115,14 +115,6 @@ std::vector<long> ResumedFrom(const std::string& log) {
   return out;
 }
 
-std::vector<RunningPod> PodsNamed(E2eCluster& cluster, const std::string& name) {
-  std::vector<RunningPod> out;
-  for (const RunningPod& p : cluster.node().Pods()) {
-    if (p.name == name) out.push_back(p);
-  }
-  return out;
-}
-
 // The first process of a pod whose name (comm) is `comm`; -1 when there is none.
 int ProcessNamed(E2eCluster& cluster, const RunningPod& pod, const std::string& comm) {
   for (const int pid : cluster.node().ProcessesOf(pod)) {
