@@ -1,6 +1,7 @@
 // PodNetwork: iproute2 commands on a bridge inside the test's private network namespace.
 #include "tests/e2e/pod_network.h"
 
+#include <fcntl.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -47,8 +48,10 @@ std::string EnterPrivateNode() {
 }
 
 std::string RunCommand(const std::vector<std::string>& argv) {
+  // Close-on-exec: a pod's sandbox forked by another thread meanwhile must not inherit the write
+  // end, or this read would wait for the pod to end (seen: `ip` exited, its reader hung).
   int fds[2];
-  if (::pipe(fds) != 0) throw std::runtime_error("pipe: " + std::string(std::strerror(errno)));
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe: " + std::string(std::strerror(errno)));
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <regex>
@@ -101,10 +102,19 @@ void PrintEvents(E2eCluster& cluster, const std::string& name) {
   }
 }
 
-std::set<std::string> EventReasons(E2eCluster& cluster, const std::string& name) {
-  std::set<std::string> out;
-  for (const json& e : cluster.Events(name)) out.insert(e.value("reason", ""));
-  return out;
+// The reasons of the job's Events once all of `expected` are among them, or after 10 s. The
+// operator records a pass's Events after its status write, so a test that has just seen the
+// phase change may be a moment ahead of them.
+std::set<std::string> EventReasons(E2eCluster& cluster, const std::string& name,
+                                   const std::vector<std::string>& expected) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    std::set<std::string> out;
+    for (const json& e : cluster.Events(name)) out.insert(e.value("reason", ""));
+    const bool all = std::all_of(expected.begin(), expected.end(), [&](const std::string& r) { return out.count(r); });
+    if (all || std::chrono::steady_clock::now() > until) return out;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
 }
 
 // The trainer's "Steps: N (from M)" line: M is the step it resumed from.
@@ -318,11 +328,10 @@ TEST_F(TrainingJobE2e, TrainsToSucceededWithProgressAndEvaluationThenAnEvaluateJ
   EXPECT_GT(evaluation.value("top5", 0.0), evaluation.value("top1", 1.0)) << "top-5 can only be above top-1 here";
 
   // Events tell the story.
-  const std::set<std::string> reasons = EventReasons(cluster, "fmnist");
-  for (const char* reason :
-       {"JobCreated", "LauncherRunning", "TrainingSucceeded", "Evaluating", "EvaluationSucceeded"}) {
-    EXPECT_TRUE(reasons.count(reason)) << "no " << reason << " event";
-  }
+  const std::vector<std::string> story = {"JobCreated", "LauncherRunning", "TrainingSucceeded", "Evaluating",
+                                          "EvaluationSucceeded"};
+  const std::set<std::string> reasons = EventReasons(cluster, "fmnist", story);
+  for (const std::string& reason : story) EXPECT_TRUE(reasons.count(reason)) << "no " << reason << " event";
   // ... and kubectl shows them as a user sees them: the CRD's columns, describe's Events.
   const testing::CommandOutcome listed = cluster.Kubectl("get trainingjobs -n " + std::string(kNamespace));
   ASSERT_EQ(listed.exit_code, 0);
@@ -531,7 +540,8 @@ TEST_F(TrainingJobE2e, ShardsAndCheckpointsInABucketSurviveAKilledWorkerAndTheEv
   EXPECT_EQ(evaluation.value("step", -1), kSteps);
   EXPECT_DOUBLE_EQ(evaluation.value("top1", -1.0), written.value("top1", -2.0));
   EXPECT_DOUBLE_EQ(evaluation.value("top5", -1.0), written.value("top5", -2.0));
-  EXPECT_TRUE(EventReasons(cluster, "s3resume").count("EvaluationSucceeded")) << "no EvaluationSucceeded event";
+  EXPECT_TRUE(EventReasons(cluster, "s3resume", {"EvaluationSucceeded"}).count("EvaluationSucceeded"))
+      << "no EvaluationSucceeded event";
 
   // No pod of either gang or of the evaluation had a claim or a checkpoint mount; each got the
   // keys by reference to the Secret.
@@ -653,7 +663,7 @@ TEST_F(TrainingJobE2e, AGangTooBigForTheNodeIsReleasedAndRunsOnceTheGpusAreThere
   const json done = WaitUntilFinished(cluster, "big", &phases);
   ASSERT_EQ(Phase(done), "Succeeded") << cluster.Diagnostics();
   EXPECT_GE(Status(done).value("admissionRetries", 0), 1);
-  EXPECT_TRUE(EventReasons(cluster, "big").count("ScheduleTimeout"))
+  EXPECT_TRUE(EventReasons(cluster, "big", {"ScheduleTimeout"}).count("ScheduleTimeout"))
       << "the release is also an Event (recorded after the status write)";
 }
 

@@ -159,7 +159,8 @@ TEST(TrainerMetrics, AHungRankDoesNotBlockTheCaller) {
   const auto returned = std::chrono::steady_clock::now() - start;
   EXPECT_LT(returned, std::chrono::milliseconds(100)) << "the caller (a reconcile worker) was blocked";
   EXPECT_FALSE(result.Wait()) << "a timeout is no progress";
-  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(300)) << "it waited for the timeout";
+  // (libcurl starts its clock a moment after ours and rounds: 299.96 ms was seen.)
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(290)) << "it waited for the timeout";
   EXPECT_EQ(metrics->Refused(ScrapeRefusal::kDeadlineExceeded), 1);
 }
 
