@@ -201,7 +201,7 @@ Observed Controller::Observe(const api::TrainingJob& job) {
   for (int64_t i = 0; i < std::min<int64_t>(*spec.workers, kMaxObservedWorkers); ++i)
     ObserveChild(*pods_, "Pod", job, WorkerName(job, i), nullptr, &o.foreign);
   for (const char* stage : {kStageTrain, kStageEvaluate}) {
-    ObserveChild(*pods_, "Pod", job, LauncherName(job, stage), nullptr, &o.foreign);
+    ObserveChild(*pods_, "Pod", job, LauncherName(job, stage, job.status.attempt), nullptr, &o.foreign);
   }
   const std::optional<api::Gang> gang = api::ParseGang(*spec.scheduling.gang);
   if (gang && *gang != api::Gang::kNone) {
@@ -225,11 +225,13 @@ Observed Controller::Observe(const api::TrainingJob& job) {
   return o;
 }
 
-std::optional<api::Progress> Controller::ScrapeProgress(const std::string& key, const Observed& observed) {
+std::optional<api::Progress> Controller::ScrapeProgress(const api::TrainingJob& job, const std::string& key,
+                                                        const Observed& observed) {
   if (!progress_) return std::nullopt;
   const json* launcher = nullptr;
   const json* rank0 = nullptr;
   for (const json& pod : observed.pods) {
+    if (AttemptOf(pod) != job.status.attempt) continue;  // an earlier gang's finished launcher may stay
     const json labels = pod["metadata"].value("labels", json::object());
     if (labels.value(kLabelRole, "") == kRoleLauncher && labels.value(kLabelStage, "") == kStageTrain) launcher = &pod;
     if (labels.value(kLabelRole, "") == kRoleWorker && labels.value(kLabelIndex, "") == "0") rank0 = &pod;
@@ -464,7 +466,7 @@ kube::ReconcileResult Controller::Reconcile(const std::string& key) {
     return {};
   }
   Observed observed = Observe(job);
-  observed.progress = ScrapeProgress(key, observed);
+  observed.progress = ScrapeProgress(job, key, observed);
   {
     std::lock_guard<std::mutex> lock(state_mu_);
     auto it = refused_.find(key);

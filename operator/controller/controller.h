@@ -67,7 +67,8 @@ class Controller {
   Observed Observe(const api::TrainingJob& job);
   void ObserveChild(const kube::Informer& informer, const std::string& kind, const api::TrainingJob& job,
                     const std::string& name, nlohmann::json* owned, std::vector<nlohmann::json>* foreign);
-  std::optional<api::Progress> ScrapeProgress(const std::string& key, const Observed& observed);
+  std::optional<api::Progress> ScrapeProgress(const api::TrainingJob& job, const std::string& key,
+                                              const Observed& observed);
   struct ApplyOutcome {
     std::string error;              // the first error that is only retried (with back-off)
     std::vector<Refusal> refused;   // what the job should show (condition Blocked)

@@ -12,8 +12,9 @@ std::string PodGroupName(const api::JobMeta& job) { return job.Name(); }
 std::string WorkerName(const api::JobMeta& job, int64_t index) {
   return job.Name() + "-worker-" + std::to_string(index);
 }
-std::string LauncherName(const api::JobMeta& job, const std::string& stage) {
-  return job.Name() + (stage == kStageEvaluate ? "-eval" : "-launcher");
+std::string LauncherName(const api::JobMeta& job, const std::string& stage, int64_t attempt) {
+  const std::string base = job.Name() + (stage == kStageEvaluate ? "-eval" : "-launcher");
+  return attempt == 0 ? base : base + "-" + std::to_string(attempt);
 }
 std::string NetworkPolicyName(const api::JobMeta& job, const std::string& role) {
   return job.Name() + (role == kRoleWorker ? "-workers" : "-launcher");

@@ -1,5 +1,6 @@
-// Names and labels of a TrainingJob's children. Every name derives from the job's, so a restarted
-// operator finds what an earlier one created, and worker hostnames are stable across gang restarts.
+// Names and labels of a TrainingJob's children. Every name derives from the job's (and the launcher's
+// from the gang attempt), so a restarted operator finds what an earlier one created, and worker
+// hostnames are stable across gang restarts.
 #pragma once
 
 #include <cstdint>
@@ -34,7 +35,9 @@ std::string ConfigMapName(const api::JobMeta& job);
 std::string SecretName(const api::JobMeta& job);
 std::string PodGroupName(const api::JobMeta& job);
 std::string WorkerName(const api::JobMeta& job, int64_t index);
-std::string LauncherName(const api::JobMeta& job, const std::string& stage);  // -launcher / -eval
+// -launcher / -eval for attempt 0, then -launcher-<attempt> / -eval-<attempt>: a new gang's launcher
+// never waits for an earlier one's name, so the last finished one can stay for its log.
+std::string LauncherName(const api::JobMeta& job, const std::string& stage, int64_t attempt);
 // The NetworkPolicy of the job's pods of `role` (kRoleWorker: -workers, kRoleLauncher: -launcher).
 std::string NetworkPolicyName(const api::JobMeta& job, const std::string& role);
 // <worker>.<service>.<namespace>.svc: what the hostfile lists and the launcher resolves.

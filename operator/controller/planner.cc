@@ -408,12 +408,26 @@ class Planner {
            (!observed_.worker_policy.is_null() && !observed_.launcher_policy.is_null());
   }
 
+  // An earlier gang's pods go, except, per stage, the newest launcher that had finished: it holds
+  // no resources, its name is its attempt's, and its log is that gang's (`logs --previous`).
   void SweepStalePods() {
     stale_remaining_ = false;
     const int64_t attempt = plan_.status.attempt;
+    std::map<std::string, const json*> kept;  // by stage
+    for (const json& pod : observed_.pods) {
+      const std::string phase = PodPhase(pod);
+      if (Label(pod, kLabelRole) != kRoleLauncher || AttemptOf(pod) < 0 || AttemptOf(pod) >= attempt ||
+          IsTerminating(pod) || (phase != "Succeeded" && phase != "Failed")) {
+        continue;
+      }
+      const json*& newest = kept[Label(pod, kLabelStage)];
+      if (!newest || AttemptOf(pod) > AttemptOf(*newest)) newest = &pod;
+    }
     for (const json& pod : observed_.pods) {
       const bool stale_worker = Label(pod, kLabelRole) == kRoleWorker && IndexOf(pod) >= job_.spec.workers;
       if (AttemptOf(pod) == attempt && !stale_worker) continue;
+      auto it = kept.find(Label(pod, kLabelStage));
+      if (it != kept.end() && it->second == &pod) continue;
       stale_remaining_ = true;
       if (!IsTerminating(pod)) DeletePod(pod, "it belongs to gang attempt " + std::to_string(AttemptOf(pod)));
     }

@@ -156,7 +156,7 @@ json LauncherPod(const api::DefaultedJob& job, const std::string& stage, int64_t
   // output); it needs no data and no GPU.
   AddCommonVolumes(job, spec, container, /*data=*/false);
   spec["containers"] = json::array({container});
-  json meta = ChildMetadata(job, LauncherName(job, stage));
+  json meta = ChildMetadata(job, LauncherName(job, stage, attempt));
   meta["labels"] = PodLabels(job, kRoleLauncher, attempt);
   meta["labels"][kLabelStage] = stage;
   if (s.scheduling.priority_class_name) spec["priorityClassName"] = *s.scheduling.priority_class_name;

@@ -84,6 +84,13 @@ int64_t Stream(kube::Client& client, const std::string& ns, const Launcher& l, b
   return lines;
 }
 
+std::string Gone(const std::string& what, const std::string& name, const std::vector<Launcher>& launchers) {
+  return what + " of trainingjob \"" + name +
+         "\" is gone: at a restart the operator keeps only the newest earlier launcher, and only if it had "
+         "finished (launchers left: attempt " +
+         Attempts(launchers) + ")";
+}
+
 std::string NoLauncherLeft(const std::string& name, const api::TrainingJob& job) {
   return "trainingjob \"" + name + "\" has finished (" + job.status.phase +
          ") and no launcher pod is left to read (spec.runPolicy.cleanPodPolicy All deletes them)";
@@ -96,9 +103,9 @@ const CommandHelp& LogsHelp() {
       "logs",
       "print a job's log (the launcher's: every rank's output comes through mpirun)",
       "Print the log of a TrainingJob's launcher, where mpirun passes on every rank's output. With -f, follow it\n"
-      "and, when the gang restarts or evaluation starts, carry on with the newest launcher. --attempt N and\n"
-      "--previous show an earlier gang while its launcher pod is still there (the operator deletes a gang's pods\n"
-      "when it restarts it).",
+      "and, when the gang restarts or evaluation starts, carry on with the newest launcher. --previous shows the\n"
+      "gang before the last restart and --attempt N an earlier one, while its launcher pod is there: at a restart\n"
+      "the operator keeps the newest earlier launcher that had finished and deletes the rest of the old gang.",
       "  kubectl kubecnn logs resnet50 -f\n"
       "  kubectl kubecnn logs resnet50 --previous",
       {{"-f, --follow", "stream the log, following gang restarts to the newest launcher, until the job ends"},
@@ -131,22 +138,27 @@ int LogsCommand(const std::vector<std::string>& args, Terminal& terminal) {
   std::vector<Launcher> launchers = Launchers(client, ns, name);
 
   if (previous || flags.WasSet("attempt")) {
-    int64_t wanted = attempt;
+    const Launcher* chosen = nullptr;
     if (previous) {
-      const int64_t current = launchers.empty() ? job.status.attempt : launchers.back().attempt;
-      wanted = current - 1;
-      if (wanted < 0)
+      // Attempts are not consecutive (an admission retry or a suspension starts one without a
+      // launcher): the gang before the last restart is the newest launcher of an older attempt.
+      const int64_t current = std::max(job.status.attempt, launchers.empty() ? 0 : launchers.back().attempt);
+      if (current == 0)
         throw std::runtime_error("trainingjob \"" + name + "\" has not restarted: there is no previous gang");
+      for (const Launcher& l : launchers) {
+        if (l.attempt < current) chosen = &l;
+      }
+      if (!chosen)
+        throw std::runtime_error(
+            Gone("the launcher of the gang before attempt " + std::to_string(current), name, launchers));
+    } else {
+      for (const Launcher& l : launchers) {
+        if (l.attempt == attempt) chosen = &l;
+      }
+      if (!chosen)
+        throw std::runtime_error(Gone("the launcher of attempt " + std::to_string(attempt), name, launchers));
     }
-    auto it =
-        std::find_if(launchers.rbegin(), launchers.rend(), [&](const Launcher& l) { return l.attempt == wanted; });
-    if (it == launchers.rend()) {
-      throw std::runtime_error("the launcher of attempt " + std::to_string(wanted) + " of trainingjob \"" + name +
-                               "\" is gone: the operator deletes a gang's pods when it restarts it (launchers left: "
-                               "attempt " +
-                               Attempts(launchers) + ")");
-    }
-    Stream(client, ns, *it, follow, 0, terminal.out);
+    Stream(client, ns, *chosen, follow, 0, terminal.out);
     return 0;
   }
 

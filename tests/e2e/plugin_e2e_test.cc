@@ -111,8 +111,8 @@ TEST_F(PluginE2e, RunWatchEvalFromTheSeedsCommandLine) {
 // `logs -f`, started with the job, prints the first launcher's log, then, after a killed trainer
 // makes the operator restart the gang, a line saying it switches and the second launcher's log to
 // the end of training, and exits 0 when the job has succeeded. Every byte comes through
-// kube-apiserver's pods/log from the node's kubelet log API, the second gang's launcher under the
-// same pod name as the first.
+// kube-apiserver's pods/log from the node's kubelet log API; the first gang's launcher stays for
+// `logs --previous`.
 TEST_F(PluginE2e, LogsFollowsTheLauncherAcrossAGangRestartToTheEndOfTraining) {
   E2eCluster cluster(data_.path());
   json job = FashionMnistJob("relog", 2, 2000);
@@ -153,12 +153,14 @@ TEST_F(PluginE2e, LogsFollowsTheLauncherAcrossAGangRestartToTheEndOfTraining) {
   EXPECT_EQ(exit_code, 0) << "logs -f ends with the job";
 
   // The follower's output is the first launcher's whole log, the switch, the second launcher's
-  // whole log: the node's log files of the two pods named relog-launcher.
-  const std::vector<RunningPod> launchers = PodsNamed(cluster, "relog-launcher");
-  ASSERT_EQ(launchers.size(), 2u) << cluster.Diagnostics();
-  const std::string first = testing::ReadFile(launchers[0].log);
-  const std::string second = testing::ReadFile(launchers[1].log);
-  const std::string marker = "--- kubectl kubecnn: gang attempt 1, launcher relog-launcher ---\n";
+  // whole log: the node's log files of relog-launcher and relog-launcher-1.
+  const std::vector<RunningPod> first_launcher = PodsNamed(cluster, "relog-launcher");
+  const std::vector<RunningPod> second_launcher = PodsNamed(cluster, "relog-launcher-1");
+  ASSERT_EQ(first_launcher.size(), 1u) << cluster.Diagnostics();
+  ASSERT_EQ(second_launcher.size(), 1u) << cluster.Diagnostics();
+  const std::string first = testing::ReadFile(first_launcher[0].log);
+  const std::string second = testing::ReadFile(second_launcher[0].log);
+  const std::string marker = "--- kubectl kubecnn: gang attempt 1, launcher relog-launcher-1 ---\n";
   const size_t at = followed.find(marker);
   ASSERT_NE(at, std::string::npos) << followed;
   EXPECT_EQ(followed.substr(0, at), first);
@@ -170,29 +172,29 @@ TEST_F(PluginE2e, LogsFollowsTheLauncherAcrossAGangRestartToTheEndOfTraining) {
   const testing::CommandOutcome finished = Kubecnn(cluster, "logs relog -n ml");
   EXPECT_EQ(finished.exit_code, 0);
   EXPECT_EQ(finished.output, second);
+  // The first gang's launcher had failed when the operator restarted the gang, so it stayed (it
+  // holds nothing but its log): --previous and --attempt 0 print it.
+  const testing::CommandOutcome previous = Kubecnn(cluster, "logs relog -n ml --previous");
+  EXPECT_EQ(previous.exit_code, 0);
+  EXPECT_EQ(previous.output, first);
+  const testing::CommandOutcome attempt = Kubecnn(cluster, "logs relog -n ml --attempt 0");
+  EXPECT_EQ(attempt.exit_code, 0);
+  EXPECT_EQ(attempt.output, first);
+
   // Plain kubectl reads the same path: --tail and --limit-bytes reach the node's log API as the
   // kubelet's tailLines and limitBytes, and --previous gets the kubelet's answer for a container
   // that ran once.
-  const testing::CommandOutcome tail = cluster.Kubectl("logs relog-launcher -n ml --tail=3");
+  const testing::CommandOutcome tail = cluster.Kubectl("logs relog-launcher-1 -n ml --tail=3");
   EXPECT_EQ(tail.exit_code, 0);
   EXPECT_TRUE(std::regex_match(tail.output, std::regex(R"(-{64}\nImages/sec: [^\n]+\n-{64}\n)"))) << tail.output;
-  const testing::CommandOutcome head = cluster.Kubectl("logs relog-launcher -n ml --limit-bytes=40");
+  const testing::CommandOutcome head = cluster.Kubectl("logs relog-launcher-1 -n ml --limit-bytes=40");
   EXPECT_EQ(head.exit_code, 0);
   EXPECT_EQ(head.output, second.substr(0, 40));
-  const testing::CommandOutcome restarted = cluster.Kubectl("logs relog-launcher -n ml --previous");
+  const testing::CommandOutcome restarted = cluster.Kubectl("logs relog-launcher-1 -n ml --previous");
   EXPECT_NE(restarted.exit_code, 0);
   EXPECT_TRUE(std::regex_search(restarted.output, std::regex(R"(previous terminated container "\w+" in pod )"
-                                                             R"("relog-launcher" not found)")))
+                                                             R"("relog-launcher-1" not found)")))
       << restarted.output;
-
-  // The first gang's launcher went with its gang (the operator deletes a gang's pods to restart
-  // it), so --previous has nothing to show and says why.
-  const testing::CommandOutcome previous = Kubecnn(cluster, "logs relog -n ml --previous");
-  EXPECT_NE(previous.exit_code, 0);
-  EXPECT_NE(previous.output.find("the launcher of attempt 0 of trainingjob \"relog\" is gone: the operator deletes a "
-                                 "gang's pods when it restarts it (launchers left: attempt 1)"),
-            std::string::npos)
-      << previous.output;
 }
 
 }  // namespace

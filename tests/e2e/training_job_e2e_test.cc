@@ -397,8 +397,11 @@ TEST_F(TrainingJobE2e, KilledTrainerRestartsTheWholeGangWhichResumesFromTheLastC
   EXPECT_NE(restart_message.find("signal 9"), std::string::npos) << restart_message;
 
   // Two gangs ran; the second trainer started from a checkpoint of the first, not from step 0.
-  const std::vector<RunningPod> launchers = PodsNamed(cluster, "resume-launcher");
+  // Each gang's launcher has its attempt's name; the first, finished, stays for its log.
+  std::vector<RunningPod> launchers = PodsNamed(cluster, "resume-launcher");
+  for (const RunningPod& pod : PodsNamed(cluster, "resume-launcher-1")) launchers.push_back(pod);
   ASSERT_EQ(launchers.size(), 2u) << cluster.Diagnostics();
+  EXPECT_EQ(cluster.Kubectl("get pod resume-launcher -n ml").exit_code, 0) << "attempt 0's finished launcher went";
   EXPECT_NE(launchers[0].exit_code, 0);
   EXPECT_EQ(launchers[1].exit_code, 0);
   const std::vector<long> second = ResumedFrom(testing::ReadFile(launchers[1].log));
@@ -509,8 +512,11 @@ TEST_F(TrainingJobE2e, ShardsAndCheckpointsInABucketSurviveAKilledWorkerAndTheEv
 
   // The second gang resumed from a checkpoint object of the first: at least the one seen before
   // the kill, named by its key in the bucket.
-  const std::vector<RunningPod> launchers = PodsNamed(cluster, "s3resume-launcher");
+  // Each gang's launcher has its attempt's name; the first, finished, stays for its log.
+  std::vector<RunningPod> launchers = PodsNamed(cluster, "s3resume-launcher");
+  for (const RunningPod& pod : PodsNamed(cluster, "s3resume-launcher-1")) launchers.push_back(pod);
   ASSERT_EQ(launchers.size(), 2u) << cluster.Diagnostics();
+  EXPECT_EQ(cluster.Kubectl("get pod s3resume-launcher -n ml").exit_code, 0) << "attempt 0's finished launcher went";
   EXPECT_NE(launchers[0].exit_code, 0);
   EXPECT_EQ(launchers[1].exit_code, 0);
   const std::string second_log = testing::ReadFile(launchers[1].log);
@@ -546,7 +552,8 @@ TEST_F(TrainingJobE2e, ShardsAndCheckpointsInABucketSurviveAKilledWorkerAndTheEv
   // No pod of either gang or of the evaluation had a claim or a checkpoint mount; each got the
   // keys by reference to the Secret.
   ExpectPodsOfJobUseOnlyTheBucket(cluster, "s3resume", "e2e-s3", &pods_seen);
-  for (const char* pod : {"s3resume-launcher", "s3resume-worker-0", "s3resume-worker-1", "s3resume-eval"}) {
+  for (const char* pod :
+       {"s3resume-launcher", "s3resume-launcher-1", "s3resume-worker-0", "s3resume-worker-1", "s3resume-eval-1"}) {
     EXPECT_TRUE(pods_seen.count(pod)) << "never saw pod " << pod;
   }
 

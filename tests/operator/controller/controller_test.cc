@@ -101,12 +101,12 @@ TEST_F(ControllerTest, WorkerFailureRestartsTheWholeGang) {
   EXPECT_TRUE(IsTrue(Status(), condition::kRestarting));
   ASSERT_TRUE(WaitForWorkers(4, "1"));
   for (const auto& [name, pod] : Pods()) EXPECT_NE(pod["metadata"]["uid"], old_uids[name]) << name << " is new";
-  EXPECT_EQ(Pods().count("r50-launcher"), 0u);
+  EXPECT_EQ(Pods().count("r50-launcher"), 0u) << "a launcher still running goes with its gang";
   EXPECT_EQ(Status().phase, "Restarting");
   WorkersReady(4);
-  ASSERT_TRUE(WaitFor([&] { return Pods().count("r50-launcher") == 1; }, "new launcher"));
-  EXPECT_EQ(Pods()["r50-launcher"]["metadata"]["labels"][kLabelAttempt], "1");
-  Kubelet("r50-launcher", [](json p) { return testing::Running(p); });
+  ASSERT_TRUE(WaitFor([&] { return Pods().count("r50-launcher-1") == 1; }, "new launcher"));
+  EXPECT_EQ(Pods()["r50-launcher-1"]["metadata"]["labels"][kLabelAttempt], "1");
+  Kubelet("r50-launcher-1", [](json p) { return testing::Running(p); });
   ASSERT_TRUE(WaitFor([&] { return Status().phase == "Running"; }, "running again"));
   EXPECT_EQ(controller_->metrics().GangRestarts(), 1);
 }

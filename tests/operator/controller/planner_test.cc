@@ -254,11 +254,83 @@ TEST(Planner, WorkerFailureRestartsTheWholeGangAfterBackoff) {
 
   w.AllWorkersReady();
   w.Pass(kT0 + seconds(120));
-  w.pods["r50-launcher"] = Running(w.pods["r50-launcher"]);
+  ASSERT_TRUE(w.pods.count("r50-launcher-1")) << "each attempt's launcher has its own name";
+  w.pods["r50-launcher-1"] = Running(w.pods["r50-launcher-1"]);
   plan = w.Pass(kT0 + seconds(130));
   EXPECT_EQ(plan.status.phase, "Running");
   EXPECT_EQ(Cond(plan.status, condition::kRestarting).status, "False");
   EXPECT_EQ(plan.status.restarts, 1);
+}
+
+// A launcher that had finished when its gang was restarted holds nothing but its log (what
+// `kubectl kubecnn logs --previous` reads): the newest such launcher of an earlier attempt stays,
+// per stage, and the new gang does not wait for it.
+TEST(Planner, TheLastFinishedLauncherOfAnEarlierGangStaysForItsLog) {
+  api::TrainingJob job = MakeJob();
+  job.spec.run_policy.backoff_limit = 10;
+  World w = RunningWorld(job);
+  w.pods["r50-launcher"] = Failed(w.pods["r50-launcher"], 1);
+  Plan plan = w.Pass(kT0 + seconds(100), NoRestartBackoff());
+  EXPECT_EQ(plan.status.attempt, 1);
+  EXPECT_EQ(w.PodNames(), std::vector<std::string>{"r50-launcher"}) << "the workers go, the failed launcher stays";
+  plan = w.Pass(kT0 + seconds(101), NoRestartBackoff());
+  EXPECT_EQ(Count(plan, ActionKind::kCreate, "pods"), 4) << "the kept launcher is not a stale pod to wait for";
+  w.AllWorkersReady();
+  w.Pass(kT0 + seconds(102), NoRestartBackoff());
+  ASSERT_TRUE(w.pods.count("r50-launcher-1"));
+  EXPECT_EQ(w.pods["r50-launcher-1"]["metadata"]["labels"][kLabelAttempt], "1");
+  w.pods["r50-launcher-1"] = Running(w.pods["r50-launcher-1"]);
+  plan = w.Pass(kT0 + seconds(103), NoRestartBackoff());
+  EXPECT_EQ(plan.status.phase, "Running") << "attempt 0's failed launcher is not this gang's";
+  EXPECT_EQ(plan.status.restarts, 1);
+
+  w.pods["r50-launcher-1"] = Failed(w.pods["r50-launcher-1"], 1);
+  plan = w.Pass(kT0 + seconds(104), NoRestartBackoff());
+  EXPECT_EQ(plan.status.attempt, 2);
+  EXPECT_EQ(w.PodNames(), std::vector<std::string>{"r50-launcher-1"}) << "only the newest earlier launcher stays";
+
+  w.Pass(kT0 + seconds(105), NoRestartBackoff());
+  w.pods["r50-worker-3"] = Evicted(w.pods["r50-worker-3"]);  // this gang fails before it has a launcher
+  plan = w.Pass(kT0 + seconds(106), NoRestartBackoff());
+  EXPECT_EQ(plan.status.attempt, 3);
+  EXPECT_EQ(w.PodNames(), std::vector<std::string>{"r50-launcher-1"}) << "attempt 2 had none: attempt 1's stays";
+
+  w.Pass(kT0 + seconds(107), NoRestartBackoff());
+  w.AllWorkersReady();
+  w.Pass(kT0 + seconds(108), NoRestartBackoff());
+  ASSERT_TRUE(w.pods.count("r50-launcher-3"));
+  w.pods["r50-launcher-3"] = Running(w.pods["r50-launcher-3"]);  // restarted while running: it goes
+  w.pods["r50-worker-0"] = Evicted(w.pods["r50-worker-0"]);
+  plan = w.Pass(kT0 + seconds(109), NoRestartBackoff());
+  EXPECT_EQ(w.PodNames(), std::vector<std::string>{"r50-launcher-1"})
+      << "a launcher still running at the restart goes with its gang";
+
+  w.Pass(kT0 + seconds(110), NoRestartBackoff());
+  w.AllWorkersReady();
+  w.Pass(kT0 + seconds(111), NoRestartBackoff());
+  w.pods["r50-launcher-4"] = Succeeded(w.pods["r50-launcher-4"]);
+  plan = w.Pass(kT0 + seconds(112), NoRestartBackoff());
+  EXPECT_EQ(plan.status.phase, "Succeeded");
+  EXPECT_EQ(w.PodNames(), (std::vector<std::string>{"r50-launcher-1", "r50-launcher-4"}))
+      << "cleanPodPolicy Running: both finished launchers stay with the finished job";
+}
+
+TEST(Planner, AnEvaluationGangRestartKeepsTheTrainingLauncherAndTheFailedEvaluation) {
+  World w = RunningWorld();
+  w.job.spec.evaluation.enabled = true;
+  w.pods["r50-launcher"] = Succeeded(w.pods["r50-launcher"]);
+  w.Pass(kT0 + seconds(100), NoRestartBackoff());
+  ASSERT_TRUE(w.pods.count("r50-eval")) << "evaluation runs on the same gang";
+  w.pods["r50-eval"] = Failed(w.pods["r50-eval"], 1);
+  Plan plan = w.Pass(kT0 + seconds(101), NoRestartBackoff());
+  EXPECT_EQ(plan.status.attempt, 1);
+  EXPECT_EQ(w.PodNames(), (std::vector<std::string>{"r50-eval", "r50-launcher"}))
+      << "per stage, the newest finished launcher stays";
+  w.Pass(kT0 + seconds(102), NoRestartBackoff());
+  w.AllWorkersReady();
+  w.Pass(kT0 + seconds(103), NoRestartBackoff());
+  EXPECT_TRUE(w.pods.count("r50-eval-1")) << "the evaluation is retried, not the training";
+  EXPECT_FALSE(w.pods.count("r50-launcher-1"));
 }
 
 TEST(Planner, BackoffIsNeverCutShortByWholeSecondTimestamps) {

@@ -87,13 +87,15 @@ class PluginCommands : public ::testing::Test {
     server_.store().MergePatch(Jobs(), "ml", name, {{"status", status}}, true);
   }
 
-  void MakeLauncher(const std::string& job, int attempt) {
+  // Named and labelled as the operator makes it (controller::LauncherName); returns its name.
+  std::string MakeLauncher(const std::string& job, int attempt, const std::string& phase = "Running") {
+    const std::string name = job + "-launcher" + (attempt == 0 ? "" : "-" + std::to_string(attempt));
     server_.store().Create(
         Pods(), "ml",
         {{"apiVersion", "v1"},
          {"kind", "Pod"},
          {"metadata",
-          {{"name", job + "-launcher"},
+          {{"name", name},
            {"namespace", "ml"},
            {"labels",
             {{"kubecnn.io/job-name", job},
@@ -102,7 +104,8 @@ class PluginCommands : public ::testing::Test {
              {"kubecnn.io/stage", "Train"}}}}},
          {"spec", {{"containers", json::array({{{"name", "launcher"}, {"image", "kubecnn/trainer:latest"}}})}}}});
     // As a kubelet reports it (a create's status is dropped, as the API server drops it).
-    server_.store().MergePatch(Pods(), "ml", job + "-launcher", {{"status", {{"phase", "Running"}}}}, true);
+    server_.store().MergePatch(Pods(), "ml", name, {{"status", {{"phase", phase}}}}, true);
+    return name;
   }
 
   FakeApiServer server_;
@@ -278,45 +281,79 @@ TEST_F(PluginCommands, ListPrintsTheColumnsOfEveryJob) {
 
 TEST_F(PluginCommands, LogsFollowCarriesOnWithTheNewestGangAfterARestart) {
   MakeJob("r50", {{"phase", "Running"}, {"attempt", 0}});
-  MakeLauncher("r50", 0);
-  server_.AppendPodLog("ml", "r50-launcher", "attempt 0: step 1\n");
+  const std::string first = MakeLauncher("r50", 0);
+  server_.AppendPodLog("ml", first, "attempt 0: step 1\n");
   Result r;
   std::thread follower([&] { r = Run({"logs", "r50", "-f"}); });
   const bool first_stream = WaitFor([&] { return server_.LogStreamsServed() >= 1; });
   EXPECT_TRUE(first_stream);
-  server_.AppendPodLog("ml", "r50-launcher", "attempt 0: rank 3 died\n\n  (mpirun's blank lines too)\n");
-  server_.ClosePodLog("ml", "r50-launcher");
-  // The operator restarts the gang: status first, then the old launcher goes and a new one comes.
+  server_.AppendPodLog("ml", first, "attempt 0: rank 3 died\n\n  (mpirun's blank lines too)\n");
+  server_.ClosePodLog("ml", first);
+  // The operator restarts the gang: status first, then the new gang's launcher comes (the old one,
+  // finished, stays for its log).
+  server_.store().MergePatch(Pods(), "ml", first, {{"status", {{"phase", "Failed"}}}}, true);
   SetStatus("r50", {{"phase", "Restarting"}, {"attempt", 1}, {"restarts", 1}});
-  server_.store().Delete(Pods(), "ml", "r50-launcher", "", nullptr);
-  MakeLauncher("r50", 1);
+  const std::string second = MakeLauncher("r50", 1);
   SetStatus("r50", {{"phase", "Running"}});
-  server_.AppendPodLog("ml", "r50-launcher", "attempt 1: resumed from step 1\n");
+  server_.AppendPodLog("ml", second, "attempt 1: resumed from step 1\n");
   const bool second_stream = first_stream && WaitFor([&] { return server_.LogStreamsServed() >= 2; });
   EXPECT_TRUE(second_stream);
   SetStatus("r50", {{"phase", "Succeeded"}});
-  server_.AppendPodLog("ml", "r50-launcher", "attempt 1: done\n");
-  server_.ClosePodLog("ml", "r50-launcher");
+  server_.AppendPodLog("ml", second, "attempt 1: done\n");
+  server_.ClosePodLog("ml", second);
   follower.join();
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out,
             "attempt 0: step 1\nattempt 0: rank 3 died\n\n  (mpirun's blank lines too)\nattempt 1: resumed from step "
             "1\nattempt 1: done\n");
-  EXPECT_EQ(r.err, "--- kubectl kubecnn: gang attempt 1, launcher r50-launcher ---\n");
+  EXPECT_EQ(r.err, "--- kubectl kubecnn: gang attempt 1, launcher r50-launcher-1 ---\n");
+
+  const Result previous = Run({"logs", "r50", "--previous"});
+  EXPECT_EQ(previous.code, 0) << previous.err;
+  EXPECT_EQ(previous.out, "attempt 0: step 1\nattempt 0: rank 3 died\n\n  (mpirun's blank lines too)\n");
+  EXPECT_EQ(Run({"logs", "r50", "--attempt=0"}).out, previous.out);
+  EXPECT_EQ(Run({"logs", "r50", "--attempt", "1"}).out, "attempt 1: resumed from step 1\nattempt 1: done\n");
+  EXPECT_EQ(Run({"logs", "r50"}).out, "attempt 1: resumed from step 1\nattempt 1: done\n");
 }
 
-TEST_F(PluginCommands, LogsOfAGoneGangSayWhy) {
-  MakeJob("r50", {{"phase", "Running"}, {"attempt", 1}, {"restarts", 1}});
-  MakeLauncher("r50", 1);
-  server_.AppendPodLog("ml", "r50-launcher", "now\n");
+// Attempts are not consecutive: one released by admission (no launcher) or a launcher deleted while
+// it still ran leave gaps; --previous is the newest launcher of an earlier attempt.
+TEST_F(PluginCommands, LogsPreviousIsTheNewestEarlierLauncherAndSaysWhenItIsGone) {
+  MakeJob("r50", {{"phase", "Running"}, {"attempt", 3}, {"restarts", 2}, {"admissionRetries", 1}});
+  server_.AppendPodLog("ml", MakeLauncher("r50", 1, "Failed"), "attempt 1\n");
+  server_.AppendPodLog("ml", MakeLauncher("r50", 3), "now\n");
   const Result current = Run({"logs", "r50"});
   EXPECT_EQ(current.code, 0) << current.err;
   EXPECT_EQ(current.out, "now\n");
   const Result previous = Run({"logs", "r50", "--previous"});
-  EXPECT_EQ(previous.code, 1);
-  EXPECT_EQ(previous.err,
-            "error: the launcher of attempt 0 of trainingjob \"r50\" is gone: the operator deletes a gang's pods when "
-            "it restarts it (launchers left: attempt 1)\n");
+  EXPECT_EQ(previous.code, 0) << previous.err;
+  EXPECT_EQ(previous.out, "attempt 1\n");
+
+  MakeJob("lost", {{"phase", "Restarting"}, {"attempt", 2}, {"restarts", 2}});
+  MakeLauncher("lost", 1, "Failed");
+  const Result before_launcher = Run({"logs", "lost", "-p"});
+  EXPECT_EQ(before_launcher.code, 0) << "attempt 2 has no launcher yet: attempt 1 is the gang before it";
+
+  MakeJob("gone", {{"phase", "Running"}, {"attempt", 1}, {"restarts", 1}});
+  MakeLauncher("gone", 1);
+  const Result gone = Run({"logs", "gone", "--previous"});
+  EXPECT_EQ(gone.code, 1);
+  EXPECT_EQ(gone.err,
+            "error: the launcher of the gang before attempt 1 of trainingjob \"gone\" is gone: at a restart the "
+            "operator keeps only the newest earlier launcher, and only if it had finished (launchers left: attempt "
+            "1)\n");
+  const Result attempt = Run({"logs", "gone", "--attempt=0"});
+  EXPECT_EQ(attempt.code, 1);
+  EXPECT_EQ(attempt.err.rfind("error: the launcher of attempt 0 of trainingjob \"gone\" is gone: ", 0), 0u)
+      << attempt.err;
+  MakeJob("fresh", {{"phase", "Running"}});
+  MakeLauncher("fresh", 0);
+  const Result fresh = Run({"logs", "fresh", "--previous"});
+  EXPECT_EQ(fresh.code, 1);
+  EXPECT_EQ(fresh.err, "error: trainingjob \"fresh\" has not restarted: there is no previous gang\n");
+}
+
+TEST_F(PluginCommands, LogsOfAFinishedOrWaitingJobSayWhy) {
   MakeJob("cleaned", {{"phase", "Succeeded"}});
   for (const char* follow : {"-f", "--follow=false"}) {
     const Result cleaned = Run({"logs", "cleaned", follow});
