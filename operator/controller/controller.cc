@@ -34,6 +34,8 @@ std::string Kind(const kube::Resource& r) { return r.kind; }
 
 // Validation caps spec.workers; an invalid spec is observed only this far.
 constexpr int64_t kMaxObservedWorkers = 10000;
+// A new job's status is written by the pass after the one that created its children (see Reconcile).
+constexpr kube::Duration kFirstStatusAtLatest = std::chrono::seconds(2);
 
 kube::EventRecorderOptions EventOptions(const ControllerOptions& o) {
   kube::EventRecorderOptions e;
@@ -479,27 +481,19 @@ kube::ReconcileResult Controller::Reconcile(const std::string& key) {
   // action that follows from it, so an operator that dies between two writes leaves a world its
   // successor reads the same way. Were the pods of a failed job deleted first, the successor would
   // find no launcher and no failure, and run the job again.
-  if (!deleted && plan.status != job.status) {
-    json updated = object;
-    updated["status"] = api::StatusToJson(plan.status);
-    try {
-      client_.UpdateStatus(kube::resources::kTrainingJobs, updated);  // conditional on resourceVersion
-    } catch (const std::exception& e) {
-      metrics_.CountError("status");
-      if (kube::IsNotFound(e)) return {};
-      if (kube::IsForbidden(e)) {  // the status cannot say so; an Event can, if it is allowed
-        events_.Record(object, "Warning", reason::kForbidden,
-                       std::string("writing status: ") + e.what() +
-                           " (grant update on trainingjobs/status: charts/kubecnn/templates/clusterrole.yaml)");
-      }
-      throw std::runtime_error(
-          "TrainingJob " + key + ": writing status: " + e.what() +
-          (kube::IsConflict(e) ? " (the job changed meanwhile; retrying from the new version)" : ""));
-    }
-    std::lock_guard<std::mutex> lock(state_mu_);
-    stale_version_[key] = version;
-  }
+  // A new job's first pass decides nothing (attempt 0, nothing observed): it only creates the
+  // children, and the pass their creation triggers writes the status that sees them, one write
+  // where there were two. Should a create fail or be refused, this pass writes it after all.
+  const bool first_pass = job.status == api::TrainingJobStatus{} && !plan.actions.empty() &&
+                          plan.status.phase == api::Name(api::Phase::kPending) &&
+                          std::all_of(plan.actions.begin(), plan.actions.end(), [](const Action& a) {
+                            return a.kind == ActionKind::kCreate || a.kind == ActionKind::kCreateSshSecret;
+                          });
+  const bool write_status = !deleted && plan.status != job.status;
+  if (write_status && !first_pass && !WriteStatus(key, object, version, plan.status)) return {};
   const ApplyOutcome outcome = Apply(job, object, plan);
+  const bool all_created = outcome.error.empty() && outcome.refused.empty();
+  if (write_status && first_pass && !all_created && !WriteStatus(key, object, version, plan.status)) return {};
   for (const EventRecord& e : plan.events) events_.Record(object, e.type, e.reason, e.message);
   if (plan.gang_restarted) metrics_.CountGangRestart();
   {
@@ -522,8 +516,34 @@ kube::ReconcileResult Controller::Reconcile(const std::string& key) {
   // A refusal that the status does not show yet (or no longer holds) is written by the next pass,
   // at once; a standing one is rechecked on the planner's short period, not the growing back-off.
   if (outcome.refused != observed.refused || outcome.ssh_secret_found) after = std::chrono::milliseconds(1);
+  // The children's watch events bring the next pass; should none come, this one does.
+  if (write_status && first_pass && all_created)
+    after = std::min(after.value_or(kFirstStatusAtLatest), kFirstStatusAtLatest);
   if (after) result.requeue_after = std::max<kube::Duration>(*after, std::chrono::milliseconds(1));
   return result;
+}
+
+bool Controller::WriteStatus(const std::string& key, const json& object, const std::string& version,
+                             const api::TrainingJobStatus& status) {
+  json updated = object;
+  updated["status"] = api::StatusToJson(status);
+  try {
+    client_.UpdateStatus(kube::resources::kTrainingJobs, updated);  // conditional on resourceVersion
+  } catch (const std::exception& e) {
+    metrics_.CountError("status");
+    if (kube::IsNotFound(e)) return false;
+    if (kube::IsForbidden(e)) {  // the status cannot say so; an Event can, if it is allowed
+      events_.Record(object, "Warning", reason::kForbidden,
+                     std::string("writing status: ") + e.what() +
+                         " (grant update on trainingjobs/status: charts/kubecnn/templates/clusterrole.yaml)");
+    }
+    throw std::runtime_error(
+        "TrainingJob " + key + ": writing status: " + e.what() +
+        (kube::IsConflict(e) ? " (the job changed meanwhile; retrying from the new version)" : ""));
+  }
+  std::lock_guard<std::mutex> lock(state_mu_);
+  stale_version_[key] = version;
+  return true;
 }
 
 }  // namespace kubecnn::controller

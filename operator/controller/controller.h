@@ -67,6 +67,10 @@ class Controller {
   Observed Observe(const api::TrainingJob& job);
   void ObserveChild(const kube::Informer& informer, const std::string& kind, const api::TrainingJob& job,
                     const std::string& name, nlohmann::json* owned, std::vector<nlohmann::json>* foreign);
+  // Writes `status` (conditional on the job's resourceVersion `version`); false when the job is
+  // gone; throws on other errors, after an Event when the write is forbidden.
+  bool WriteStatus(const std::string& key, const nlohmann::json& object, const std::string& version,
+                   const api::TrainingJobStatus& status);
   std::optional<api::Progress> ScrapeProgress(const api::TrainingJob& job, const std::string& key,
                                               const Observed& observed);
   struct ApplyOutcome {

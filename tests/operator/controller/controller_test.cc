@@ -75,6 +75,33 @@ TEST_F(ControllerTest, AGangsPodsGoToTheApiServerSideBySide) {
   EXPECT_LT(took, 8 * kDelay) << "the pass took " << took.count() << " ms: the pod creates went one at a time";
 }
 
+// A new job's first pass decides nothing: it creates the children, and the status (with
+// JobCreated) comes from the pass that sees them, one status write instead of two. (A create that
+// is refused gets it from the pass that tried: BlockedTest.)
+TEST_F(ControllerTest, ANewJobsStatusIsWrittenOnceItsChildrenAreSeen) {
+  CreateJob(testing::MakeJob());
+  StartController(FastOptions(), /*workers=*/false);  // synced: the job is in its cache
+  const auto status_writes = [&] {
+    int n = 0;
+    for (const auto& r : server_.Requests()) {
+      n += r.method == "PUT" && r.path.size() > 7 && r.path.compare(r.path.size() - 7, 7, "/status") == 0;
+    }
+    return n;
+  };
+  server_.ClearRequests();
+  const kube::ReconcileResult first = controller_->Reconcile("ml/r50");
+  EXPECT_EQ(Pods().size(), 4u);
+  EXPECT_EQ(status_writes(), 0) << "the first pass only creates";
+  EXPECT_EQ(Status(), api::TrainingJobStatus{});
+  EXPECT_GT(first.requeue_after, kube::Duration::zero()) << "a next pass is due even if no watch event brought one";
+  EXPECT_LE(first.requeue_after, std::chrono::seconds(2));
+  ASSERT_TRUE(WaitFor([&] { return controller_->Reconcile("ml/r50"), IsTrue(Status(), condition::kCreated); },
+                      "JobCreated once the children are in the cache"));
+  EXPECT_EQ(Status().phase, "Scheduling");
+  EXPECT_EQ(Status().workers.desired, 4);
+  EXPECT_EQ(status_writes(), 1);
+}
+
 TEST_F(ControllerTest, ReadyWorkersGetALauncherAndSuccessCleansUp) {
   StartController();
   scraper_->Set(api::Progress{2, 500, std::nullopt, 1234.5, 4.5, 0.1, std::nullopt, std::nullopt});
