@@ -8,7 +8,7 @@
 # Usage: bench/run_operator_scale_bench.sh [N ...]
 # Environment: BUILD_DIR (default build: needs bench/operator_scale_bench and operator/kubecnn-operator),
 # KUBEBUILDER_ASSETS (default: bash scripts/k8s-assets.sh $BUILD_DIR/k8s-assets), BENCH_FLAGS (more
-# operator_scale_bench flags, e.g. --launcher_seconds=1 --scheduler_qps=5000 --concurrency=4 --unlimited_only).
+# operator_scale_bench flags, e.g. --launcher_seconds=1 --scheduler_qps=5000 --concurrency=4 --unlimited_only --rounds=3).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
