@@ -482,21 +482,20 @@ kube::ReconcileResult Controller::Reconcile(const std::string& key) {
   // action that follows from it, so an operator that dies between two writes leaves a world its
   // successor reads the same way. Were the pods of a failed job deleted first, the successor would
   // find no launcher and no failure, and run the job again.
-  // A new job's first pass decides nothing (attempt 0, nothing observed): it only creates the
-  // children, and the pass their creation triggers writes the status that sees them, one write
-  // where there were two. Should a create fail or be refused, this pass writes it after all.
-  // (A pass that sets a condition or records an Event has decided something: it writes first.)
-  const bool first_pass = job.status == api::TrainingJobStatus{} && !plan.actions.empty() &&
-                          plan.status.phase == api::Name(api::Phase::kPending) && plan.status.conditions.empty() &&
-                          plan.events.empty() &&
-                          std::all_of(plan.actions.begin(), plan.actions.end(), [](const Action& a) {
-                            return a.kind == ActionKind::kCreate || a.kind == ActionKind::kCreateSshSecret;
-                          });
+  // Except a new job's first pass, which decides nothing (attempt 0, no condition, no Event): it only
+  // creates the children, and the pass their creation triggers writes the status that sees them,
+  // one write where there were two. Should a create fail or be refused, this pass writes it after all.
+  const bool status_waits = job.status == api::TrainingJobStatus{} && !plan.actions.empty() &&
+                            plan.status.phase == api::Name(api::Phase::kPending) && plan.status.conditions.empty() &&
+                            plan.events.empty() &&
+                            std::all_of(plan.actions.begin(), plan.actions.end(), [](const Action& a) {
+                              return a.kind == ActionKind::kCreate || a.kind == ActionKind::kCreateSshSecret;
+                            });
   const bool write_status = !deleted && plan.status != job.status;
-  if (write_status && !first_pass && !WriteStatus(key, object, version, plan.status)) return {};
+  if (write_status && !status_waits && !WriteStatus(key, object, version, plan.status)) return {};
   const ApplyOutcome outcome = Apply(job, object, plan);
   const bool all_created = outcome.error.empty() && outcome.refused.empty();
-  if (write_status && first_pass && !all_created && !WriteStatus(key, object, version, plan.status)) return {};
+  if (write_status && status_waits && !all_created && !WriteStatus(key, object, version, plan.status)) return {};
   for (const EventRecord& e : plan.events) events_.Record(object, e.type, e.reason, e.message);
   if (plan.gang_restarted) metrics_.CountGangRestart();
   {
@@ -520,7 +519,7 @@ kube::ReconcileResult Controller::Reconcile(const std::string& key) {
   // at once; a standing one is rechecked on the planner's short period, not the growing back-off.
   if (outcome.refused != observed.refused || outcome.ssh_secret_found) after = std::chrono::milliseconds(1);
   // The children's watch events bring the next pass; should none come, this one does.
-  if (write_status && first_pass && all_created)
+  if (write_status && status_waits && all_created)
     after = std::min(after.value_or(kFirstStatusAtLatest), kFirstStatusAtLatest);
   if (after) result.requeue_after = std::max<kube::Duration>(*after, std::chrono::milliseconds(1));
   return result;
