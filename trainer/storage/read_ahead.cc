@@ -1,5 +1,5 @@
-// ReadAhead: windows of the plan coalesced into ranges, a fetch thread per connection, budgeted
-// memory.
+// ReadAhead: windows of the plan coalesced into ranges, fetched asynchronously or by a thread per
+// connection, budgeted memory.
 #include "trainer/storage/read_ahead.h"
 
 #include <algorithm>
@@ -72,6 +72,11 @@ uint64_t RangeBytes(const std::vector<RangePlan>& ranges) {
   return bytes;
 }
 
+std::string ShortObjectMessage(const ReadableObject& object, uint64_t offset, uint64_t length) {
+  return "reading " + object.path() + " at offset " + std::to_string(offset) + ": the object ends before the " +
+         std::to_string(length) + " bytes the record index expects (was it rewritten while training?)";
+}
+
 }  // namespace
 
 ReadAhead::ReadAhead(std::vector<const ReadableObject*> objects,
@@ -82,10 +87,13 @@ ReadAhead::ReadAhead(std::vector<const ReadableObject*> objects,
       options_(options),
       first_slot_position_(first_position),
       pool_(std::make_shared<BufferPool>()) {
+  async_ = !objects_.empty() && std::all_of(objects_.begin(), objects_.end(),
+                                            [](const ReadableObject* object) { return object->reads_async(); });
   {
     std::lock_guard<std::mutex> lock(mu_);
     PlanWindowLocked();
   }
+  if (async_) return;
   for (int i = 0; i < std::max(1, options_.connections); ++i) threads_.emplace_back([this] { IoLoop(); });
 }
 
@@ -101,6 +109,9 @@ void ReadAhead::Stop() {
   for (auto& t : threads_) {
     if (t.joinable()) t.join();
   }
+  // The reads in flight write into our buffers and call back into this object: they end first.
+  std::unique_lock<std::mutex> lock(mu_);
+  io_cv_.wait(lock, [&] { return in_flight_ == 0; });
 }
 
 bool ReadAhead::PlanWindowLocked() {
@@ -149,7 +160,9 @@ bool ReadAhead::PlanWindowLocked() {
   }
   // One fetch thread per new range: a window of a few ranges does not wake all 64 (on a busy
   // core each wake-up that finds nothing to do is time taken from decoding).
-  if (ranges.size() >= threads_.size()) {
+  if (async_) {
+    StartFetchesLocked();
+  } else if (ranges.size() >= threads_.size()) {
     io_cv_.notify_all();
   } else {
     for (size_t i = 0; i < ranges.size(); ++i) io_cv_.notify_one();
@@ -202,9 +215,7 @@ void ReadAhead::IoLoop() {
     try {
       const ReadableObject& object = *objects_[static_cast<size_t>(range->plan.object)];
       if (!object.ReadAt(range->plan.offset, bytes.get(), range->plan.length)) {
-        throw TransientError("reading " + object.path() + " at offset " + std::to_string(range->plan.offset) +
-                             ": the object ends before the " + std::to_string(range->plan.length) +
-                             " bytes the record index expects (was it rewritten while training?)");
+        throw TransientError(ShortObjectMessage(object, range->plan.offset, range->plan.length));
       }
     } catch (...) {
       error = std::current_exception();
@@ -216,6 +227,45 @@ void ReadAhead::IoLoop() {
     ++ranges_read_;
     ready_cv_.notify_all();
   }
+}
+
+void ReadAhead::StartFetchesLocked() {
+  while (!stop_ && !to_fetch_.empty() && in_flight_ < std::max(1, options_.connections)) {
+    std::shared_ptr<Range> range = std::move(to_fetch_.front());
+    to_fetch_.pop_front();
+    const ReadableObject& object = *objects_[static_cast<size_t>(range->plan.object)];
+    range->bytes = Buffer(range->plan.length);  // not zero-filled: the read writes every byte, or fails
+    ++in_flight_;
+    bool started = false;
+    std::exception_ptr error;
+    try {
+      started = range->plan.length > 0 &&
+                object.ReadAtAsync(range->plan.offset, range->bytes.get(), range->plan.length,
+                                   [this, range](std::exception_ptr failure) { Finished(range, std::move(failure)); });
+      if (!started && range->plan.length > 0) {
+        throw TransientError(ShortObjectMessage(object, range->plan.offset, range->plan.length));
+      }
+    } catch (...) {
+      error = std::current_exception();
+    }
+    if (started) continue;
+    --in_flight_;
+    range->error = error;
+    range->done = true;
+    ++ranges_read_;
+    ready_cv_.notify_all();
+  }
+}
+
+void ReadAhead::Finished(const std::shared_ptr<Range>& range, std::exception_ptr error) {
+  std::lock_guard<std::mutex> lock(mu_);
+  range->error = std::move(error);
+  range->done = true;
+  ++ranges_read_;
+  --in_flight_;
+  StartFetchesLocked();
+  ready_cv_.notify_all();
+  if (in_flight_ == 0) io_cv_.notify_all();  // a Stop() waiting for the last read
 }
 
 ExtentBytes ReadAhead::Take(int64_t position) {

@@ -2,7 +2,9 @@
 // window of upcoming positions are sorted per object and merged into large ranges, which are
 // fetched over several connections before they are asked for; the bytes held (fetching or
 // fetched, not yet taken) stay within a budget. Storage-agnostic; the loader uses it when the
-// shards are remote.
+// shards are remote. Objects that read asynchronously (S3: one transfer thread for all
+// connections) are given every range at once, up to `connections` in flight; others are read by a
+// thread per connection.
 #pragma once
 
 #include <condition_variable>
@@ -86,6 +88,10 @@ class ReadAhead {
     bool taken = false;
   };
   void IoLoop();
+  // Asynchronous objects: under mu_, starts ranges while fewer than `connections` are in flight.
+  void StartFetchesLocked();
+  // A range's read ended (error: nullptr or what the read threw); takes mu_.
+  void Finished(const std::shared_ptr<Range>& range, std::exception_ptr error);
   // A buffer of at least n bytes: a pooled one of n's size class (freshly mapped memory would be
   // faulted in and zeroed by the kernel on every range), or a one-off for an extent longer than
   // max_range_bytes.
@@ -114,6 +120,8 @@ class ReadAhead {
   // budget stay in flight ahead of the consumer, hiding the store's latency.
   uint64_t window_divisor_ = 2;
   std::deque<std::shared_ptr<Range>> to_fetch_;
+  bool async_ = false;  // every object reads_async(): no threads of our own
+  int in_flight_ = 0;   // asynchronous reads started, not yet finished
   std::vector<std::thread> threads_;
   struct BufferPool;
   std::shared_ptr<BufferPool> pool_;  // outlives this while views of its buffers do

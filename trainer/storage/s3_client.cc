@@ -3,10 +3,14 @@
 
 #include <curl/curl.h>
 #include <openssl/sha.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <map>
 #include <thread>
 
 #include "trainer/common/log.h"
@@ -36,16 +40,27 @@ struct CurlGlobal {
   CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
 };
 
-struct Transfer {
+}  // namespace
+
+struct S3Transfer {
   CURL* curl = nullptr;
   const S3Request* request = nullptr;
   S3Response* response = nullptr;
   std::string_view upload;  // what is left to send
   bool overflow = false;    // the server sent more than the range asked for
+  std::string url;
+  curl_slist* headers = nullptr;
+  char error[CURL_ERROR_SIZE] = {};
+  S3Transfer(CURL* handle, const S3Request& r, S3Response* into) : curl(handle), request(&r), response(into) {}
+  ~S3Transfer() { curl_slist_free_all(headers); }
+  S3Transfer(const S3Transfer&) = delete;
+  S3Transfer& operator=(const S3Transfer&) = delete;
 };
 
+namespace {
+
 size_t OnBody(char* data, size_t size, size_t count, void* user) {
-  auto* t = static_cast<Transfer*>(user);
+  auto* t = static_cast<S3Transfer*>(user);
   const size_t n = size * count;
   long status = 0;
   curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
@@ -68,7 +83,7 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
 }
 
 size_t OnUpload(char* buffer, size_t size, size_t count, void* user) {
-  auto* t = static_cast<Transfer*>(user);
+  auto* t = static_cast<S3Transfer*>(user);
   const size_t n = std::min(size * count, t->upload.size());
   std::memcpy(buffer, t->upload.data(), n);
   t->upload.remove_prefix(n);
@@ -76,7 +91,7 @@ size_t OnUpload(char* buffer, size_t size, size_t count, void* user) {
 }
 
 size_t OnHeader(char* data, size_t size, size_t count, void* user) {
-  auto* t = static_cast<Transfer*>(user);
+  auto* t = static_cast<S3Transfer*>(user);
   const size_t n = size * count;
   std::string_view line(data, n);
   const size_t colon = line.find(':');
@@ -140,8 +155,6 @@ S3Client::S3Client(S3Config config)
   static CurlGlobal global;
 }
 
-S3Client::~S3Client() = default;
-
 std::string S3Client::Url(std::string_view bucket, std::string_view key) {
   return "s3://" + std::string(bucket) + (key.empty() ? "" : "/" + std::string(key));
 }
@@ -163,41 +176,38 @@ void S3Client::Release(std::unique_ptr<Connection> connection) {
   idle_.push_back(std::move(connection));
 }
 
-int S3Client::Attempt(Connection& connection, const S3Request& request, const S3Credentials& credentials,
-                      S3Response* response) {
-  CURL* curl = connection.curl;
-  *response = S3Response{};
-  Transfer transfer{curl, &request, response, request.body};
-  const std::string url = S3RequestUrl(config_, request.bucket, request.key, request.query);
+void S3Client::Begin(S3Transfer& t, const S3Credentials& credentials) {
+  const S3Request& request = *t.request;
+  CURL* curl = t.curl;
+  *t.response = S3Response{};
+  t.upload = request.body;
+  t.url = S3RequestUrl(config_, request.bucket, request.key, request.query);
 
-  curl_slist* headers = nullptr;
   const bool has_body = request.method == "PUT" || request.method == "POST";
   const std::string payload_hash = has_body && !request.body.empty() ? HexSha256(request.body) : kEmptySha256;
-  headers = curl_slist_append(headers, ("x-amz-content-sha256: " + payload_hash).c_str());
+  t.headers = curl_slist_append(t.headers, ("x-amz-content-sha256: " + payload_hash).c_str());
   if (!credentials.session_token.empty()) {
-    headers = curl_slist_append(headers, ("x-amz-security-token: " + credentials.session_token).c_str());
+    t.headers = curl_slist_append(t.headers, ("x-amz-security-token: " + credentials.session_token).c_str());
   }
-  std::string range;
   if (request.range_offset) {
-    range = "Range: bytes=" + std::to_string(*request.range_offset) + "-" +
-            std::to_string(*request.range_offset + request.range_length - 1);
-    headers = curl_slist_append(headers, range.c_str());
+    const std::string range = "Range: bytes=" + std::to_string(*request.range_offset) + "-" +
+                              std::to_string(*request.range_offset + request.range_length - 1);
+    t.headers = curl_slist_append(t.headers, range.c_str());
   }
   if (!request.content_type.empty()) {
-    headers = curl_slist_append(headers, ("Content-Type: " + request.content_type).c_str());
+    t.headers = curl_slist_append(t.headers, ("Content-Type: " + request.content_type).c_str());
   }
   // No "Expect:" to switch off 100-continue: libcurl 7.88 signs a removed header as an empty one
   // it then does not send, and the server refuses the signature.
 
-  char error[CURL_ERROR_SIZE] = {};
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
+  curl_easy_setopt(curl, CURLOPT_URL, t.url.c_str());
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, t.error);
   curl_easy_setopt(curl, CURLOPT_USERNAME, credentials.access_key_id.c_str());
   curl_easy_setopt(curl, CURLOPT_PASSWORD, credentials.secret_access_key.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
-  curl_easy_setopt(curl, CURLOPT_READDATA, &transfer);
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, t.headers);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
+  curl_easy_setopt(curl, CURLOPT_READDATA, &t);
   // Back to a plain GET (HTTPGET clears NOBODY, UPLOAD and POST), then this request's method.
   curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, nullptr);
@@ -213,84 +223,322 @@ int S3Client::Attempt(Connection& connection, const S3Request& request, const S3
   } else if (request.method != "GET") {
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
   }
-  CURLcode code = curl_easy_perform(curl);
-  // Nothing of this call may stay referenced by the pooled handle.
+}
+
+int S3Client::End(S3Transfer& t, int curl_code) {
+  CURL* curl = t.curl;
+  const S3Request& request = *t.request;
+  S3Response* response = t.response;
+  auto code = static_cast<CURLcode>(curl_code);
+  // Nothing of this try may stay referenced by the pooled handle.
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, nullptr);
-  curl_slist_free_all(headers);
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response->status);
   if (code == CURLE_OK && request.sink && response->status == 206 && response->received != request.range_length) {
     code = CURLE_PARTIAL_FILE;  // a short range without a short Content-Length: cut somewhere on the way
   }
-  if (code == CURLE_WRITE_ERROR && transfer.overflow) code = CURLE_RECV_ERROR;
-  if (code != CURLE_OK) response->body = error[0] ? error : curl_easy_strerror(code);
+  if (code == CURLE_WRITE_ERROR && t.overflow) code = CURLE_RECV_ERROR;
+  if (code != CURLE_OK) response->body = t.error[0] ? t.error : curl_easy_strerror(code);
   return static_cast<int>(code);
 }
 
-S3Response S3Client::Perform(const S3Request& request, bool allow_not_found) {
+bool S3Client::Judge(const S3Request& request, const std::string& where, int attempt, int code, S3Response& response,
+                     bool allow_not_found, std::chrono::milliseconds* delay) {
   S3Counters& counters = GlobalS3Counters();
-  const std::string where =
-      request.purpose.empty() ? request.method + " " + Url(request.bucket, request.key) : request.purpose;
-  std::string last_problem;
+  std::string error_code;
+  if (code == CURLE_OK && (response.status < 200 || response.status >= 300 || request.method == "POST")) {
+    if (auto body = ParseS3Error(response.body)) error_code = body->code;
+  }
+  if (code == CURLE_OK && request.sink && response.status == 200) {
+    // The server ignored Range: the bytes are not the ones asked for.
+    throw StorageError(where + ": the server answered a ranged read with the whole object (Range unsupported?)");
+  }
+  const S3Outcome outcome = ClassifyS3(code, response.status, error_code);
+  if (outcome == S3Outcome::kOk) {
+    if (request.sink) counters.bytes_read += static_cast<int64_t>(response.received);
+    if (request.method == "PUT") counters.bytes_written += static_cast<int64_t>(request.body.size());
+    return true;
+  }
+  const std::string problem =
+      code != CURLE_OK ? response.body + " (curl error " + std::to_string(code) + ")"
+                       : "HTTP " + std::to_string(response.status) + (error_code.empty() ? "" : " " + error_code);
+  if (outcome == S3Outcome::kNotFound && allow_not_found) return true;
+  if (outcome == S3Outcome::kRetry && attempt < config_.max_attempts) {
+    ++counters.retries;
+    std::uniform_real_distribution<double> uniform(0.0, 1.0);
+    double draw;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      draw = uniform(random_);
+    }
+    *delay = S3RetryDelay(attempt, draw);
+    if (attempt == 1 || attempt + 1 == config_.max_attempts) {
+      LogWarning("s3", where + ": " + problem + "; retrying in " + std::to_string(delay->count()) + " ms (try " +
+                           std::to_string(attempt + 1) + " of " + std::to_string(config_.max_attempts) + ")");
+    }
+    return false;
+  }
+  ++counters.failures;
+  if (outcome == S3Outcome::kRetry) {
+    throw TransientError(where + ": " + problem + " after " + std::to_string(attempt) + " tries (the object store at " +
+                         config_.endpoint + " is failing or unreachable; a restart resumes from the last checkpoint)");
+  }
+  std::string hint = S3Hint(response.status, error_code, config_.credentials.source, config_.endpoint);
+  if (code != CURLE_OK) {
+    hint = "check the endpoint URL and, for HTTPS, that AWS_CA_BUNDLE names the CA that signed its certificate";
+  }
+  if (hint.find(config_.credentials.source) == std::string::npos) {
+    hint += (hint.empty() ? "" : "; ") + std::string("credentials from ") + config_.credentials.source;
+  }
+  const std::string message = where + ": " + problem + " (" + hint + ")";
+  if (outcome == S3Outcome::kNotFound) throw NotFoundError(message);
+  throw StorageError(message);
+}
+
+namespace {
+
+std::string WhereOf(const S3Request& request) {
+  return request.purpose.empty() ? request.method + " " + S3Client::Url(request.bucket, request.key) : request.purpose;
+}
+
+}  // namespace
+
+S3Response S3Client::Perform(const S3Request& request, bool allow_not_found) {
+  const std::string where = WhereOf(request);
   for (int attempt = 1;; ++attempt) {
     S3Response response;
     const S3Credentials credentials = credentials_.Current();
     auto connection = Acquire();
-    ++counters.requests;
-    const int code = Attempt(*connection, request, credentials, &response);
+    ++GlobalS3Counters().requests;
+    int code;
+    {
+      S3Transfer transfer(connection->curl, request, &response);
+      Begin(transfer, credentials);
+      code = End(transfer, curl_easy_perform(connection->curl));
+    }
     Release(std::move(connection));
-
-    std::string error_code;
-    if (code == CURLE_OK && (response.status < 200 || response.status >= 300 || request.method == "POST")) {
-      if (auto body = ParseS3Error(response.body)) error_code = body->code;
-    }
-    if (code == CURLE_OK && request.sink && response.status == 200) {
-      // The server ignored Range: the bytes are not the ones asked for.
-      throw StorageError(where + ": the server answered a ranged read with the whole object (Range unsupported?)");
-    }
-    const S3Outcome outcome = ClassifyS3(code, response.status, error_code);
-    if (outcome == S3Outcome::kOk) {
-      if (request.sink) counters.bytes_read += static_cast<int64_t>(response.received);
-      if (request.method == "PUT") counters.bytes_written += static_cast<int64_t>(request.body.size());
-      return response;
-    }
-    const std::string problem =
-        code != CURLE_OK ? response.body + " (curl error " + std::to_string(code) + ")"
-                         : "HTTP " + std::to_string(response.status) + (error_code.empty() ? "" : " " + error_code);
-    if (outcome == S3Outcome::kNotFound && allow_not_found) return response;
-    if (outcome == S3Outcome::kRetry && attempt < config_.max_attempts) {
-      ++counters.retries;
-      std::uniform_real_distribution<double> uniform(0.0, 1.0);
-      double draw;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        draw = uniform(random_);
-      }
-      const auto delay = S3RetryDelay(attempt, draw);
-      if (attempt == 1 || attempt + 1 == config_.max_attempts) {
-        LogWarning("s3", where + ": " + problem + "; retrying in " + std::to_string(delay.count()) + " ms (try " +
-                             std::to_string(attempt + 1) + " of " + std::to_string(config_.max_attempts) + ")");
-      }
-      std::this_thread::sleep_for(delay);
-      continue;
-    }
-    ++counters.failures;
-    if (outcome == S3Outcome::kRetry) {
-      throw TransientError(where + ": " + problem + " after " + std::to_string(attempt) +
-                           " tries (the object store at " + config_.endpoint +
-                           " is failing or unreachable; a restart resumes from the last checkpoint)");
-    }
-    std::string hint = S3Hint(response.status, error_code, config_.credentials.source, config_.endpoint);
-    if (code != CURLE_OK) {
-      hint = "check the endpoint URL and, for HTTPS, that AWS_CA_BUNDLE names the CA that signed its certificate";
-    }
-    if (hint.find(config_.credentials.source) == std::string::npos) {
-      hint += (hint.empty() ? "" : "; ") + std::string("credentials from ") + config_.credentials.source;
-    }
-    const std::string message = where + ": " + problem + " (" + hint + ")";
-    if (outcome == S3Outcome::kNotFound) throw NotFoundError(message);
-    throw StorageError(message);
+    std::chrono::milliseconds delay{0};
+    if (Judge(request, where, attempt, code, response, allow_not_found, &delay)) return response;
+    std::this_thread::sleep_for(delay);
   }
+}
+
+// The transfer thread's state. It drives libcurl's multi handle through the socket interface:
+// epoll says which connections have bytes, and libcurl works only on those (its plain
+// curl_multi_perform polls every transfer's socket on every call: 64 polls per wake-up).
+struct S3Client::Async {
+  CURLM* multi = nullptr;
+  int epoll = -1;
+  int wake = -1;  // an eventfd in the epoll set: Submit() and the destructor write it
+  std::thread thread;
+  std::thread::id thread_id;
+  std::chrono::steady_clock::time_point curl_due = std::chrono::steady_clock::time_point::max();  // libcurl's timer
+  bool stop = false;                                                                              // under S3Client::mu_
+  std::vector<std::unique_ptr<AsyncRequest>> submitted;                                           // under S3Client::mu_
+
+  void Wake() const {
+    const uint64_t one = 1;
+    [[maybe_unused]] const ssize_t n = write(wake, &one, sizeof one);
+  }
+  // libcurl says which sockets to watch for what ...
+  static int OnSocket(CURL* /*easy*/, curl_socket_t socket, int what, void* user, void* /*socket_user*/) {
+    auto* self = static_cast<Async*>(user);
+    epoll_event event{};
+    event.data.fd = socket;
+    if (what == CURL_POLL_REMOVE) {
+      epoll_ctl(self->epoll, EPOLL_CTL_DEL, socket, nullptr);
+      return 0;
+    }
+    event.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u);
+    if (epoll_ctl(self->epoll, EPOLL_CTL_MOD, socket, &event) != 0)
+      epoll_ctl(self->epoll, EPOLL_CTL_ADD, socket, &event);
+    return 0;
+  }
+  // ... and when it next wants to be called without a socket event (-1: no timer).
+  static int OnTimer(CURLM* /*multi*/, long timeout_ms, void* user) {
+    auto* self = static_cast<Async*>(user);
+    self->curl_due = timeout_ms < 0 ? std::chrono::steady_clock::time_point::max()
+                                    : std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    return 0;
+  }
+  ~Async() {
+    if (multi) curl_multi_cleanup(multi);
+    if (wake >= 0) close(wake);
+    if (epoll >= 0) close(epoll);
+  }
+};
+
+struct S3Client::AsyncRequest {
+  S3Request request;
+  Completion done;
+  std::string where;
+  int attempt = 0;
+  S3Response response;
+  std::unique_ptr<Connection> connection;  // while a try is in flight
+  std::unique_ptr<S3Transfer> transfer;
+  std::chrono::steady_clock::time_point due;  // of the next try, when waiting out a back-off
+};
+
+void S3Client::Submit(S3Request request, Completion done) {
+  auto job = std::make_unique<AsyncRequest>();
+  job->where = WhereOf(request);
+  job->request = std::move(request);
+  job->done = std::move(done);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!async_) {
+    auto async = std::make_unique<Async>();
+    async->multi = curl_multi_init();
+    async->epoll = epoll_create1(EPOLL_CLOEXEC);
+    async->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (!async->multi || async->epoll < 0 || async->wake < 0) {
+      throw TransientError("S3: cannot start the transfer thread (curl_multi_init, epoll or eventfd failed)");
+    }
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.fd = async->wake;
+    epoll_ctl(async->epoll, EPOLL_CTL_ADD, async->wake, &event);
+    curl_multi_setopt(async->multi, CURLMOPT_SOCKETFUNCTION, Async::OnSocket);
+    curl_multi_setopt(async->multi, CURLMOPT_SOCKETDATA, async.get());
+    curl_multi_setopt(async->multi, CURLMOPT_TIMERFUNCTION, Async::OnTimer);
+    curl_multi_setopt(async->multi, CURLMOPT_TIMERDATA, async.get());
+    // Idle connections kept for the next requests: more than a reader keeps in flight, so that a
+    // pause does not close them (the default keeps four per handle in flight at the moment).
+    curl_multi_setopt(async->multi, CURLMOPT_MAXCONNECTS, 256L);
+    async_ = std::move(async);
+    async_->thread = std::thread([this] { AsyncLoop(); });
+    async_->thread_id = async_->thread.get_id();
+  }
+  // One wake-up for a batch: requests submitted before the thread took the last ones are picked up
+  // with them, and so are those submitted from a completion, on the transfer thread itself.
+  const bool first = async_->submitted.empty();
+  async_->submitted.push_back(std::move(job));
+  if (first && std::this_thread::get_id() != async_->thread_id) async_->Wake();
+}
+
+void S3Client::AsyncLoop() {
+  using Clock = std::chrono::steady_clock;
+  Async& async = *async_;
+  CURLM* multi = async.multi;
+  std::vector<std::unique_ptr<Connection>> idle;  // handles between tries
+  std::map<CURL*, std::unique_ptr<AsyncRequest>> running;
+  std::vector<std::unique_ptr<AsyncRequest>> waiting;  // out a back-off
+  const auto fail = [](AsyncRequest& job, std::exception_ptr error) { job.done(nullptr, std::move(error)); };
+  const auto start = [&](std::unique_ptr<AsyncRequest> job) {
+    ++job->attempt;
+    try {
+      const S3Credentials credentials = credentials_.Current();
+      if (idle.empty()) idle.push_back(std::make_unique<Connection>(config_, signing_));
+      job->connection = std::move(idle.back());
+      idle.pop_back();
+      job->transfer = std::make_unique<S3Transfer>(job->connection->curl, job->request, &job->response);
+      Begin(*job->transfer, credentials);
+    } catch (...) {
+      fail(*job, std::current_exception());
+      return;
+    }
+    ++GlobalS3Counters().requests;
+    CURL* curl = job->connection->curl;
+    running.emplace(curl, std::move(job));
+    curl_multi_add_handle(multi, curl);  // sets libcurl's timer to start it at once
+  };
+  const auto finish = [&] {
+    int left = 0;
+    while (CURLMsg* message = curl_multi_info_read(multi, &left)) {
+      if (message->msg != CURLMSG_DONE) continue;
+      CURL* curl = message->easy_handle;
+      const CURLcode result = message->data.result;
+      auto found = running.find(curl);
+      std::unique_ptr<AsyncRequest> job = std::move(found->second);
+      running.erase(found);
+      curl_multi_remove_handle(multi, curl);
+      const int code = End(*job->transfer, result);
+      job->transfer.reset();
+      idle.push_back(std::move(job->connection));
+      std::chrono::milliseconds delay{0};
+      try {
+        if (Judge(job->request, job->where, job->attempt, code, job->response, false, &delay)) {
+          job->done(&job->response, nullptr);
+        } else {
+          job->due = Clock::now() + delay;
+          waiting.push_back(std::move(job));
+        }
+      } catch (...) {
+        fail(*job, std::current_exception());
+      }
+    }
+  };
+  std::vector<epoll_event> events(64);
+  while (true) {
+    std::vector<std::unique_ptr<AsyncRequest>> arrived;
+    bool stop;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      arrived.swap(async.submitted);
+      stop = async.stop;
+    }
+    if (stop) {
+      // The client is going away: nothing more is sent, and every request still here is told so.
+      const auto gone = std::make_exception_ptr(TransientError("S3: the client was shut down with requests in flight"));
+      for (auto& job : arrived) fail(*job, gone);
+      for (auto& job : waiting) fail(*job, gone);
+      for (auto& [curl, job] : running) {
+        curl_multi_remove_handle(multi, curl);
+        End(*job->transfer, CURLE_ABORTED_BY_CALLBACK);
+        job->transfer.reset();
+        fail(*job, gone);
+      }
+      return;
+    }
+    for (auto& job : arrived) start(std::move(job));
+    const auto now = Clock::now();
+    for (auto it = waiting.begin(); it != waiting.end();) {
+      if ((*it)->due <= now) {
+        start(std::move(*it));
+        it = waiting.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    int still_running = 0;
+    if (async.curl_due <= Clock::now()) {
+      async.curl_due = Clock::time_point::max();
+      curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &still_running);
+      finish();
+    }
+    // Sleep until a socket is ready, libcurl's timer, a Submit, or the next try is due.
+    Clock::time_point until = std::min(Clock::now() + std::chrono::seconds(1), async.curl_due);
+    for (const auto& job : waiting) until = std::min(until, job->due);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!async.submitted.empty()) until = Clock::now();  // submitted by a completion just now
+    }
+    const auto sleep = std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now());
+    const int n = epoll_wait(async.epoll, events.data(), static_cast<int>(events.size()),
+                             static_cast<int>(std::max<int64_t>(0, sleep.count())));
+    for (int i = 0; i < n; ++i) {
+      const int fd = events[static_cast<size_t>(i)].data.fd;
+      if (fd == async.wake) {
+        uint64_t count;
+        [[maybe_unused]] const ssize_t r = read(async.wake, &count, sizeof count);
+        continue;
+      }
+      const uint32_t e = events[static_cast<size_t>(i)].events;
+      const int mask = (e & EPOLLIN ? CURL_CSELECT_IN : 0) | (e & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+                       (e & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+      curl_multi_socket_action(multi, fd, mask, &still_running);
+    }
+    finish();
+  }
+}
+
+S3Client::~S3Client() {
+  if (!async_) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    async_->stop = true;
+  }
+  async_->Wake();
+  async_->thread.join();
 }
 
 }  // namespace kubecnn::storage

@@ -1,11 +1,16 @@
 // S3 requests over libcurl: SigV4 signing by libcurl itself (CURLOPT_AWS_SIGV4), a pool of
-// keep-alive connections shared by threads, timeouts, and retries with jittered back-off.
+// keep-alive connections shared by threads, timeouts, and retries with jittered back-off; and,
+// for readers with many requests in flight, one transfer thread driving them all through libcurl's
+// multi interface.
 // Request signing, TLS and HTTP are libcurl's; this file only says what to send and what the
 // answer means.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -60,6 +65,8 @@ struct S3Counters {
 };
 S3Counters& GlobalS3Counters();
 
+struct S3Transfer;  // one try of a request on a libcurl handle (s3_client.cc)
+
 class S3Client {
  public:
   explicit S3Client(S3Config config);
@@ -72,16 +79,34 @@ class S3Client {
   // the credential source and a hint) or TransientError (out of tries), never with a secret.
   S3Response Perform(const S3Request& request, bool allow_not_found = false);
 
+  // Sends the request from the client's transfer thread, which drives every request sent this way
+  // over libcurl's multi interface: one thread for any number of connections, polling all their
+  // sockets at once, instead of a thread per request woken for each. Tries again as Perform does
+  // (a try waiting out its back-off holds no connection). `done` runs once, on that thread, with
+  // the answer, or with nullptr and what Perform would have thrown; it must not block. The
+  // request's body and sink must stay valid until then.
+  using Completion = std::function<void(S3Response*, std::exception_ptr)>;
+  void Submit(S3Request request, Completion done);
+
   const S3Config& config() const { return config_; }
   // "s3://bucket/key" for messages.
   static std::string Url(std::string_view bucket, std::string_view key);
 
  private:
   struct Connection;
+  struct Async;
+  struct AsyncRequest;
   std::unique_ptr<Connection> Acquire();
   void Release(std::unique_ptr<Connection> connection);
-  // One try: fills response; returns the CURLcode.
-  int Attempt(Connection& connection, const S3Request& request, const S3Credentials& credentials, S3Response* response);
+  // One try, in two halves around the transfer: Begin sets the request's options on the handle,
+  // End unhooks them and returns the final CURLcode (a short or overlong range is an error).
+  void Begin(S3Transfer& transfer, const S3Credentials& credentials);
+  int End(S3Transfer& transfer, int curl_code);
+  // What try number `attempt` came to: true to return the response, false to try again after
+  // *delay; throws NotFoundError, StorageError or TransientError when it is the end.
+  bool Judge(const S3Request& request, const std::string& where, int attempt, int curl_code, S3Response& response,
+             bool allow_not_found, std::chrono::milliseconds* delay);
+  void AsyncLoop();
 
   S3Config config_;
   CredentialSource credentials_;
@@ -89,6 +114,7 @@ class S3Client {
   std::mutex mu_;
   std::vector<std::unique_ptr<Connection>> idle_;
   std::mt19937_64 random_;
+  std::unique_ptr<Async> async_;  // started by the first Submit
 };
 
 }  // namespace kubecnn::storage

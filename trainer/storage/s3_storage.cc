@@ -6,6 +6,7 @@
 #include <deque>
 #include <future>
 #include <mutex>
+#include <stdexcept>
 
 #include "trainer/common/log.h"
 #include "trainer/storage/s3_xml.h"
@@ -54,6 +55,20 @@ class S3Object : public ReadableObject {
 
   const std::string& path() const override { return path_; }
   uint64_t size() const override { return size_; }
+
+  // Random reads (the read-ahead's ranges) go through the client's transfer thread.
+  bool reads_async() const override { return block_bytes_ == 0; }
+  bool ReadAtAsync(uint64_t offset, char* buffer, uint64_t n, ReadDone done) const override {
+    if (n == 0) throw std::invalid_argument(path_ + ": an asynchronous read of 0 bytes");
+    if (offset > size_ || size_ - offset < n) return false;
+    auto get = S3Request::To("GET", at_.bucket, at_.key);
+    get.range_offset = offset;
+    get.range_length = n;
+    get.sink = buffer;
+    client_.Submit(std::move(get),
+                   [done = std::move(done)](S3Response*, std::exception_ptr error) { done(std::move(error)); });
+    return true;
+  }
 
   bool ReadAt(uint64_t offset, void* buffer, uint64_t n) const override {
     if (offset > size_ || size_ - offset < n) return false;

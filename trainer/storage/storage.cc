@@ -2,12 +2,17 @@
 #include "trainer/storage/storage.h"
 
 #include <mutex>
+#include <stdexcept>
 
 #include "trainer/storage/local_storage.h"
 #include "trainer/storage/s3_storage.h"
 #include "trainer/storage/storage_path.h"
 
 namespace kubecnn::storage {
+
+bool ReadableObject::ReadAtAsync(uint64_t /*offset*/, char* /*buffer*/, uint64_t /*n*/, ReadDone /*done*/) const {
+  throw std::logic_error(path() + ": this backend has no asynchronous reads (reads_async() is false)");
+}
 
 Storage& StorageFor(const std::string& path) {
   const std::string scheme = SchemeOf(path);

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,6 +47,18 @@ class ReadableObject {
   virtual uint64_t size() const = 0;
   // Reads exactly n bytes at offset into buffer; false if the object ends first.
   virtual bool ReadAt(uint64_t offset, void* buffer, uint64_t n) const = 0;
+
+  // For readers with many reads in flight (read-ahead): whether this object can start a read and
+  // return at once, its backend driving all such reads from a thread of its own (an object store:
+  // one event loop over many connections). Objects that cannot are read with ReadAt on the
+  // reader's threads.
+  virtual bool reads_async() const { return false; }
+  // Starts reading n > 0 bytes at offset into buffer, which must stay valid until `done` runs;
+  // false, starting nothing, if the object ends first. `done` runs once, on the backend's thread
+  // (never inside this call), with nullptr or what ReadAt would have thrown; it must not block.
+  // Only when reads_async().
+  using ReadDone = std::function<void(std::exception_ptr error)>;
+  virtual bool ReadAtAsync(uint64_t offset, char* buffer, uint64_t n, ReadDone done) const;
 };
 
 // A new object that becomes visible under its name, whole, only at Commit(); destroyed without

@@ -4,9 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -14,9 +17,18 @@ namespace kubecnn::storage {
 namespace {
 
 // An in-memory object whose bytes are their own offsets mod 251; counts reads, can fail, can block.
+// Asynchronous (`async`), it reads on a thread of its own, as an object store's event loop would.
 class MemoryObject : public ReadableObject {
  public:
-  explicit MemoryObject(uint64_t size) : size_(size) {}
+  MemoryObject(bool async, uint64_t size) : async_(async), size_(size) {}
+  ~MemoryObject() override {
+    {
+      std::lock_guard<std::mutex> lock(queue_mu_);
+      stop_ = true;
+    }
+    queue_cv_.notify_all();
+    if (worker_.joinable()) worker_.join();
+  }
   const std::string& path() const override { return path_; }
   uint64_t size() const override { return size_; }
   bool ReadAt(uint64_t offset, void* buffer, uint64_t n) const override {
@@ -29,13 +41,60 @@ class MemoryObject : public ReadableObject {
     for (uint64_t i = 0; i < n; ++i) out[i] = static_cast<char>((offset + i) % 251);
     return true;
   }
+  bool reads_async() const override { return async_; }
+  bool ReadAtAsync(uint64_t offset, char* buffer, uint64_t n, ReadDone done) const override {
+    EXPECT_TRUE(async_);
+    if (offset + n > size_) return false;
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    if (!worker_.joinable()) worker_ = std::thread([this] { Work(); });
+    max_in_flight = std::max(max_in_flight.load(), ++in_flight);
+    queue_.push_back([this, offset, buffer, n, done = std::move(done)] {
+      std::exception_ptr error;
+      try {
+        ReadAt(offset, buffer, n);  // virtual: a GatedObject's gate holds this thread too
+      } catch (...) {
+        error = std::current_exception();
+      }
+      --in_flight;
+      done(error);
+    });
+    queue_cv_.notify_one();
+    return true;
+  }
   mutable std::atomic<int> reads{0};
+  mutable std::atomic<int> in_flight{0}, max_in_flight{0};  // asynchronous reads
   int64_t fail_at_or_after = -1;
 
  private:
+  void Work() const {
+    std::unique_lock<std::mutex> lock(queue_mu_);
+    while (true) {
+      queue_cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      auto read = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      read();
+      lock.lock();
+    }
+  }
+
+  bool async_;
   std::string path_ = "mem://object";
   uint64_t size_;
+  mutable std::mutex queue_mu_;
+  mutable std::condition_variable queue_cv_;
+  mutable std::deque<std::function<void()>> queue_;
+  mutable std::thread worker_;
+  bool stop_ = false;
 };
+
+// Every test of reading runs twice: objects read by ReadAhead's threads, and asynchronous ones.
+class ReadAheadTest : public ::testing::TestWithParam<bool> {};
+INSTANTIATE_TEST_SUITE_P(Objects, ReadAheadTest, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Asynchronous" : "ReadByThreads";
+                         });
 
 std::string Expected(uint64_t offset, uint64_t n) {
   std::string s(n, '\0');
@@ -96,8 +155,8 @@ TEST(ReadAhead, CoalesceKeepsAnExtentLongerThanTheMaximumWhole) {
   EXPECT_EQ(ranges[0].length, 300u);
 }
 
-TEST(ReadAhead, DeliversEveryPositionsBytesInLargeRanges) {
-  MemoryObject object(100 * 1000);
+TEST_P(ReadAheadTest, DeliversEveryPositionsBytesInLargeRanges) {
+  MemoryObject object(GetParam(), 100 * 1000);
   ReadAheadOptions options;
   options.max_range_bytes = 10 * 100;
   options.budget_bytes = 4 * 1000;  // windows of 2000 bytes: two ranges each
@@ -109,8 +168,21 @@ TEST(ReadAhead, DeliversEveryPositionsBytesInLargeRanges) {
   EXPECT_EQ(ahead.bytes_held(), 0u);
 }
 
-TEST(ReadAhead, HoldsTwoWindowsAtMostOneBeingConsumedTheOtherFetched) {
-  MemoryObject object(100 * 1000);
+TEST(ReadAhead, AsynchronousObjectsHaveAtMostConnectionsReadsInFlight) {
+  MemoryObject object(true, 100 * 1000);
+  ReadAheadOptions options;
+  options.max_range_bytes = 100;  // a read per record
+  options.budget_bytes = 10000;
+  options.connections = 5;
+  ReadAhead ahead({&object}, Contiguous(1000), 0, options);
+  for (int64_t p = 0; p < 1000; ++p) ASSERT_EQ(ahead.Take(p).bytes, Expected(static_cast<uint64_t>(p) * 100, 100)) << p;
+  EXPECT_EQ(object.reads.load(), 1000);
+  EXPECT_LE(object.max_in_flight.load(), 5);
+  EXPECT_GE(object.max_in_flight.load(), 2);  // and more than one at a time
+}
+
+TEST_P(ReadAheadTest, HoldsTwoWindowsAtMostOneBeingConsumedTheOtherFetched) {
+  MemoryObject object(GetParam(), 100 * 1000);
   ReadAheadOptions options;
   options.max_range_bytes = 1000;
   options.budget_bytes = 4000;
@@ -129,11 +201,11 @@ TEST(ReadAhead, HoldsTwoWindowsAtMostOneBeingConsumedTheOtherFetched) {
   EXPECT_EQ(ahead.ranges_read(), 100);
 }
 
-TEST(ReadAhead, WindowsWhoseBridgedGapsOutgrowTheBudgetShrinkToFitItTwice) {
+TEST_P(ReadAheadTest, WindowsWhoseBridgedGapsOutgrowTheBudgetShrinkToFitItTwice) {
   // Records of 100 bytes every 300: the gaps between them are bridged, so a window's range reads
   // three times its records' bytes. A window of 3000 record bytes would hold 8800 bytes, above
   // the budget, and the next window could not be fetched until it was consumed.
-  MemoryObject object(300 * 1000);
+  MemoryObject object(GetParam(), 300 * 1000);
   ReadAheadOptions options;
   options.max_gap_bytes = 200;
   options.max_range_bytes = 1 << 20;
@@ -155,11 +227,11 @@ TEST(ReadAhead, WindowsWhoseBridgedGapsOutgrowTheBudgetShrinkToFitItTwice) {
   EXPECT_EQ(ahead.bytes_held(), 0u);
 }
 
-TEST(ReadAhead, RefillsInQuarterWindowsWhenEachRecordIsItsOwnRange) {
+TEST_P(ReadAheadTest, RefillsInQuarterWindowsWhenEachRecordIsItsOwnRange) {
   // Records 1000 bytes apart, no gap bridged: every record is a GET of its own (a budget far below
   // the data). After the first window, windows are a quarter of the budget, planned as soon as a
   // quarter is free, so that most of the budget is in flight ahead of the consumer.
-  MemoryObject object(1000 * 1000);
+  MemoryObject object(GetParam(), 1000 * 1000);
   ReadAheadOptions options;
   options.max_gap_bytes = 0;
   options.budget_bytes = 4000;
@@ -184,8 +256,8 @@ TEST(ReadAhead, RefillsInQuarterWindowsWhenEachRecordIsItsOwnRange) {
   EXPECT_EQ(ahead.ranges_read(), 1000);
 }
 
-TEST(ReadAhead, TakesOutOfOrderFromManyThreadsAndResumesMidStream) {
-  MemoryObject object(100 * 2000);
+TEST_P(ReadAheadTest, TakesOutOfOrderFromManyThreadsAndResumesMidStream) {
+  MemoryObject object(GetParam(), 100 * 2000);
   ReadAheadOptions options;
   options.max_range_bytes = 700;
   options.budget_bytes = 2100;
@@ -204,8 +276,8 @@ TEST(ReadAhead, TakesOutOfOrderFromManyThreadsAndResumesMidStream) {
   EXPECT_EQ(wrong.load(), 0);
 }
 
-TEST(ReadAhead, AFailedReadReachesEveryTakerOfItsRange) {
-  MemoryObject object(100 * 100);
+TEST_P(ReadAheadTest, AFailedReadReachesEveryTakerOfItsRange) {
+  MemoryObject object(GetParam(), 100 * 100);
   object.fail_at_or_after = 5000;
   ReadAheadOptions options;
   options.max_range_bytes = 1000;
@@ -215,8 +287,8 @@ TEST(ReadAhead, AFailedReadReachesEveryTakerOfItsRange) {
   EXPECT_THROW(ahead.Take(55), TransientError);
 }
 
-TEST(ReadAhead, AnExtentPastTheObjectsEndIsAnErrorNotAHang) {
-  MemoryObject object(250);
+TEST_P(ReadAheadTest, AnExtentPastTheObjectsEndIsAnErrorNotAHang) {
+  MemoryObject object(GetParam(), 250);
   ReadAheadOptions options;
   options.max_range_bytes = 100;
   ReadAhead ahead({&object}, Contiguous(5), 0, options);  // positions 2.. end past byte 250
@@ -246,8 +318,8 @@ class GatedObject : public MemoryObject {
   bool open_ = false;
 };
 
-TEST(ReadAhead, StopWakesATakerWhoseBytesAreStillOnTheWay) {
-  GatedObject object(1000);
+TEST_P(ReadAheadTest, StopWakesATakerWhoseBytesAreStillOnTheWay) {
+  GatedObject object(GetParam(), 1000);
   ReadAhead ahead({&object}, Contiguous(10), 0, ReadAheadOptions{});
   std::atomic<bool> threw{false};
   std::thread taker([&] {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <ctime>
+#include <future>
 #include <mutex>
 #include <random>
 
@@ -38,6 +39,26 @@ std::string RandomBytes(size_t n, uint64_t seed) {
   std::string s(n, '\0');
   for (auto& c : s) c = static_cast<char>(random());
   return s;
+}
+
+// Starts every read of `object` asynchronously at once, then waits for them: each one's bytes, or
+// the error its completion got.
+struct AsyncRead {
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  std::string bytes;
+  std::exception_ptr error;
+};
+void ReadAllAsync(const ReadableObject& object, std::vector<AsyncRead>& reads) {
+  std::vector<std::promise<std::exception_ptr>> done(reads.size());
+  for (size_t i = 0; i < reads.size(); ++i) {
+    reads[i].bytes.assign(reads[i].length, '\0');
+    const bool started =
+        object.ReadAtAsync(reads[i].offset, reads[i].bytes.data(), reads[i].length,
+                           [&promise = done[i]](std::exception_ptr error) { promise.set_value(error); });
+    ASSERT_TRUE(started) << reads[i].offset;
+  }
+  for (size_t i = 0; i < reads.size(); ++i) reads[i].error = done[i].get_future().get();
 }
 
 class S3StorageTest : public ::testing::Test {
@@ -184,6 +205,32 @@ TEST_F(S3StorageTest, RefusalsArePermanentAndSayBucketKeyAndCredentialSource) {
   EXPECT_NE(m.find("403"), std::string::npos) << m;
 }
 
+TEST_F(S3StorageTest, AsynchronousRangedReadsAllGoThroughOneTransferThread) {
+  S3Storage store(ConfigFor(gateway_->account()));
+  const std::string bytes = RandomBytes(1 << 20, 2);
+  gateway_->PutObject(bucket_, "obj", bytes);
+  EXPECT_FALSE(store.Open(Url("obj"), Access::kSequential)->reads_async());  // its blocks are read ahead in turn
+  auto object = store.Open(Url("obj"), Access::kRandom);
+  ASSERT_TRUE(object->reads_async());
+  std::mt19937_64 random(4);
+  std::vector<AsyncRead> reads(200);
+  for (AsyncRead& read : reads) {
+    read.length = 1 + random() % 20000;
+    read.offset = random() % (bytes.size() - read.length);
+  }
+  reads.back() = {bytes.size() - 7, 7, "", nullptr};  // the last bytes
+  const int64_t requests = GlobalS3Counters().requests.load();
+  ReadAllAsync(*object, reads);
+  for (const AsyncRead& read : reads) {
+    ASSERT_EQ(read.error, nullptr) << read.offset;
+    ASSERT_EQ(read.bytes, bytes.substr(read.offset, read.length)) << read.offset;
+  }
+  EXPECT_GE(GlobalS3Counters().requests.load() - requests, 200);
+  std::string past(10, '\0');
+  EXPECT_FALSE(object->ReadAtAsync(bytes.size() - 5, past.data(), 10,
+                                   [](std::exception_ptr) { ADD_FAILURE() << "a read past the end was started"; }));
+}
+
 class S3FaultTest : public S3StorageTest {
  protected:
   void SetUp() override {
@@ -260,6 +307,71 @@ TEST_F(S3FaultTest, ACorruptByteReachesTheCallerForItsCrcToCatch) {
   std::string part(100, '\0');
   ASSERT_TRUE(object->ReadAt(0, part.data(), part.size()));
   EXPECT_NE(part, bytes_.substr(0, 100));
+}
+
+TEST_F(S3FaultTest, AsynchronousReadsAreRetriedThroughTheSameFaults) {
+  S3Storage store(ProxiedConfig(5));
+  auto object = store.Open(Url("obj"), Access::kRandom);
+  proxy_->FailNext(1, Fault::SlowDown(), MethodIs("GET"));
+  proxy_->FailNext(1, Fault::InternalError(), MethodIs("GET"));
+  proxy_->FailNext(1, Fault::ResetAfterResponseBytes(1000), MethodIs("GET"));
+  proxy_->FailNext(1, Fault::TruncateBody(5000), MethodIs("GET"));
+  // Cut by libcurl's stall timer (1 s), which only the transfer thread's timer handling fires.
+  proxy_->FailNext(1, Fault::DelayResponse(std::chrono::milliseconds(3000)), MethodIs("GET"));
+  const int64_t retries = GlobalS3Counters().retries.load();
+  std::vector<AsyncRead> reads;
+  for (uint64_t offset = 0; offset + 20000 <= bytes_.size(); offset += 20000)
+    reads.push_back({offset, 20000, "", nullptr});
+  ReadAllAsync(*object, reads);
+  for (const AsyncRead& read : reads) {
+    EXPECT_EQ(read.error, nullptr) << read.offset;
+    EXPECT_EQ(read.bytes, bytes_.substr(read.offset, read.length)) << read.offset;
+  }
+  EXPECT_EQ(proxy_->faults_injected(), 5);
+  EXPECT_GE(GlobalS3Counters().retries.load() - retries, 4);  // libcurl may resend one reset GET itself
+}
+
+TEST_F(S3FaultTest, AsynchronousReadsEndInTheErrorsPerformThrows) {
+  S3Storage store(ProxiedConfig(3));
+  auto object = store.Open(Url("obj"), Access::kRandom);
+  proxy_->FailEvery(Fault::SlowDown());
+  std::vector<AsyncRead> reads = {{0, 100, "", nullptr}, {1000, 100, "", nullptr}};
+  ReadAllAsync(*object, reads);
+  for (const AsyncRead& read : reads) {
+    try {
+      std::rethrow_exception(read.error);
+    } catch (const TransientError& e) {
+      EXPECT_NE(std::string(e.what()).find("after 3 tries"), std::string::npos) << e.what();
+    } catch (...) {
+      ADD_FAILURE() << "not a TransientError";
+    }
+  }
+  proxy_->Clear();
+  gateway_->DeleteObject(bucket_, "obj");  // opened, then gone: NoSuchKey is final
+  reads = {{0, 100, "", nullptr}};
+  ReadAllAsync(*object, reads);
+  try {
+    std::rethrow_exception(reads[0].error);
+  } catch (const NotFoundError& e) {
+    EXPECT_NE(std::string(e.what()).find(bucket_ + "/obj"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find(gateway_->account().secret_key), std::string::npos);
+  } catch (...) {
+    ADD_FAILURE() << "not a NotFoundError";
+  }
+}
+
+TEST_F(S3FaultTest, AClientClosedWithReadsInFlightTellsTheirCallers) {
+  auto store = std::make_unique<S3Storage>(ProxiedConfig(10));
+  auto object = store->Open(Url("obj"), Access::kRandom);
+  proxy_->FailEvery(Fault::SlowDown());  // the read tries, waits, tries again, ...
+  std::string bytes(100, '\0');
+  std::promise<std::exception_ptr> done;
+  ASSERT_TRUE(object->ReadAtAsync(0, bytes.data(), 100, [&](std::exception_ptr e) { done.set_value(e); }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  object.reset();
+  store.reset();
+  const std::exception_ptr error = done.get_future().get();
+  EXPECT_THROW(std::rethrow_exception(error), TransientError);
 }
 
 // Web identity (EKS IAM roles for service accounts): the proxy plays STS and answers
