@@ -1,4 +1,5 @@
-// S3Client: libcurl easy handles kept alive in a pool; one request = one handle for its duration.
+// S3Client: libcurl easy handles kept alive in a pool, one request = one handle for its duration;
+// and the transfer thread that drives Submit()ted requests through one multi handle.
 #include "trainer/storage/s3_client.h"
 
 #include <curl/curl.h>
