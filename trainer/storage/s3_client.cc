@@ -324,6 +324,17 @@ S3Response S3Client::Perform(const S3Request& request, bool allow_not_found) {
   }
 }
 
+struct S3Client::AsyncRequest {
+  S3Request request;
+  Completion done;
+  std::string where;
+  int attempt = 0;
+  S3Response response;
+  std::unique_ptr<Connection> connection;  // while a try is in flight
+  std::unique_ptr<S3Transfer> transfer;
+  std::chrono::steady_clock::time_point due;  // of the next try, when waiting out a back-off
+};
+
 // The transfer thread's state. It drives libcurl's multi handle through the socket interface:
 // epoll says which connections have bytes, and libcurl works only on those (its plain
 // curl_multi_perform polls every transfer's socket on every call: 64 polls per wake-up).
@@ -333,9 +344,14 @@ struct S3Client::Async {
   int wake = -1;  // an eventfd in the epoll set: Submit() and the destructor write it
   std::thread thread;
   std::thread::id thread_id;
-  std::chrono::steady_clock::time_point curl_due = std::chrono::steady_clock::time_point::max();  // libcurl's timer
-  bool stop = false;                                                                              // under S3Client::mu_
-  std::vector<std::unique_ptr<AsyncRequest>> submitted;                                           // under S3Client::mu_
+  // When libcurl next wants to be called without a socket event (its timer).
+  std::chrono::steady_clock::time_point curl_due = std::chrono::steady_clock::time_point::max();
+  bool stop = false;                                     // under S3Client::mu_
+  std::vector<std::unique_ptr<AsyncRequest>> submitted;  // under S3Client::mu_
+  // The transfer thread's own:
+  std::vector<std::unique_ptr<Connection>> idle;           // handles between tries
+  std::map<CURL*, std::unique_ptr<AsyncRequest>> running;  // by handle
+  std::vector<std::unique_ptr<AsyncRequest>> waiting;      // out a back-off
 
   void Wake() const {
     const uint64_t one = 1;
@@ -367,17 +383,6 @@ struct S3Client::Async {
     if (wake >= 0) close(wake);
     if (epoll >= 0) close(epoll);
   }
-};
-
-struct S3Client::AsyncRequest {
-  S3Request request;
-  Completion done;
-  std::string where;
-  int attempt = 0;
-  S3Response response;
-  std::unique_ptr<Connection> connection;  // while a try is in flight
-  std::unique_ptr<S3Transfer> transfer;
-  std::chrono::steady_clock::time_point due;  // of the next try, when waiting out a back-off
 };
 
 void S3Client::Submit(S3Request request, Completion done) {
@@ -416,58 +421,73 @@ void S3Client::Submit(S3Request request, Completion done) {
   if (first && std::this_thread::get_id() != async_->thread_id) async_->Wake();
 }
 
+void S3Client::StartTry(std::unique_ptr<AsyncRequest> job) {
+  Async& async = *async_;
+  ++job->attempt;
+  try {
+    const S3Credentials credentials = credentials_.Current();
+    if (async.idle.empty()) async.idle.push_back(std::make_unique<Connection>(config_, signing_));
+    job->connection = std::move(async.idle.back());
+    async.idle.pop_back();
+    job->transfer = std::make_unique<S3Transfer>(job->connection->curl, job->request, &job->response);
+    Begin(*job->transfer, credentials);
+  } catch (...) {
+    job->done(nullptr, std::current_exception());
+    return;
+  }
+  ++GlobalS3Counters().requests;
+  CURL* curl = job->connection->curl;
+  async.running.emplace(curl, std::move(job));
+  curl_multi_add_handle(async.multi, curl);  // sets libcurl's timer to start it at once
+}
+
+void S3Client::FinishTries() {
+  Async& async = *async_;
+  int left = 0;
+  while (CURLMsg* message = curl_multi_info_read(async.multi, &left)) {
+    if (message->msg != CURLMSG_DONE) continue;
+    CURL* curl = message->easy_handle;
+    const CURLcode result = message->data.result;
+    auto found = async.running.find(curl);
+    std::unique_ptr<AsyncRequest> job = std::move(found->second);
+    async.running.erase(found);
+    curl_multi_remove_handle(async.multi, curl);
+    const int code = End(*job->transfer, result);
+    job->transfer.reset();
+    async.idle.push_back(std::move(job->connection));
+    std::chrono::milliseconds delay{0};
+    try {
+      if (Judge(job->request, job->where, job->attempt, code, job->response, false, &delay)) {
+        job->done(&job->response, nullptr);
+      } else {
+        job->due = std::chrono::steady_clock::now() + delay;
+        async.waiting.push_back(std::move(job));
+      }
+    } catch (...) {
+      job->done(nullptr, std::current_exception());
+    }
+  }
+}
+
+void S3Client::AbandonTries(std::vector<std::unique_ptr<AsyncRequest>> arrived) {
+  Async& async = *async_;
+  const auto gone = std::make_exception_ptr(TransientError("S3: the client was shut down with requests in flight"));
+  for (auto& job : arrived) job->done(nullptr, gone);
+  for (auto& job : async.waiting) job->done(nullptr, gone);
+  for (auto& [curl, job] : async.running) {
+    curl_multi_remove_handle(async.multi, curl);
+    End(*job->transfer, CURLE_ABORTED_BY_CALLBACK);
+    job->transfer.reset();
+    job->done(nullptr, gone);
+  }
+  async.waiting.clear();
+  async.running.clear();
+  async.idle.clear();
+}
+
 void S3Client::AsyncLoop() {
   using Clock = std::chrono::steady_clock;
   Async& async = *async_;
-  CURLM* multi = async.multi;
-  std::vector<std::unique_ptr<Connection>> idle;  // handles between tries
-  std::map<CURL*, std::unique_ptr<AsyncRequest>> running;
-  std::vector<std::unique_ptr<AsyncRequest>> waiting;  // out a back-off
-  const auto fail = [](AsyncRequest& job, std::exception_ptr error) { job.done(nullptr, std::move(error)); };
-  const auto start = [&](std::unique_ptr<AsyncRequest> job) {
-    ++job->attempt;
-    try {
-      const S3Credentials credentials = credentials_.Current();
-      if (idle.empty()) idle.push_back(std::make_unique<Connection>(config_, signing_));
-      job->connection = std::move(idle.back());
-      idle.pop_back();
-      job->transfer = std::make_unique<S3Transfer>(job->connection->curl, job->request, &job->response);
-      Begin(*job->transfer, credentials);
-    } catch (...) {
-      fail(*job, std::current_exception());
-      return;
-    }
-    ++GlobalS3Counters().requests;
-    CURL* curl = job->connection->curl;
-    running.emplace(curl, std::move(job));
-    curl_multi_add_handle(multi, curl);  // sets libcurl's timer to start it at once
-  };
-  const auto finish = [&] {
-    int left = 0;
-    while (CURLMsg* message = curl_multi_info_read(multi, &left)) {
-      if (message->msg != CURLMSG_DONE) continue;
-      CURL* curl = message->easy_handle;
-      const CURLcode result = message->data.result;
-      auto found = running.find(curl);
-      std::unique_ptr<AsyncRequest> job = std::move(found->second);
-      running.erase(found);
-      curl_multi_remove_handle(multi, curl);
-      const int code = End(*job->transfer, result);
-      job->transfer.reset();
-      idle.push_back(std::move(job->connection));
-      std::chrono::milliseconds delay{0};
-      try {
-        if (Judge(job->request, job->where, job->attempt, code, job->response, false, &delay)) {
-          job->done(&job->response, nullptr);
-        } else {
-          job->due = Clock::now() + delay;
-          waiting.push_back(std::move(job));
-        }
-      } catch (...) {
-        fail(*job, std::current_exception());
-      }
-    }
-  };
   std::vector<epoll_event> events(64);
   while (true) {
     std::vector<std::unique_ptr<AsyncRequest>> arrived;
@@ -477,38 +497,26 @@ void S3Client::AsyncLoop() {
       arrived.swap(async.submitted);
       stop = async.stop;
     }
-    if (stop) {
-      // The client is going away: nothing more is sent, and every request still here is told so.
-      const auto gone = std::make_exception_ptr(TransientError("S3: the client was shut down with requests in flight"));
-      for (auto& job : arrived) fail(*job, gone);
-      for (auto& job : waiting) fail(*job, gone);
-      for (auto& [curl, job] : running) {
-        curl_multi_remove_handle(multi, curl);
-        End(*job->transfer, CURLE_ABORTED_BY_CALLBACK);
-        job->transfer.reset();
-        fail(*job, gone);
-      }
-      return;
-    }
-    for (auto& job : arrived) start(std::move(job));
+    if (stop) return AbandonTries(std::move(arrived));
+    for (auto& job : arrived) StartTry(std::move(job));
     const auto now = Clock::now();
-    for (auto it = waiting.begin(); it != waiting.end();) {
-      if ((*it)->due <= now) {
-        start(std::move(*it));
-        it = waiting.erase(it);
-      } else {
+    for (auto it = async.waiting.begin(); it != async.waiting.end();) {
+      if ((*it)->due > now) {
         ++it;
+        continue;
       }
+      StartTry(std::move(*it));
+      it = async.waiting.erase(it);
     }
     int still_running = 0;
     if (async.curl_due <= Clock::now()) {
       async.curl_due = Clock::time_point::max();
-      curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &still_running);
-      finish();
+      curl_multi_socket_action(async.multi, CURL_SOCKET_TIMEOUT, 0, &still_running);
+      FinishTries();
     }
     // Sleep until a socket is ready, libcurl's timer, a Submit, or the next try is due.
     Clock::time_point until = std::min(Clock::now() + std::chrono::seconds(1), async.curl_due);
-    for (const auto& job : waiting) until = std::min(until, job->due);
+    for (const auto& job : async.waiting) until = std::min(until, job->due);
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (!async.submitted.empty()) until = Clock::now();  // submitted by a completion just now
@@ -517,18 +525,18 @@ void S3Client::AsyncLoop() {
     const int n = epoll_wait(async.epoll, events.data(), static_cast<int>(events.size()),
                              static_cast<int>(std::max<int64_t>(0, sleep.count())));
     for (int i = 0; i < n; ++i) {
-      const int fd = events[static_cast<size_t>(i)].data.fd;
-      if (fd == async.wake) {
+      const epoll_event& event = events[static_cast<size_t>(i)];
+      if (event.data.fd == async.wake) {
         uint64_t count;
         [[maybe_unused]] const ssize_t r = read(async.wake, &count, sizeof count);
         continue;
       }
-      const uint32_t e = events[static_cast<size_t>(i)].events;
-      const int mask = (e & EPOLLIN ? CURL_CSELECT_IN : 0) | (e & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
-                       (e & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
-      curl_multi_socket_action(multi, fd, mask, &still_running);
+      const int mask = (event.events & EPOLLIN ? CURL_CSELECT_IN : 0) |
+                       (event.events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+                       (event.events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+      curl_multi_socket_action(async.multi, event.data.fd, mask, &still_running);
     }
-    finish();
+    FinishTries();
   }
 }
 

@@ -106,7 +106,12 @@ class S3Client {
   // *delay; throws NotFoundError, StorageError or TransientError when it is the end.
   bool Judge(const S3Request& request, const std::string& where, int attempt, int curl_code, S3Response& response,
              bool allow_not_found, std::chrono::milliseconds* delay);
+  // The transfer thread: its loop, a try started, the tries libcurl has finished judged (done,
+  // or back to wait out a back-off), and every request still here told of a shutdown.
   void AsyncLoop();
+  void StartTry(std::unique_ptr<AsyncRequest> job);
+  void FinishTries();
+  void AbandonTries(std::vector<std::unique_ptr<AsyncRequest>> arrived);
 
   S3Config config_;
   CredentialSource credentials_;
