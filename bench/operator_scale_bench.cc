@@ -78,11 +78,13 @@ struct OperatorFigures {
   double reconcile_p50_s = NAN, reconcile_p99_s = NAN;
   double rss_idle_mb = NAN, rss_peak_mb = NAN;
   kubecnn::bench::HollowNodeCounts node;
+  std::map<std::string, double> writes;  // the API server's, from the first create to every launcher
 };
 
 struct LimitFigures {
   int threads = 0;
   double seconds = NAN;
+  std::map<std::string, double> writes;  // the API server's, from the first create to the last
   int failures = 0;
   std::string first_failure;
 };
@@ -205,6 +207,32 @@ int CreateInParallel(Clients& clients, int n, const std::function<void(kubecnn::
   return failures;
 }
 
+// The API server's writes so far (POST, PUT, PATCH, DELETE), by resource[/subresource], from its
+// own apiserver_request_total: what every client sent, the scheduler's bindings, the node's pod
+// statuses and the controller manager's Endpoints included, not only the operator's.
+std::map<std::string, double> ApiServerWrites(ScaleCluster& cluster) {
+  const kubecnn::testing::CommandOutcome out = cluster.plane().Kubectl("get --raw /metrics");
+  if (out.exit_code != 0) throw std::runtime_error("kubectl get --raw /metrics: " + out.output);
+  std::map<std::string, double> writes;
+  for (const kubecnn::bench::Sample& s : kubecnn::bench::ParsePrometheusText(out.output)) {
+    if (s.name != "apiserver_request_total") continue;
+    const auto label = [&](const char* name) {
+      const auto it = s.labels.find(name);
+      return it == s.labels.end() ? std::string() : it->second;
+    };
+    const std::string verb = label("verb");
+    if (verb != "POST" && verb != "PUT" && verb != "PATCH" && verb != "DELETE" && verb != "APPLY") continue;
+    const std::string subresource = label("subresource");
+    writes[label("resource") + (subresource.empty() ? "" : "/" + subresource)] += s.value;
+  }
+  return writes;
+}
+
+std::map<std::string, double> Minus(std::map<std::string, double> after, const std::map<std::string, double>& before) {
+  for (const auto& [what, count] : before) after[what] -= count;
+  return after;
+}
+
 // The physical limit: a TrainingJob and the children the operator would make for it, from the
 // operator's builders (one SSH key pair for all: key generation is not the API server's work).
 LimitFigures MeasureLimit(int n, const BenchOptions& o) {
@@ -215,6 +243,7 @@ LimitFigures MeasureLimit(int n, const BenchOptions& o) {
   LimitFigures f;
   f.threads = o.limit_threads;
   Clients clients = WarmClients(cluster, o.limit_threads);
+  const std::map<std::string, double> writes_before = ApiServerWrites(cluster);
   const auto start = SteadyClock::now();
   f.failures = CreateInParallel(
       clients, n,
@@ -231,6 +260,7 @@ LimitFigures MeasureLimit(int n, const BenchOptions& o) {
       },
       &f.first_failure);
   f.seconds = Since(start);
+  f.writes = Minus(ApiServerWrites(cluster), writes_before);
   return f;
 }
 
@@ -327,6 +357,7 @@ OperatorFigures MeasureOperator(int n, const OperatorConfig& config, const Bench
 
   std::vector<SteadyClock::time_point> create_started(static_cast<size_t>(n));
   Clients clients = WarmClients(cluster, o.creators);
+  const std::map<std::string, double> writes_before = ApiServerWrites(cluster);
   const auto start = SteadyClock::now();
   std::string first_failure;
   const int failures = CreateInParallel(
@@ -344,6 +375,7 @@ OperatorFigures MeasureOperator(int n, const OperatorConfig& config, const Bench
   auto next_report = start + std::chrono::seconds(30);
   for (;;) {
     const auto [launched, succeeded] = watch.Counts();
+    if (launched >= n && f.launchers < n) f.writes = Minus(ApiServerWrites(cluster), writes_before);
     f.launchers = launched;
     f.succeeded = succeeded;
     if (launched >= n && succeeded >= n) break;
@@ -475,6 +507,36 @@ void PrintRun(int n, const std::vector<OperatorConfig>& configs, const std::vect
   row("objects/s until every launcher", [&](const auto& f) { return Fixed(kObjectsPerJob * dn / f.launchers_s, 0); });
   row("ratio to the limit (launchers)", [&](const auto& f) { return Fixed(limit.seconds / f.launchers_s, 2) + "x"; });
   row("ratio to the limit (Succeeded)", [&](const auto& f) { return Fixed(limit.seconds / f.succeeded_s, 2) + "x"; });
+  // What the API server itself took until each mark, every client's writes together: where the
+  // time goes when its cores are the limit.
+  std::printf("API server writes per job, until the limit's last create | until every launcher:\n");
+  std::set<std::string> resources;
+  for (const auto& [what, count] : limit.writes) resources.insert(what);
+  for (const OperatorFigures& f : figures) {
+    for (const auto& [what, count] : f.writes) resources.insert(what);
+  }
+  const auto per_job = [&](const std::map<std::string, double>& writes, const std::string& what) {
+    const auto it = writes.find(what);
+    return it == writes.end() ? 0.0 : it->second / dn;
+  };
+  const auto total = [&](const std::map<std::string, double>& writes) {
+    double sum = 0;
+    for (const auto& [what, count] : writes) sum += count;
+    return sum;
+  };
+  for (const std::string& what : resources) {
+    if (per_job(limit.writes, what) < 0.005 &&
+        std::all_of(figures.begin(), figures.end(), [&](const auto& f) { return per_job(f.writes, what) < 0.005; })) {
+      continue;
+    }
+    const std::string label = "  " + what + " (limit " + Fixed(per_job(limit.writes, what), 2) + ")";
+    row(label.c_str(), [&](const auto& f) { return Fixed(per_job(f.writes, what), 2); });
+  }
+  const std::string all = "  all (limit " + Fixed(total(limit.writes) / dn, 1) + ", " +
+                          Fixed(total(limit.writes) / limit.seconds, 0) + "/s)";
+  row(all.c_str(), [&](const auto& f) {
+    return Fixed(total(f.writes) / dn, 1) + ", " + Fixed(total(f.writes) / f.launchers_s, 0) + "/s";
+  });
   for (size_t i = 0; i < figures.size(); ++i) {
     if (!figures[i].complete || !figures[i].problem.empty()) {
       std::printf("INCOMPLETE %s: %d/%d launchers, %d/%d Succeeded; %s\n", configs[i].name.c_str(),
