@@ -391,6 +391,8 @@ void S3Client::Submit(S3Request request, Completion done) {
   job->request = std::move(request);
   job->done = std::move(done);
   std::lock_guard<std::mutex> lock(mu_);
+  // A completion told of the shutdown may try to start another read: nothing would take it.
+  if (async_ && async_->stop) throw TransientError("S3: the client is shut down; " + job->where + " was not sent");
   if (!async_) {
     auto async = std::make_unique<Async>();
     async->multi = curl_multi_init();

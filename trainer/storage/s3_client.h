@@ -84,7 +84,8 @@ class S3Client {
   // sockets at once, instead of a thread per request woken for each. Tries again as Perform does
   // (a try waiting out its back-off holds no connection). `done` runs once, on that thread, with
   // the answer, or with nullptr and what Perform would have thrown; it must not block. The
-  // request's body and sink must stay valid until then.
+  // request's body and sink must stay valid until then. Throws TransientError once the client is
+  // being destroyed.
   using Completion = std::function<void(S3Response*, std::exception_ptr)>;
   void Submit(S3Request request, Completion done);
 

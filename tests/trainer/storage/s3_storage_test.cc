@@ -366,12 +366,22 @@ TEST_F(S3FaultTest, AClientClosedWithReadsInFlightTellsTheirCallers) {
   proxy_->FailEvery(Fault::SlowDown());  // the read tries, waits, tries again, ...
   std::string bytes(100, '\0');
   std::promise<std::exception_ptr> done;
-  ASSERT_TRUE(object->ReadAtAsync(0, bytes.data(), 100, [&](std::exception_ptr e) { done.set_value(e); }));
+  bool next_refused = false;
+  ASSERT_TRUE(object->ReadAtAsync(0, bytes.data(), 100, [&](std::exception_ptr e) {
+    // A reader told of the shutdown that starts another read (the read-ahead does) is refused at
+    // once, not left waiting for an answer that never comes.
+    try {
+      object->ReadAtAsync(0, bytes.data(), 100, [](std::exception_ptr) { ADD_FAILURE() << "a read after shutdown"; });
+    } catch (const TransientError&) {
+      next_refused = true;
+    }
+    done.set_value(e);
+  }));
   std::this_thread::sleep_for(std::chrono::milliseconds(150));
-  object.reset();
-  store.reset();
+  store.reset();  // the object's reads end with it (the object is not used again)
   const std::exception_ptr error = done.get_future().get();
   EXPECT_THROW(std::rethrow_exception(error), TransientError);
+  EXPECT_TRUE(next_refused);
 }
 
 // Web identity (EKS IAM roles for service accounts): the proxy plays STS and answers
