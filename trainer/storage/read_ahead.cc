@@ -222,49 +222,46 @@ void ReadAhead::IoLoop() {
     }
     lock.lock();
     range->bytes = std::move(bytes);
-    range->error = error;
-    range->done = true;
-    ++ranges_read_;
-    ready_cv_.notify_all();
+    FinishedLocked(*range, error);
   }
+}
+
+void ReadAhead::FinishedLocked(Range& range, std::exception_ptr error) {
+  range.error = std::move(error);
+  range.done = true;
+  ++ranges_read_;
+  ready_cv_.notify_all();
 }
 
 void ReadAhead::StartFetchesLocked() {
   while (!stop_ && !to_fetch_.empty() && in_flight_ < std::max(1, options_.connections)) {
     std::shared_ptr<Range> range = std::move(to_fetch_.front());
     to_fetch_.pop_front();
-    const ReadableObject& object = *objects_[static_cast<size_t>(range->plan.object)];
-    range->bytes = Buffer(range->plan.length);  // not zero-filled: the read writes every byte, or fails
-    ++in_flight_;
-    bool started = false;
+    const RangePlan& plan = range->plan;
+    const ReadableObject& object = *objects_[static_cast<size_t>(plan.object)];
+    range->bytes = Buffer(plan.length);  // not zero-filled: the read writes every byte, or fails
     std::exception_ptr error;
     try {
-      started = range->plan.length > 0 &&
-                object.ReadAtAsync(range->plan.offset, range->bytes.get(), range->plan.length,
-                                   [this, range](std::exception_ptr failure) { Finished(range, std::move(failure)); });
-      if (!started && range->plan.length > 0) {
-        throw TransientError(ShortObjectMessage(object, range->plan.offset, range->plan.length));
+      // The completion takes mu_, held here: it cannot count a read down before it is counted.
+      if (plan.length > 0 &&
+          object.ReadAtAsync(plan.offset, range->bytes.get(), plan.length,
+                             [this, range](std::exception_ptr e) { Finished(range, std::move(e)); })) {
+        ++in_flight_;
+        continue;
       }
+      if (plan.length > 0) throw TransientError(ShortObjectMessage(object, plan.offset, plan.length));
     } catch (...) {
       error = std::current_exception();
     }
-    if (started) continue;
-    --in_flight_;
-    range->error = error;
-    range->done = true;
-    ++ranges_read_;
-    ready_cv_.notify_all();
+    FinishedLocked(*range, error);
   }
 }
 
 void ReadAhead::Finished(const std::shared_ptr<Range>& range, std::exception_ptr error) {
   std::lock_guard<std::mutex> lock(mu_);
-  range->error = std::move(error);
-  range->done = true;
-  ++ranges_read_;
   --in_flight_;
+  FinishedLocked(*range, std::move(error));
   StartFetchesLocked();
-  ready_cv_.notify_all();
   if (in_flight_ == 0) io_cv_.notify_all();  // a Stop() waiting for the last read
 }
 

@@ -90,8 +90,10 @@ class ReadAhead {
   void IoLoop();
   // Asynchronous objects: under mu_, starts ranges while fewer than `connections` are in flight.
   void StartFetchesLocked();
-  // A range's read ended (error: nullptr or what the read threw); takes mu_.
+  // A range's read ended (error: nullptr or what the read threw): an asynchronous read's
+  // completion, which takes mu_; and, under mu_, what every way of reading does then.
   void Finished(const std::shared_ptr<Range>& range, std::exception_ptr error);
+  void FinishedLocked(Range& range, std::exception_ptr error);
   // A buffer of at least n bytes: a pooled one of n's size class (freshly mapped memory would be
   // faulted in and zeroed by the kernel on every range), or a one-off for an extent longer than
   // max_range_bytes.

@@ -9,6 +9,8 @@
 #include <future>
 #include <mutex>
 #include <random>
+#include <set>
+#include <thread>
 
 #include "tests/support/fault_proxy.h"
 #include "tests/support/s3_server.h"
@@ -49,13 +51,20 @@ struct AsyncRead {
   std::string bytes;
   std::exception_ptr error;
 };
-void ReadAllAsync(const ReadableObject& object, std::vector<AsyncRead>& reads) {
+void ReadAllAsync(const ReadableObject& object, std::vector<AsyncRead>& reads,
+                  std::set<std::thread::id>* completed_on = nullptr) {
   std::vector<std::promise<std::exception_ptr>> done(reads.size());
+  std::mutex mu;
   for (size_t i = 0; i < reads.size(); ++i) {
     reads[i].bytes.assign(reads[i].length, '\0');
     const bool started =
-        object.ReadAtAsync(reads[i].offset, reads[i].bytes.data(), reads[i].length,
-                           [&promise = done[i]](std::exception_ptr error) { promise.set_value(error); });
+        object.ReadAtAsync(reads[i].offset, reads[i].bytes.data(), reads[i].length, [&, i](std::exception_ptr error) {
+          if (completed_on) {
+            std::lock_guard<std::mutex> lock(mu);
+            completed_on->insert(std::this_thread::get_id());
+          }
+          done[i].set_value(error);
+        });
     ASSERT_TRUE(started) << reads[i].offset;
   }
   for (size_t i = 0; i < reads.size(); ++i) reads[i].error = done[i].get_future().get();
@@ -220,7 +229,10 @@ TEST_F(S3StorageTest, AsynchronousRangedReadsAllGoThroughOneTransferThread) {
   }
   reads.back() = {bytes.size() - 7, 7, "", nullptr};  // the last bytes
   const int64_t requests = GlobalS3Counters().requests.load();
-  ReadAllAsync(*object, reads);
+  std::set<std::thread::id> completed_on;
+  ReadAllAsync(*object, reads, &completed_on);
+  ASSERT_EQ(completed_on.size(), 1u);                            // every completion on one thread ...
+  EXPECT_NE(*completed_on.begin(), std::this_thread::get_id());  // ... which is not the caller's
   for (const AsyncRead& read : reads) {
     ASSERT_EQ(read.error, nullptr) << read.offset;
     ASSERT_EQ(read.bytes, bytes.substr(read.offset, read.length)) << read.offset;
