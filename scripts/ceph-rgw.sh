@@ -92,9 +92,11 @@ log to stderr = false
 err to stderr = true
 mon cluster log file = $dir/log/cluster.log
 mon data = $dir/mon/\$name
-# A full disk elsewhere must not stop a test's monitor.
-mon data avail warn = 1
-mon data avail crit = 0
+# The monitor refuses to start when its disk's free space, as a whole percent, is at or below
+# "crit": on a large disk under 1% free (2.5 GB of 252 GB) is 0%, so 0 is not enough. A test's
+# monitor stores a few MB; a disk that full fails the writes themselves, with their own errors.
+mon data avail warn = 0
+mon data avail crit = -1
 # Paxos proposes at once: start-up takes ~2 s instead of ~12 s.
 paxos propose interval = 0.01
 mon allow pool size one = true
@@ -155,9 +157,12 @@ spawn() {
 }
 
 # Says what step `name` did ("exited during start-up"), with its last words and its log; fails.
+# A daemon may exit before it has written a word (its log is flushed by a thread that exit()
+# stops), so the free space of DIR's disk is said too.
 failed() {
   echo "ceph-rgw: $1 $2 (full log: $dir/log/${ceph_name[$1]}.log); it said:" >&2
   grep -v '^$' "$dir/log/$1.out" 2>/dev/null | tail -n 5 | sed 's/^/  /' >&2 || true
+  df -h --output=avail,size "$dir" 2>/dev/null | awk -v d="$dir" 'NR == 2 { print "ceph-rgw: " $1 " free of " $2 " where " d " is" }' >&2 || true
   return 1
 }
 

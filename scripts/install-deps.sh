@@ -53,6 +53,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: apt-get install ${missing[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  $SUDO apt-get clean  # the downloaded .debs (1.5 GB): the build and the tests' scratch need the disk
 fi
 
 venv_ok() {
@@ -69,7 +70,7 @@ if ! venv_ok; then
   echo "install-deps: torch==$TORCH_VERSION torchvision==$TORCHVISION_VERSION into $KUBECNN_VENV"
   $SUDO mkdir -p "$(dirname "$KUBECNN_VENV")"
   [ -x "$KUBECNN_VENV/bin/python3" ] || $SUDO python3 -m venv "$KUBECNN_VENV"
-  $SUDO "$KUBECNN_VENV/bin/python3" -m pip install -q \
+  $SUDO "$KUBECNN_VENV/bin/python3" -m pip install -q --no-cache-dir \
     "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" pillow numpy "tensorboard==$TENSORBOARD_VERSION" \
     "helm-python-sdk==$HELM_SDK_VERSION" pyyaml "boto3==$BOTO3_VERSION"
 fi

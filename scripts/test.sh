@@ -23,4 +23,16 @@ if [ -z "${KUBEBUILDER_ASSETS:-}" ]; then
     echo "test: no Kubernetes control-plane binaries; the control-plane tests will skip (fail under CI)" >&2
   fi
 fi
-ctest --test-dir "${KUBECNN_BUILD_DIR:-build}" --output-on-failure -j "$(nproc)"
+# The tests' scratch (each control plane's etcd, checkpoints, Ceph's monitor) is under gtest's
+# TEST_TMPDIR, else /tmp; a nearly full disk fails many tests at once ("no space left on device"),
+# so its free space is said before the run and again after a failed one.
+scratch=${TEST_TMPDIR:-/tmp}
+free_space() {
+  df -h --output=avail,size "$scratch" | awk -v d="$scratch" 'NR == 2 { print "test: " $1 " free of " $2 " on " d }'
+}
+free_space
+ctest --test-dir "${KUBECNN_BUILD_DIR:-build}" --output-on-failure -j "$(nproc)" || {
+  rc=$?
+  free_space >&2
+  exit $rc
+}
