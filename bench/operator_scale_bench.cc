@@ -17,9 +17,11 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -79,12 +81,14 @@ struct OperatorFigures {
   double rss_idle_mb = NAN, rss_peak_mb = NAN;
   kubecnn::bench::HollowNodeCounts node;
   std::map<std::string, double> writes;  // the API server's, from the first create to every launcher
+  std::map<std::string, double> cpu;     // each process's CPU seconds over the same span
 };
 
 struct LimitFigures {
   int threads = 0;
   double seconds = NAN;
   std::map<std::string, double> writes;  // the API server's, from the first create to the last
+  std::map<std::string, double> cpu;     // each process's CPU seconds over the same span
   int failures = 0;
   std::string first_failure;
 };
@@ -144,6 +148,19 @@ double ProcStatusMb(pid_t pid, const std::string& key) {
     if (line.rfind(key + ":", 0) == 0) return std::stod(line.substr(key.size() + 1)) * 1024 / 1e6;
   }
   return NAN;
+}
+
+// CPU seconds (user + system) a process has used so far, from /proc/PID/stat; NaN when unreadable.
+double CpuSeconds(const std::string& pid) {
+  std::ifstream in("/proc/" + pid + "/stat");
+  const std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t name_end = stat.rfind(')');  // the command's name may hold spaces and parentheses
+  if (name_end == std::string::npos) return NAN;
+  std::istringstream fields(stat.substr(name_end + 1));
+  std::vector<std::string> f;  // f[0] is field 3 (state): utime is field 14, stime 15
+  for (std::string field; fields >> field;) f.push_back(field);
+  if (f.size() < 13) return NAN;
+  return (std::stod(f[11]) + std::stod(f[12])) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 double Percentile(std::vector<double> values, double q) {
@@ -228,6 +245,20 @@ std::map<std::string, double> ApiServerWrites(ScaleCluster& cluster) {
   return writes;
 }
 
+// CPU seconds so far of each process on the 2 cores: the control plane's, this process's (the
+// creating clients, the hollow node, the watches) and the operator's when there is one.
+std::map<std::string, double> CpuByProcess(ScaleCluster& cluster, pid_t operator_pid = 0) {
+  static const char* const kComponents[] = {"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"};
+  std::map<std::string, double> cpu;
+  const std::vector<pid_t> pids = cluster.plane().pids();
+  for (size_t i = 0; i < pids.size() && i < std::size(kComponents); ++i) {
+    cpu[kComponents[i]] = CpuSeconds(std::to_string(pids[i]));
+  }
+  cpu["bench: clients, hollow node"] = CpuSeconds("self");
+  if (operator_pid > 0) cpu["kubecnn-operator"] = CpuSeconds(std::to_string(operator_pid));
+  return cpu;
+}
+
 std::map<std::string, double> Minus(std::map<std::string, double> after, const std::map<std::string, double>& before) {
   for (const auto& [what, count] : before) after[what] -= count;
   return after;
@@ -244,6 +275,7 @@ LimitFigures MeasureLimit(int n, const BenchOptions& o) {
   f.threads = o.limit_threads;
   Clients clients = WarmClients(cluster, o.limit_threads);
   const std::map<std::string, double> writes_before = ApiServerWrites(cluster);
+  const std::map<std::string, double> cpu_before = CpuByProcess(cluster);
   const auto start = SteadyClock::now();
   f.failures = CreateInParallel(
       clients, n,
@@ -260,6 +292,7 @@ LimitFigures MeasureLimit(int n, const BenchOptions& o) {
       },
       &f.first_failure);
   f.seconds = Since(start);
+  f.cpu = Minus(CpuByProcess(cluster), cpu_before);
   f.writes = Minus(ApiServerWrites(cluster), writes_before);
   return f;
 }
@@ -358,6 +391,7 @@ OperatorFigures MeasureOperator(int n, const OperatorConfig& config, const Bench
   std::vector<SteadyClock::time_point> create_started(static_cast<size_t>(n));
   Clients clients = WarmClients(cluster, o.creators);
   const std::map<std::string, double> writes_before = ApiServerWrites(cluster);
+  const std::map<std::string, double> cpu_before = CpuByProcess(cluster, op.pid());
   const auto start = SteadyClock::now();
   std::string first_failure;
   const int failures = CreateInParallel(
@@ -375,7 +409,10 @@ OperatorFigures MeasureOperator(int n, const OperatorConfig& config, const Bench
   auto next_report = start + std::chrono::seconds(30);
   for (;;) {
     const auto [launched, succeeded] = watch.Counts();
-    if (launched >= n && f.launchers < n) f.writes = Minus(ApiServerWrites(cluster), writes_before);
+    if (launched >= n && f.launchers < n) {
+      f.cpu = Minus(CpuByProcess(cluster, op.pid()), cpu_before);
+      f.writes = Minus(ApiServerWrites(cluster), writes_before);
+    }
     f.launchers = launched;
     f.succeeded = succeeded;
     if (launched >= n && succeeded >= n) break;
@@ -537,6 +574,24 @@ void PrintRun(int n, const std::vector<OperatorConfig>& configs, const std::vect
   row(all.c_str(), [&](const auto& f) {
     return Fixed(total(f.writes) / dn, 1) + ", " + Fixed(total(f.writes) / f.launchers_s, 0) + "/s";
   });
+  // Where the cores went over the same spans: what the operator's run spent beyond the limit's.
+  std::printf("CPU seconds, until the limit's last create | until every launcher (%ld cores):\n",
+              sysconf(_SC_NPROCESSORS_ONLN));
+  std::set<std::string> processes;
+  for (const auto& [name, seconds] : limit.cpu) processes.insert(name);
+  for (const OperatorFigures& f : figures) {
+    for (const auto& [name, seconds] : f.cpu) processes.insert(name);
+  }
+  const auto cpu_of = [](const std::map<std::string, double>& cpu, const std::string& name) {
+    const auto it = cpu.find(name);
+    return it == cpu.end() ? 0.0 : it->second;
+  };
+  for (const std::string& name : processes) {
+    const std::string label = "  " + name + " (limit " + Fixed(cpu_of(limit.cpu, name), 1) + ")";
+    row(label.c_str(), [&](const auto& f) { return Fixed(cpu_of(f.cpu, name), 1); });
+  }
+  const std::string cpu_all = "  all (limit " + Fixed(total(limit.cpu), 1) + " in " + Fixed(limit.seconds, 1) + " s)";
+  row(cpu_all.c_str(), [&](const auto& f) { return Fixed(total(f.cpu), 1) + " in " + Fixed(f.launchers_s, 1) + " s"; });
   for (size_t i = 0; i < figures.size(); ++i) {
     if (!figures[i].complete || !figures[i].problem.empty()) {
       std::printf("INCOMPLETE %s: %d/%d launchers, %d/%d Succeeded; %s\n", configs[i].name.c_str(),

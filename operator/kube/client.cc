@@ -7,12 +7,8 @@
 namespace kubecnn::kube {
 namespace {
 
-std::string NameOf(const nlohmann::json& object) {
-  return object.value("metadata", nlohmann::json::object()).value("name", "");
-}
-std::string NamespaceOf(const nlohmann::json& object) {
-  return object.value("metadata", nlohmann::json::object()).value("namespace", "");
-}
+std::string NameOf(const nlohmann::json& object) { return MetadataOf(object).value("name", ""); }
+std::string NamespaceOf(const nlohmann::json& object) { return MetadataOf(object).value("namespace", ""); }
 
 nlohmann::json ParseBody(const std::string& action, const HttpResponse& response) {
   nlohmann::json parsed = nlohmann::json::parse(response.body, nullptr, false);
@@ -200,7 +196,7 @@ nlohmann::json Client::Delete(const Resource& resource, const std::string& ns, c
 }
 
 void Client::Watch(const Resource& resource, const std::string& ns, const WatchOptions& options,
-                   const std::function<bool(const WatchEvent&)>& on_event, StopSignal* stop) {
+                   const std::function<bool(WatchEvent&&)>& on_event, StopSignal* stop) {
   const std::string target =
       CollectionPath(resource, ns) +
       QueryString({{"watch", "true"},

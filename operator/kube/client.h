@@ -83,9 +83,10 @@ class Client {
 
   // Streams a watch: on_event gets each event (bookmarks and in-stream ERRORs included) until the
   // server ends the stream, on_event returns false, or `stop` fires. An HTTP error status throws
-  // ApiError (410 included); a broken connection throws TransportError.
+  // ApiError (410 included); a broken connection throws TransportError. Each event is the
+  // handler's to keep (an rvalue: a cache moves the object in instead of copying it).
   void Watch(const Resource& resource, const std::string& ns, const WatchOptions& options,
-             const std::function<bool(const WatchEvent&)>& on_event, StopSignal* stop = nullptr);
+             const std::function<bool(WatchEvent&&)>& on_event, StopSignal* stop = nullptr);
 
   // GET of a text body read line by line as it arrives (a pod's log, ?follow=true), until the body
   // ends, on_line returns false or `stop` fires. `target` is a path with its query. An HTTP error

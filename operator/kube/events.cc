@@ -9,7 +9,7 @@
 namespace kubecnn::kube {
 
 nlohmann::json ObjectReference(const nlohmann::json& object) {
-  const nlohmann::json meta = object.value("metadata", nlohmann::json::object());
+  const nlohmann::json& meta = MetadataOf(object);
   nlohmann::json ref = {{"kind", object.value("kind", "")},
                         {"apiVersion", object.value("apiVersion", "")},
                         {"name", meta.value("name", "")},

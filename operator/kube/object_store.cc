@@ -6,23 +6,21 @@
 namespace kubecnn::kube {
 namespace {
 
-std::string Namespace(const ObjectPtr& object) {
-  return object ? object->value("metadata", nlohmann::json::object()).value("namespace", "") : "";
-}
+std::string Namespace(const ObjectPtr& object) { return object ? MetadataOf(*object).value("namespace", "") : ""; }
 
 std::vector<std::string> Owners(const ObjectPtr& object) {
   std::vector<std::string> out;
   if (!object) return out;
-  const nlohmann::json meta = object->value("metadata", nlohmann::json::object());
-  for (const nlohmann::json& ref : meta.value("ownerReferences", nlohmann::json::array())) {
+  const nlohmann::json& meta = MetadataOf(*object);
+  const auto refs = meta.find("ownerReferences");
+  if (refs == meta.end() || !refs->is_array()) return out;
+  for (const nlohmann::json& ref : *refs) {
     if (ref.is_object() && ref.contains("uid") && ref["uid"].is_string()) out.push_back(ref["uid"]);
   }
   return out;
 }
 
-std::string Uid(const ObjectPtr& object) {
-  return object->value("metadata", nlohmann::json::object()).value("uid", "");
-}
+std::string Uid(const ObjectPtr& object) { return MetadataOf(*object).value("uid", ""); }
 
 std::string KeyOf(const Delta& d) { return ObjectKey(d.new_object ? *d.new_object : *d.old_object); }
 
@@ -38,14 +36,14 @@ void DropManagedFields(nlohmann::json& object) {
   if (meta != object.end() && meta->is_object()) meta->erase("managedFields");
 }
 
-std::vector<Delta> ApplyWatchEvent(ObjectMap& objects, const WatchEvent& event, const Transform& transform) {
+std::vector<Delta> ApplyWatchEvent(ObjectMap& objects, WatchEvent event, const Transform& transform) {
   const std::string key = ObjectKey(event.object);
   auto it = objects.find(key);
   std::vector<Delta> deltas;
   switch (event.type) {
     case WatchEventType::kAdded:
     case WatchEventType::kModified: {
-      ObjectPtr object = Cached(event.object, transform);
+      ObjectPtr object = Cached(std::move(event.object), transform);
       if (it != objects.end() && Uid(it->second) != Uid(object)) {
         deltas.push_back({Delta::Kind::kDelete, it->second, nullptr});
         objects.erase(it);
@@ -64,7 +62,7 @@ std::vector<Delta> ApplyWatchEvent(ObjectMap& objects, const WatchEvent& event, 
       if (it == objects.end()) return deltas;
       objects.erase(it);
       // Hand out the final state the server reported, as client-go does.
-      deltas.push_back({Delta::Kind::kDelete, Cached(event.object, transform), nullptr});
+      deltas.push_back({Delta::Kind::kDelete, Cached(std::move(event.object), transform), nullptr});
       return deltas;
     default: return deltas;
   }
@@ -125,12 +123,12 @@ void ObjectStore::IndexDeltas(const std::vector<Delta>& deltas) {
   }
 }
 
-std::vector<Delta> ObjectStore::Apply(const WatchEvent& event) {
+std::vector<Delta> ObjectStore::Apply(WatchEvent event) {
   std::lock_guard<std::mutex> lock(mu_);
   const std::string key = ObjectKey(event.object);
   auto it = objects_.find(key);
   ObjectPtr cached = it == objects_.end() ? nullptr : it->second;
-  std::vector<Delta> deltas = ApplyWatchEvent(objects_, event, transform_);
+  std::vector<Delta> deltas = ApplyWatchEvent(objects_, std::move(event), transform_);
   if (!deltas.empty()) {
     auto now = objects_.find(key);
     Index(key, cached, now == objects_.end() ? nullptr : now->second);

@@ -41,7 +41,7 @@ struct Delta {
 // unknown key changes nothing. A key whose uid changed was deleted and re-created: that is a
 // delete of the old object and an add of the new one, never an update across uids. Bookmarks and
 // errors are not for this function. Objects go in (and deleted ones out) through `transform`.
-std::vector<Delta> ApplyWatchEvent(ObjectMap& objects, const WatchEvent& event,
+std::vector<Delta> ApplyWatchEvent(ObjectMap& objects, WatchEvent event,
                                    const Transform& transform = DropManagedFields);
 
 // Replaces `objects` by a fresh list: deletes for keys gone from it (or re-created under a new
@@ -53,7 +53,7 @@ std::vector<Delta> ReplaceAll(ObjectMap& objects, std::vector<nlohmann::json> it
 class ObjectStore {
  public:
   explicit ObjectStore(Transform transform = DropManagedFields) : transform_(std::move(transform)) {}
-  std::vector<Delta> Apply(const WatchEvent& event);
+  std::vector<Delta> Apply(WatchEvent event);  // moved in: the cache keeps the event's object
   std::vector<Delta> Replace(std::vector<nlohmann::json> items);
 
   ObjectPtr Get(const std::string& key) const;

@@ -61,7 +61,7 @@ Reflector::WatchEnd Reflector::WatchOnce(std::string* resource_version, StopSign
   try {
     client_.Watch(
         resource_, options_.ns, watch,
-        [&](const WatchEvent& event) {
+        [&](WatchEvent&& event) {
           switch (event.type) {
             case WatchEventType::kBookmark: *resource_version = ResourceVersionOf(event.object); return true;
             case WatchEventType::kError: {
@@ -74,8 +74,9 @@ Reflector::WatchEnd Reflector::WatchOnce(std::string* resource_version, StopSign
             }
             default: {
               std::lock_guard<std::mutex> lock(dispatch_mu_);
-              for (const Delta& delta : store_.Apply(event)) deliver_(delta);
-              *resource_version = ResourceVersionOf(event.object);
+              std::string version = ResourceVersionOf(event.object);
+              for (const Delta& delta : store_.Apply(std::move(event))) deliver_(delta);
+              *resource_version = std::move(version);
               ++events_;
               return true;
             }

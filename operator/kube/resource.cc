@@ -36,8 +36,15 @@ std::string ObjectKey(std::string_view ns, std::string_view name) {
   return ns.empty() ? std::string(name) : std::string(ns) + "/" + std::string(name);
 }
 
+const nlohmann::json& MetadataOf(const nlohmann::json& object) {
+  static const nlohmann::json kNone = nlohmann::json::object();
+  if (!object.is_object()) return kNone;
+  const auto it = object.find("metadata");
+  return it != object.end() && it->is_object() ? *it : kNone;
+}
+
 std::string ObjectKey(const nlohmann::json& object) {
-  const nlohmann::json& meta = object.contains("metadata") ? object["metadata"] : nlohmann::json::object();
+  const nlohmann::json& meta = MetadataOf(object);
   return ObjectKey(meta.value("namespace", ""), meta.value("name", ""));
 }
 
