@@ -68,7 +68,8 @@ struct Flags {
 };
 
 void AddFlags(kubecnn::FlagSet& s, Flags& f) {
-  s.Add("kubeconfig", &f.kubeconfig, "kubeconfig file (empty: $KUBECONFIG, then the in-cluster service account)");
+  s.Add("kubeconfig", &f.kubeconfig,
+        "kubeconfig file (empty: $KUBECONFIG, then the in-cluster service account, then ~/.kube/config)");
   s.Add("context", &f.context, "kubeconfig context (empty: current-context)");
   s.Add("namespace", &f.ns, "namespace of the leader-election Lease (empty: the config's namespace)");
   s.Add("leader_elect", &f.leader_elect, "take part in leader election (1/t/true/yes or 0/f/false/no)");

@@ -246,7 +246,7 @@ RestConfig InClusterConfig(const std::string& service_host, const std::string& s
 }
 
 ConfigChoice ChooseConfigSource(const std::string& flag, const std::string& env_kubeconfig, bool in_cluster,
-                                const std::function<bool(const std::string&)>& exists) {
+                                const std::string& home, const std::function<bool(const std::string&)>& exists) {
   if (!flag.empty()) return {ConfigSource::kFlag, {flag}};
   ConfigChoice choice{ConfigSource::kEnvironment, {}};
   std::stringstream paths(env_kubeconfig);
@@ -256,6 +256,7 @@ ConfigChoice ChooseConfigSource(const std::string& flag, const std::string& env_
   }
   if (!choice.paths.empty()) return choice;
   if (in_cluster) return {ConfigSource::kInCluster, {}};
+  if (!home.empty() && exists(home + "/.kube/config")) return {ConfigSource::kHome, {home + "/.kube/config"}};
   return {ConfigSource::kNone, {}};
 }
 
@@ -268,17 +269,19 @@ RestConfig LoadRestConfig(const std::string& kubeconfig_flag, const std::string&
     struct stat st;
     return ::stat(p.c_str(), &st) == 0;
   };
-  const ConfigChoice choice = ChooseConfigSource(kubeconfig_flag, env ? env : "", in_cluster, exists);
+  const char* home = std::getenv("HOME");
+  const ConfigChoice choice = ChooseConfigSource(kubeconfig_flag, env ? env : "", in_cluster, home ? home : "", exists);
   switch (choice.source) {
     case ConfigSource::kFlag:
-    case ConfigSource::kEnvironment: return LoadKubeconfigFiles(choice.paths, context);
+    case ConfigSource::kEnvironment:
+    case ConfigSource::kHome: return LoadKubeconfigFiles(choice.paths, context);
     case ConfigSource::kInCluster:
       return InClusterConfig(host, port, "/var/run/secrets/kubernetes.io/serviceaccount", ReadWholeFile);
     case ConfigSource::kNone: break;
   }
   throw std::runtime_error(
-      "no Kubernetes configuration: pass --kubeconfig=PATH, set KUBECONFIG, or run in a pod "
-      "with a service account" +
+      "no Kubernetes configuration: pass --kubeconfig=PATH, set KUBECONFIG, create ~/.kube/config, "
+      "or run in a pod with a service account" +
       std::string(env && *env ? " (KUBECONFIG=" + std::string(env) + " names no existing file)" : ""));
 }
 

@@ -61,15 +61,16 @@ RestConfig LoadKubeconfigFiles(const std::vector<std::string>& paths, const std:
 RestConfig InClusterConfig(const std::string& service_host, const std::string& service_port,
                            const std::string& account_dir, const FileReader& read_file);
 
-enum class ConfigSource { kFlag, kEnvironment, kInCluster, kNone };
+enum class ConfigSource { kFlag, kEnvironment, kInCluster, kHome, kNone };
 struct ConfigChoice {
   ConfigSource source = ConfigSource::kNone;
-  std::vector<std::string> paths;  // the kubeconfig files for kFlag (one) and kEnvironment (merged)
+  std::vector<std::string> paths;  // the kubeconfig files for kFlag and kHome (one), kEnvironment (merged)
 };
-// --kubeconfig wins, then every existing file of $KUBECONFIG (colon-separated, duplicates once, in
-// order, merged by ParseKubeconfigs), then in-cluster when the service environment is present.
+// As controller-runtime's GetConfig: --kubeconfig wins, then every existing file of $KUBECONFIG
+// (colon-separated, duplicates once, in order, merged by ParseKubeconfigs), then in-cluster when the
+// service environment is present, then $HOME/.kube/config when it exists (an operator run by hand).
 ConfigChoice ChooseConfigSource(const std::string& flag, const std::string& env_kubeconfig, bool in_cluster,
-                                const std::function<bool(const std::string&)>& exists);
+                                const std::string& home, const std::function<bool(const std::string&)>& exists);
 
 // The I/O shell over the above: the process environment and files.
 RestConfig LoadRestConfig(const std::string& kubeconfig_flag, const std::string& context = "");

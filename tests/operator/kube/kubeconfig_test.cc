@@ -119,26 +119,30 @@ TEST(Kubeconfig, InClusterReadsTheServiceAccount) {
   EXPECT_THROW(InClusterConfig("", "", "/sa", fs.Reader()), std::runtime_error);
 }
 
-TEST(Kubeconfig, ChoosesFlagThenKubeconfigEnvThenInCluster) {
-  auto exists = [](const std::string& p) { return p == "/b" || p == "/c"; };
+TEST(Kubeconfig, ChoosesFlagThenKubeconfigEnvThenInClusterThenHome) {
+  auto exists = [](const std::string& p) { return p == "/b" || p == "/c" || p == "/home/u/.kube/config"; };
   struct Case {
     std::string flag, env;
     bool in_cluster;
+    std::string home;
     ConfigSource source;
     std::vector<std::string> paths;
   };
   const Case cases[] = {
-      {"/flag", "/b", true, ConfigSource::kFlag, {"/flag"}},
-      {"", "/a:/b:/c", true, ConfigSource::kEnvironment, {"/b", "/c"}},   // every existing file, in order
-      {"", "/c::/b:/c", true, ConfigSource::kEnvironment, {"/c", "/b"}},  // each once
-      {"", "/a", true, ConfigSource::kInCluster, {}},
-      {"", "", true, ConfigSource::kInCluster, {}},
-      {"", "", false, ConfigSource::kNone, {}},
+      {"/flag", "/b", true, "/home/u", ConfigSource::kFlag, {"/flag"}},
+      {"", "/a:/b:/c", true, "/home/u", ConfigSource::kEnvironment, {"/b", "/c"}},   // every existing file, in order
+      {"", "/c::/b:/c", true, "/home/u", ConfigSource::kEnvironment, {"/c", "/b"}},  // each once
+      {"", "/a", true, "/home/u", ConfigSource::kInCluster, {}},
+      {"", "", true, "/home/u", ConfigSource::kInCluster, {}},  // in a pod, its own account wins
+      {"", "", false, "/home/u", ConfigSource::kHome, {"/home/u/.kube/config"}},
+      {"", "/a", false, "/home/u", ConfigSource::kHome, {"/home/u/.kube/config"}},
+      {"", "", false, "/home/v", ConfigSource::kNone, {}},  // no such file
+      {"", "", false, "", ConfigSource::kNone, {}},         // no $HOME
   };
   for (const Case& c : cases) {
-    const ConfigChoice choice = ChooseConfigSource(c.flag, c.env, c.in_cluster, exists);
-    EXPECT_EQ(choice.source, c.source) << c.flag << "|" << c.env;
-    EXPECT_EQ(choice.paths, c.paths) << c.flag << "|" << c.env;
+    const ConfigChoice choice = ChooseConfigSource(c.flag, c.env, c.in_cluster, c.home, exists);
+    EXPECT_EQ(choice.source, c.source) << c.flag << "|" << c.env << "|" << c.home;
+    EXPECT_EQ(choice.paths, c.paths) << c.flag << "|" << c.env << "|" << c.home;
   }
 }
 

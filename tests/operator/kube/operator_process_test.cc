@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -172,6 +174,32 @@ TEST(OperatorProcesses, ReadinessFailsOnceTheApiServerStopsAnswering) {
   EXPECT_EQ(ready.status, 503) << op.output();
   EXPECT_NE(ready.body.find("no answer from the API server"), std::string::npos) << ready.body;
   EXPECT_EQ(testing::HttpGet(health, "/healthz").status, 200) << "alive: a restart would not bring the API back";
+}
+
+// Run by hand, outside a pod and with neither --kubeconfig nor $KUBECONFIG, the operator uses
+// ~/.kube/config, as controller-runtime's operators do; without that file it exits saying what to do.
+TEST(OperatorProcesses, OutsideAPodWithoutFlagOrVariableItUsesTheHomeKubeconfig) {
+  FakeApiServer server;
+  testing::ScratchDir home;
+  std::filesystem::create_directories(home / ".kube");
+  testing::WriteFile(home / ".kube/config", server.Kubeconfig("token: operator"));
+  const std::vector<std::string> env = {"HOME=" + home.path(), "KUBECONFIG=", "KUBERNETES_SERVICE_HOST="};
+  const int health = testing::FreePort();
+  testing::Process op({kOperator, "--namespace=ops", "--leader_elect=false", "--health_port=" + std::to_string(health),
+                       "--metrics_port=0"},
+                      home / "op.log", env);
+  ASSERT_TRUE(testing::GetWhileRunning(op, health, "/readyz", "", std::chrono::seconds(10))) << op.output();
+  op.Signal(SIGTERM);
+  EXPECT_EQ(op.Wait(std::chrono::seconds(10)), 0) << op.output();
+
+  testing::ScratchDir empty_home;
+  testing::Process lost({kOperator, "--namespace=ops", "--leader_elect=false", "--health_port=0", "--metrics_port=0"},
+                        empty_home / "op.log",
+                        {"HOME=" + empty_home.path(), "KUBECONFIG=", "KUBERNETES_SERVICE_HOST="});
+  const std::optional<int> code = lost.Wait(std::chrono::seconds(10));
+  ASSERT_TRUE(code.has_value()) << lost.output();
+  EXPECT_NE(*code, 0);
+  EXPECT_NE(lost.output().find("create ~/.kube/config"), std::string::npos) << lost.output();
 }
 
 }  // namespace
