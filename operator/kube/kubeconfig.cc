@@ -256,7 +256,11 @@ ConfigChoice ChooseConfigSource(const std::string& flag, const std::string& env_
   }
   if (!choice.paths.empty()) return choice;
   if (in_cluster) return {ConfigSource::kInCluster, {}};
-  if (!home.empty() && exists(home + "/.kube/config")) return {ConfigSource::kHome, {home + "/.kube/config"}};
+  // A set $KUBECONFIG replaces ~/.kube/config (kubectl's rule): a mistyped path must not quietly
+  // reach the default cluster.
+  if (env_kubeconfig.empty() && !home.empty() && exists(home + "/.kube/config")) {
+    return {ConfigSource::kHome, {home + "/.kube/config"}};
+  }
   return {ConfigSource::kNone, {}};
 }
 

@@ -68,7 +68,8 @@ struct ConfigChoice {
 };
 // As controller-runtime's GetConfig: --kubeconfig wins, then every existing file of $KUBECONFIG
 // (colon-separated, duplicates once, in order, merged by ParseKubeconfigs), then in-cluster when the
-// service environment is present, then $HOME/.kube/config when it exists (an operator run by hand).
+// service environment is present, then $HOME/.kube/config when it exists and $KUBECONFIG is unset
+// (an operator run by hand).
 ConfigChoice ChooseConfigSource(const std::string& flag, const std::string& env_kubeconfig, bool in_cluster,
                                 const std::string& home, const std::function<bool(const std::string&)>& exists);
 

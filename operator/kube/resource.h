@@ -39,9 +39,9 @@ std::string ObjectPath(const Resource& resource, std::string_view ns, std::strin
 
 // "namespace/name" (or "name" for cluster-scoped objects): the key of caches and work queues.
 std::string ObjectKey(const nlohmann::json& object);
+std::string ObjectKey(std::string_view ns, std::string_view name);
 // The object's "metadata" in place (json::value() would copy it), or an empty object.
 const nlohmann::json& MetadataOf(const nlohmann::json& object);
-std::string ObjectKey(std::string_view ns, std::string_view name);
 
 // Percent-encodes a query parameter value (RFC 3986 unreserved characters pass through).
 std::string UrlEncode(std::string_view value);

@@ -135,9 +135,9 @@ TEST(Kubeconfig, ChoosesFlagThenKubeconfigEnvThenInClusterThenHome) {
       {"", "/a", true, "/home/u", ConfigSource::kInCluster, {}},
       {"", "", true, "/home/u", ConfigSource::kInCluster, {}},  // in a pod, its own account wins
       {"", "", false, "/home/u", ConfigSource::kHome, {"/home/u/.kube/config"}},
-      {"", "/a", false, "/home/u", ConfigSource::kHome, {"/home/u/.kube/config"}},
-      {"", "", false, "/home/v", ConfigSource::kNone, {}},  // no such file
-      {"", "", false, "", ConfigSource::kNone, {}},         // no $HOME
+      {"", "/a", false, "/home/u", ConfigSource::kNone, {}},  // a set KUBECONFIG replaces ~/.kube/config
+      {"", "", false, "/home/v", ConfigSource::kNone, {}},    // no such file
+      {"", "", false, "", ConfigSource::kNone, {}},           // no $HOME
   };
   for (const Case& c : cases) {
     const ConfigChoice choice = ChooseConfigSource(c.flag, c.env, c.in_cluster, c.home, exists);
