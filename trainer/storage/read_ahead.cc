@@ -7,21 +7,6 @@
 
 namespace kubecnn::storage {
 
-// Freed range buffers by size class (powers of two from 64 KiB to max_range_bytes), up to a
-// budget's worth in all: a range of one record takes a buffer its size, not a max_range one, and
-// no range makes the kernel map, fault in and zero fresh pages.
-struct ReadAhead::BufferPool {
-  static constexpr uint64_t kSmallest = 64u << 10;
-  std::mutex mu;
-  std::map<uint64_t, std::vector<std::unique_ptr<char[]>>> free;  // by class size
-  uint64_t free_bytes = 0;
-  static uint64_t ClassOf(uint64_t n) {
-    uint64_t size = kSmallest;
-    while (size < n) size *= 2;
-    return size;
-  }
-};
-
 struct ReadAhead::Range {
   RangePlan plan;
   int64_t remaining = 0;          // positions not yet taken
@@ -66,6 +51,11 @@ std::vector<RangePlan> CoalesceWindow(int64_t first, const std::vector<Extent>& 
 
 namespace {
 
+// The arena's address space: twice the budget, room for the first-fit's fragmentation (its pages
+// are faulted in only as used; the bench prints the high-water mark), and an extent longer than
+// the budget besides.
+uint64_t ArenaBytes(const ReadAheadOptions& options) { return 2 * options.budget_bytes + options.max_range_bytes; }
+
 uint64_t RangeBytes(const std::vector<RangePlan>& ranges) {
   uint64_t bytes = 0;
   for (const RangePlan& range : ranges) bytes += range.length;
@@ -86,7 +76,7 @@ ReadAhead::ReadAhead(std::vector<const ReadableObject*> objects,
       extent_at_(std::move(extent_at)),
       options_(options),
       first_slot_position_(first_position),
-      pool_(std::make_shared<BufferPool>()) {
+      arena_(std::make_shared<RangeArena>(ArenaBytes(options_))) {
   async_ = !objects_.empty() && std::all_of(objects_.begin(), objects_.end(),
                                             [](const ReadableObject* object) { return object->reads_async(); });
   {
@@ -171,34 +161,12 @@ bool ReadAhead::PlanWindowLocked() {
 }
 
 std::shared_ptr<char[]> ReadAhead::Buffer(uint64_t n) {
-  if (n > options_.max_range_bytes) return std::shared_ptr<char[]>(new char[n]);
-  const uint64_t size = BufferPool::ClassOf(n);
-  std::unique_ptr<char[]> buffer;
-  {
-    std::lock_guard<std::mutex> lock(pool_->mu);
-    auto& free = pool_->free[size];
-    if (!free.empty()) {
-      buffer = std::move(free.back());
-      free.pop_back();
-      pool_->free_bytes -= size;
-    }
+  if (char* p = arena_->Allocate(n)) {
+    // The deleter keeps the arena mapped while a view of one of its ranges lives.
+    return std::shared_ptr<char[]>(p, [arena = arena_, n](char* q) { arena->Free(q, n); });
   }
-  if (!buffer) buffer.reset(new char[size]);
-  // Back to the pool when the range and its last view are gone, while the pool holds less than a
-  // budget.
-  std::weak_ptr<BufferPool> pool = pool_;
-  const uint64_t keep = options_.budget_bytes;
-  return std::shared_ptr<char[]>(buffer.release(), [pool, keep, size](char* p) {
-    if (auto live = pool.lock()) {
-      std::lock_guard<std::mutex> lock(live->mu);
-      if (live->free_bytes + size <= keep) {
-        live->free[size].emplace_back(p);
-        live->free_bytes += size;
-        return;
-      }
-    }
-    delete[] p;
-  });
+  ++heap_buffers_;
+  return std::shared_ptr<char[]>(new char[n]);
 }
 
 void ReadAhead::IoLoop() {

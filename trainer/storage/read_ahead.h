@@ -7,6 +7,7 @@
 // thread per connection.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -20,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "trainer/storage/range_arena.h"
 #include "trainer/storage/storage.h"
 
 namespace kubecnn::storage {
@@ -79,6 +81,9 @@ class ReadAhead {
 
   int64_t ranges_read() const;
   uint64_t bytes_held() const;
+  // Ranges whose buffer came from the heap because the arena had no run long enough for them.
+  int64_t heap_buffers() const { return heap_buffers_.load(); }
+  const RangeArena& arena() const { return *arena_; }
 
  private:
   struct Range;
@@ -94,9 +99,9 @@ class ReadAhead {
   // completion, which takes mu_; and, under mu_, what every way of reading does then.
   void Finished(const std::shared_ptr<Range>& range, std::exception_ptr error);
   void FinishedLocked(Range& range, std::exception_ptr error);
-  // A buffer of at least n bytes: a pooled one of n's size class (freshly mapped memory would be
-  // faulted in and zeroed by the kernel on every range), or a one-off for an extent longer than
-  // max_range_bytes.
+  // n bytes from the arena: pages already faulted in (freshly mapped memory would be faulted in
+  // and zeroed by the kernel on every range), or from the heap when the arena has no run that
+  // long. Not zero-filled. Thread-safe.
   std::shared_ptr<char[]> Buffer(uint64_t n);
   // Under mu_: plans the next window when enough of the budget is free; true if it planned.
   bool PlanWindowLocked();
@@ -125,8 +130,8 @@ class ReadAhead {
   bool async_ = false;  // every object reads_async(): no threads of our own
   int in_flight_ = 0;   // asynchronous reads started, not yet finished
   std::vector<std::thread> threads_;
-  struct BufferPool;
-  std::shared_ptr<BufferPool> pool_;  // outlives this while views of its buffers do
+  std::shared_ptr<RangeArena> arena_;  // outlives this while views of its buffers do
+  std::atomic<int64_t> heap_buffers_{0};
 };
 
 }  // namespace kubecnn::storage

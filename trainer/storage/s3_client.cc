@@ -7,9 +7,13 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <map>
 #include <thread>
@@ -60,6 +64,32 @@ struct S3Transfer {
 
 namespace {
 
+// Copies into a range buffer that will not be read before much other data has passed through the
+// cache (the read-ahead consumes it later): on x86-64 with stores that bypass the cache, which
+// saves reading each destination line in before it is overwritten (a quarter of the S3 reader's
+// own CPU, by perf, at ~75 MB/s of images).
+void CopyToColdMemory(char* dst, const char* src, size_t n) {
+#if defined(__SSE2__)
+  const size_t head = std::min(n, static_cast<size_t>((16 - reinterpret_cast<uintptr_t>(dst) % 16) % 16));
+  std::memcpy(dst, src, head);
+  size_t i = head;
+  for (; i + 64 <= n; i += 64) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i + 16));
+    const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i + 32));
+    const __m128i d = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i + 48));
+    _mm_stream_si128(reinterpret_cast<__m128i*>(dst + i), a);
+    _mm_stream_si128(reinterpret_cast<__m128i*>(dst + i + 16), b);
+    _mm_stream_si128(reinterpret_cast<__m128i*>(dst + i + 32), c);
+    _mm_stream_si128(reinterpret_cast<__m128i*>(dst + i + 48), d);
+  }
+  std::memcpy(dst + i, src + i, n - i);
+  _mm_sfence();  // the streamed stores are ordered before the completion that publishes the range
+#else
+  std::memcpy(dst, src, n);
+#endif
+}
+
 size_t OnBody(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<S3Transfer*>(user);
   const size_t n = size * count;
@@ -70,7 +100,7 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
       t->overflow = true;
       return 0;  // aborts the transfer (CURLE_WRITE_ERROR)
     }
-    std::memcpy(t->request->sink + t->response->received, data, n);
+    CopyToColdMemory(t->request->sink + t->response->received, data, n);
   } else {
     if (t->response->body.size() + n > (64u << 20) && (t->request->method != "GET" || t->request->sink)) {
       t->overflow = true;  // no answer but a whole object's GET is this big

@@ -10,7 +10,10 @@
 #include <cstring>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
+#include <numeric>
+#include <random>
 #include <thread>
 
 namespace kubecnn::storage {
@@ -254,6 +257,55 @@ TEST_P(ReadAheadTest, RefillsInQuarterWindowsWhenEachRecordIsItsOwnRange) {
     ASSERT_LE(ahead.bytes_held(), 4000u);
   }
   EXPECT_EQ(ahead.ranges_read(), 1000);
+}
+
+// Records of 10-300 KiB in 16 objects, read in a new permutation each epoch, as the loader reads
+// ImageNet shards: ranges of every length from one record to the maximum come and go in any
+// order. Every range reuses arena pages when it can: none comes from the heap, the pages faulted
+// in stay near the budget, and four more epochs fault in less than one more range's worth.
+TEST_P(ReadAheadTest, RangesOfEveryLengthReuseTheArenaEpochAfterEpoch) {
+  constexpr int kObjects = 16, kRecordsPerObject = 60, kRecords = kObjects * kRecordsPerObject;
+  std::mt19937_64 random(7);
+  std::vector<std::vector<uint64_t>> offsets(kObjects);
+  std::vector<std::unique_ptr<MemoryObject>> objects;
+  std::vector<const ReadableObject*> views;
+  for (int o = 0; o < kObjects; ++o) {
+    uint64_t offset = 0;
+    for (int r = 0; r <= kRecordsPerObject; ++r) {
+      offsets[o].push_back(offset);
+      offset += (10u << 10) + random() % (290u << 10);
+    }
+    objects.push_back(std::make_unique<MemoryObject>(GetParam(), offset));
+    views.push_back(objects.back().get());
+  }
+  std::vector<std::vector<int>> epochs(6, std::vector<int>(kRecords));
+  for (auto& order : epochs) {
+    std::iota(order.begin(), order.end(), 0);
+    std::shuffle(order.begin(), order.end(), random);
+  }
+  const auto extent_at = [&](int64_t p) -> std::optional<Extent> {
+    if (p >= static_cast<int64_t>(epochs.size()) * kRecords) return std::nullopt;
+    const int record = epochs[static_cast<size_t>(p / kRecords)][static_cast<size_t>(p % kRecords)];
+    const int o = record / kRecordsPerObject, r = record % kRecordsPerObject;
+    return Extent{o, offsets[o][r], offsets[o][r + 1] - offsets[o][r]};
+  };
+  ReadAheadOptions options;
+  options.budget_bytes = 32u << 20;  // about a quarter of the 150 MB data set
+  options.max_range_bytes = 2u << 20;
+  options.connections = 4;
+  ReadAhead ahead(views, extent_at, 0, options);
+  uint64_t high_water_after_two_epochs = 0;
+  int wrong = 0;
+  for (int64_t p = 0; p < static_cast<int64_t>(epochs.size()) * kRecords; ++p) {
+    const Extent extent = *extent_at(p);
+    const ExtentBytes taken = ahead.Take(p);
+    if (taken.bytes != Expected(extent.offset, extent.length)) ++wrong;
+    if (p == 2 * kRecords) high_water_after_two_epochs = ahead.arena().high_water();
+  }
+  EXPECT_EQ(wrong, 0);
+  EXPECT_EQ(ahead.heap_buffers(), 0);
+  EXPECT_LE(ahead.arena().high_water(), high_water_after_two_epochs + options.max_range_bytes);
+  EXPECT_LE(ahead.arena().high_water(), options.budget_bytes * 5 / 4);
 }
 
 TEST_P(ReadAheadTest, TakesOutOfOrderFromManyThreadsAndResumesMidStream) {
