@@ -1,6 +1,8 @@
 // Pod status inspection.
 #include "operator/controller/pod_status.h"
 
+#include <initializer_list>
+
 #include "operator/controller/names.h"
 #include "operator/kube/object_store.h"
 
@@ -114,14 +116,58 @@ std::string TerminationMessage(const json& pod, const std::string& container) {
   return t ? t->value("message", "") : "";
 }
 
+namespace {
+
+// Moves `keys` of `from` that are present into a new object.
+json Kept(json& from, std::initializer_list<const char*> keys) {
+  json kept = json::object();
+  if (!from.is_object()) return kept;
+  for (const char* key : keys) {
+    auto it = from.find(key);
+    if (it != from.end()) kept[key] = std::move(*it);
+  }
+  return kept;
+}
+
+// A container's status without what a kubelet adds for people (image, image ID, container ID,
+// start and finish times, the previous state): its name, readiness, restarts, and the state's
+// reason, message and exit code.
+json KeptContainerStatus(json& status) {
+  json kept = Kept(status, {"name", "ready", "restartCount"});
+  auto state = status.find("state");
+  if (state != status.end() && state->is_object()) {
+    json& out = kept["state"] = json::object();
+    for (auto& [which, detail] : state->items()) out[which] = Kept(detail, {"exitCode", "reason", "message"});
+  }
+  return kept;
+}
+
+// The pod status fields pod_status.cc and the controller read: phase, reason, message, podIP,
+// each condition's type, status, reason and message, and each container's KeptContainerStatus.
+json KeptStatus(json& status) {
+  json kept = Kept(status, {"phase", "reason", "message", "podIP"});
+  auto conditions = status.find("conditions");
+  if (conditions != status.end() && conditions->is_array()) {
+    json& out = kept["conditions"] = json::array();
+    for (json& c : *conditions) out.push_back(Kept(c, {"type", "status", "reason", "message"}));
+  }
+  for (const char* list : {"containerStatuses", "initContainerStatuses"}) {
+    auto statuses = status.find(list);
+    if (statuses == status.end() || !statuses->is_array()) continue;
+    json& out = kept[list] = json::array();
+    for (json& c : *statuses) out.push_back(KeptContainerStatus(c));
+  }
+  return kept;
+}
+
+}  // namespace
+
 void KeepWhatTheControllerReads(json& pod) {
   if (!pod.is_object()) return;
-  json kept = json::object();
-  for (const char* key : {"apiVersion", "kind", "metadata", "status"}) {
-    auto it = pod.find(key);
-    if (it != pod.end()) kept[key] = std::move(*it);
-  }
+  json kept = Kept(pod, {"apiVersion", "kind", "metadata"});
   kube::DropManagedFields(kept);
+  auto status = pod.find("status");
+  if (status != pod.end() && status->is_object()) kept["status"] = KeptStatus(*status);
   const std::string node = Text(Field(pod, "spec"), "nodeName");
   if (!node.empty()) kept["spec"] = {{"nodeName", node}};
   pod = std::move(kept);

@@ -674,6 +674,35 @@ TEST(Conditions, TransitionTimeMovesOnlyWhenStatusChanges) {
   EXPECT_EQ(s.conditions.size(), 1u);
 }
 
+// A status as a kubelet writes it: the fixtures' fields plus the timestamps, addresses, images and
+// IDs that people read and the controller does not.
+json AsAKubeletWritesIt(json pod) {
+  json& status = pod["status"];
+  status["hostIP"] = "10.128.0.7";
+  status["podIPs"] = json::array({{{"ip", status.value("podIP", "10.0.1.1")}}});
+  status["qosClass"] = "Guaranteed";
+  status["startTime"] = "2026-12-04T09:00:00Z";
+  for (json& c : status["conditions"]) {
+    c["lastProbeTime"] = nullptr;
+    c["lastTransitionTime"] = "2026-12-04T09:00:01Z";
+  }
+  if (!status.contains("containerStatuses")) {
+    status["containerStatuses"] = {{{"name", pod["spec"]["containers"][0]["name"]},
+                                    {"state", {{"running", {{"startedAt", "2026-12-04T09:00:02Z"}}}}}}};
+  }
+  for (json& c : status["containerStatuses"]) {
+    c["image"] = "registry.example.com/kubecnn/trainer:0.9.0";
+    c["imageID"] = "registry.example.com/kubecnn/trainer@sha256:" + std::string(64, 'a');
+    c["containerID"] = "containerd://" + std::string(64, 'b');
+    c["started"] = true;
+    c["ready"] = true;
+    c["restartCount"] = 0;
+    c["lastState"] = json::object();
+    for (auto& [which, detail] : c["state"].items()) detail["startedAt"] = "2026-12-04T09:00:02Z";
+  }
+  return pod;
+}
+
 TEST(PodStatus, ReadsTheSameOfAPodTheInformerTrimmed) {
   const api::DefaultedJob job = api::Defaulted(MakeJob());
   const json worker = WorkerPod(job, 1, 3);
@@ -687,7 +716,9 @@ TEST(PodStatus, ReadsTheSameOfAPodTheInformerTrimmed) {
                                   Succeeded(Scheduled(LauncherPod(job, kStageTrain, 3)), "top-1 0.76"),
                                   Failed(Scheduled(worker), 2, "Error"),
                                   terminating};
-  for (const json& pod : pods) {
+  std::vector<json> with_kubelet_fields = pods;
+  for (size_t i = 1; i < pods.size(); ++i) with_kubelet_fields.push_back(AsAKubeletWritesIt(pods[i]));
+  for (const json& pod : with_kubelet_fields) {
     json trimmed = pod;
     KeepWhatTheControllerReads(trimmed);
     const std::string name = PodName(pod);
@@ -709,6 +740,12 @@ TEST(PodStatus, ReadsTheSameOfAPodTheInformerTrimmed) {
     EXPECT_EQ(trimmed["metadata"], pod["metadata"]) << "owner, labels, uid and resourceVersion stay";
     EXPECT_FALSE(trimmed.contains("spec") && trimmed["spec"].contains("containers")) << name;
     EXPECT_LT(trimmed.dump().size(), pod.dump().size() / 2) << name << ": the cache should keep far less";
+    if (pod["status"].contains("hostIP")) {
+      EXPECT_LT(trimmed["status"].dump().size(), pod["status"].dump().size() / 2)
+          << name << ": nor the kubelet's timestamps, images and IDs";
+      EXPECT_EQ(trimmed["status"]["containerStatuses"][0]["restartCount"], 0) << name;
+      EXPECT_TRUE(trimmed["status"]["containerStatuses"][0]["ready"].get<bool>()) << name;
+    }
   }
 }
 
