@@ -56,6 +56,48 @@ std::string OneLine(const std::string& text) {
   return out;
 }
 
+// Moves `keys` of `from` that are present into a new object.
+json Kept(json& from, std::initializer_list<const char*> keys) {
+  json kept = json::object();
+  if (!from.is_object()) return kept;
+  for (const char* key : keys) {
+    auto it = from.find(key);
+    if (it != from.end()) kept[key] = std::move(*it);
+  }
+  return kept;
+}
+
+// A container's status without what a kubelet adds for people (image, image ID, container ID,
+// start and finish times, the previous state): its name, readiness, restarts, and the state's
+// reason, message and exit code.
+json KeptContainerStatus(json& status) {
+  json kept = Kept(status, {"name", "ready", "restartCount"});
+  auto state = status.find("state");
+  if (state != status.end() && state->is_object()) {
+    json& out = kept["state"] = json::object();
+    for (auto& [which, detail] : state->items()) out[which] = Kept(detail, {"exitCode", "reason", "message"});
+  }
+  return kept;
+}
+
+// The pod status fields pod_status.cc and the controller read: phase, reason, message, podIP,
+// each condition's type, status, reason and message, and each container's KeptContainerStatus.
+json KeptStatus(json& status) {
+  json kept = Kept(status, {"phase", "reason", "message", "podIP"});
+  auto conditions = status.find("conditions");
+  if (conditions != status.end() && conditions->is_array()) {
+    json& out = kept["conditions"] = json::array();
+    for (json& c : *conditions) out.push_back(Kept(c, {"type", "status", "reason", "message"}));
+  }
+  for (const char* list : {"containerStatuses", "initContainerStatuses"}) {
+    auto statuses = status.find(list);
+    if (statuses == status.end() || !statuses->is_array()) continue;
+    json& out = kept[list] = json::array();
+    for (json& c : *statuses) out.push_back(KeptContainerStatus(c));
+  }
+  return kept;
+}
+
 }  // namespace
 
 std::string PodName(const json& pod) { return Text(Field(pod, "metadata"), "name", ""); }
@@ -115,52 +157,6 @@ std::string TerminationMessage(const json& pod, const std::string& container) {
   const json* t = Terminated(pod, container);
   return t ? t->value("message", "") : "";
 }
-
-namespace {
-
-// Moves `keys` of `from` that are present into a new object.
-json Kept(json& from, std::initializer_list<const char*> keys) {
-  json kept = json::object();
-  if (!from.is_object()) return kept;
-  for (const char* key : keys) {
-    auto it = from.find(key);
-    if (it != from.end()) kept[key] = std::move(*it);
-  }
-  return kept;
-}
-
-// A container's status without what a kubelet adds for people (image, image ID, container ID,
-// start and finish times, the previous state): its name, readiness, restarts, and the state's
-// reason, message and exit code.
-json KeptContainerStatus(json& status) {
-  json kept = Kept(status, {"name", "ready", "restartCount"});
-  auto state = status.find("state");
-  if (state != status.end() && state->is_object()) {
-    json& out = kept["state"] = json::object();
-    for (auto& [which, detail] : state->items()) out[which] = Kept(detail, {"exitCode", "reason", "message"});
-  }
-  return kept;
-}
-
-// The pod status fields pod_status.cc and the controller read: phase, reason, message, podIP,
-// each condition's type, status, reason and message, and each container's KeptContainerStatus.
-json KeptStatus(json& status) {
-  json kept = Kept(status, {"phase", "reason", "message", "podIP"});
-  auto conditions = status.find("conditions");
-  if (conditions != status.end() && conditions->is_array()) {
-    json& out = kept["conditions"] = json::array();
-    for (json& c : *conditions) out.push_back(Kept(c, {"type", "status", "reason", "message"}));
-  }
-  for (const char* list : {"containerStatuses", "initContainerStatuses"}) {
-    auto statuses = status.find(list);
-    if (statuses == status.end() || !statuses->is_array()) continue;
-    json& out = kept[list] = json::array();
-    for (json& c : *statuses) out.push_back(KeptContainerStatus(c));
-  }
-  return kept;
-}
-
-}  // namespace
 
 void KeepWhatTheControllerReads(json& pod) {
   if (!pod.is_object()) return;

@@ -52,8 +52,8 @@ std::vector<RangePlan> CoalesceWindow(int64_t first, const std::vector<Extent>& 
 namespace {
 
 // The arena's address space: twice the budget, room for the first-fit's fragmentation (its pages
-// are faulted in only as used; the bench prints the high-water mark), and an extent longer than
-// the budget besides.
+// are faulted in only as used: ReadAheadTest.RangesOfEveryLengthReuseTheArenaEpochAfterEpoch sees
+// about 1.02x the budget), and one maximum range besides.
 uint64_t ArenaBytes(const ReadAheadOptions& options) { return 2 * options.budget_bytes + options.max_range_bytes; }
 
 uint64_t RangeBytes(const std::vector<RangePlan>& ranges) {

@@ -66,8 +66,8 @@ namespace {
 
 // Copies into a range buffer that will not be read before much other data has passed through the
 // cache (the read-ahead consumes it later): on x86-64 with stores that bypass the cache, which
-// saves reading each destination line in before it is overwritten (a quarter of the S3 reader's
-// own CPU, by perf, at ~75 MB/s of images).
+// saves reading each destination line in before it is overwritten (by perf on the decoding core:
+// libjpeg's share of the samples 78.0% -> 78.9%, against 81.9% reading local files).
 void CopyToColdMemory(char* dst, const char* src, size_t n) {
 #if defined(__SSE2__)
   const size_t head = std::min(n, static_cast<size_t>((16 - reinterpret_cast<uintptr_t>(dst) % 16) % 16));
