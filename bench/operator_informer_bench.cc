@@ -1,6 +1,6 @@
 // operator_informer_bench: an informer lists and watches 10,000 pods from the fake API server.
 // Prints seconds to sync, watch events applied per second, and this process's RSS. The fake
-// server runs in a forked child, so the RSS is the client's (cache + cpprestsdk) alone.
+// server runs in a forked child, so the RSS is the client's (cache + libcurl) alone.
 //   operator_informer_bench [pods=10000] [updates=10000]
 #include <sys/wait.h>
 #include <unistd.h>

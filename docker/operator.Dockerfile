@@ -10,7 +10,7 @@ FROM ${DEBIAN_IMAGE} AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config ca-certificates \
-      libcpprest-dev libssl-dev libcurl4-openssl-dev prometheus-cpp-dev libmicrohttpd-dev libyaml-cpp-dev nlohmann-json3-dev zlib1g-dev \
+      libssl-dev libcurl4-openssl-dev prometheus-cpp-dev libmicrohttpd-dev libyaml-cpp-dev nlohmann-json3-dev zlib1g-dev \
  && rm -rf /var/lib/apt/lists/*
 COPY . /src
 RUN cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DKUBECNN_BUILD_TRAINER=OFF \

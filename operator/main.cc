@@ -16,10 +16,6 @@
 #include <utility>
 #include <vector>
 
-// clang-format off: after <utility>, which boost::asio (under pplx) uses without including it
-#include <pplx/threadpool.h>
-// clang-format on
-
 #include "operator/controller/controller.h"
 #include "operator/controller/http_scraper.h"
 #include "operator/kube/client.h"
@@ -216,11 +212,8 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  // Memory at 1,000 jobs: cpprestsdk's shared pool runs only the API client's I/O completions (no
-  // request waits in it), yet starts 40 threads by default, and under load glibc gives busy threads
-  // arenas of their own (up to 8 per core), each holding freed memory apart. (After the signal mask:
-  // its threads must not take SIGTERM.)
-  crossplat::threadpool::initialize_with_threads(std::max(4u, std::thread::hardware_concurrency()));
+  // Memory at 1,000 jobs: under load glibc gives busy threads arenas of their own (up to 8 per
+  // core), each holding freed memory apart.
   mallopt(M_ARENA_MAX, 2);
 
   try {

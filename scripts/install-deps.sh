@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs everything kubecnn needs to build and test on Debian bookworm; safe to re-run.
 #
-# - Debian packages: toolchain, OpenMPI, protobuf, libjpeg-turbo, cpprestsdk, prometheus-cpp,
+# - Debian packages: toolchain, OpenMPI, protobuf, libjpeg-turbo, prometheus-cpp,
 #   yaml-cpp, nlohmann-json, GoogleTest, Fashion-MNIST, clang (libFuzzer); sshd, ssh and iproute2
-#   for the end-to-end suite's pods; libcurl (the S3 client: SigV4 signing, TLS) and tinyxml2
-#   (S3's XML answers); Ceph's mon, osd and radosgw, the real S3 server the storage tests run;
+#   for the end-to-end suite's pods; libcurl (the operator's HTTP, and the S3 client: SigV4
+#   signing, TLS) and tinyxml2 (S3's XML answers); Ceph's mon, osd and radosgw, the real S3
+#   server the storage tests run;
 #   etcd-server, the store of the tests' real Kubernetes control plane (scripts/k8s-assets.sh);
 #   libmicrohttpd, the HTTP server of both binaries' health and metrics endpoints.
 # - LibTorch: the CUDA build inside PyPI's torch wheel, in a virtualenv at $KUBECNN_VENV
@@ -32,7 +33,7 @@ apt_packages=(
   libopenmpi-dev openmpi-bin
   libprotobuf-dev protobuf-compiler
   libturbojpeg0-dev libjpeg62-turbo-dev
-  libcpprest-dev libssl-dev
+  libssl-dev
   libcurl4-openssl-dev libtinyxml2-dev
   prometheus-cpp-dev libmicrohttpd-dev
   libyaml-cpp-dev nlohmann-json3-dev

@@ -1,6 +1,5 @@
-// HttpProgressScraper on libcurl: one multi handle driven by one thread. Chosen over cpprestsdk,
-// whose resolver refuses a bracketed IPv6 literal ("Error resolving address" for http://[::1]:9400)
-// and whose timeout restarts with every chunk read.
+// HttpProgressScraper on libcurl: one multi handle, driven by one thread, for every scrape in
+// flight; each is held to its limits from connect to last byte.
 #include "operator/controller/http_scraper.h"
 
 #include <curl/curl.h>

@@ -1,6 +1,6 @@
-// HTTP to the API server over cpprestsdk: one-shot requests and line-by-line streamed responses,
+// HTTP to the API server over libcurl: one-shot requests and line-by-line streamed responses,
 // with TLS set up from a RestConfig (CA bundle, client certificate, or no verification when the
-// kubeconfig says so). The only file that sees cpprestsdk.
+// kubeconfig says so). The only file of the client that sees libcurl.
 #pragma once
 
 #include <chrono>
@@ -37,7 +37,8 @@ struct HttpResponse {
 
 class HttpTransport {
  public:
-  // `timeout`: how long a request may wait for the server. Throws std::invalid_argument when the
+  // `timeout`: the most a connection may take to open, a one-shot request to finish, and a stream to
+  // go without a byte (a quiet watch is not dead before it). Throws std::invalid_argument when the
   // config's PEM material does not parse (naming config.source).
   HttpTransport(const RestConfig& config, std::chrono::seconds timeout);
   ~HttpTransport();

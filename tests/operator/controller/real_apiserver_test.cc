@@ -1,9 +1,13 @@
 // The controller against the real kube-apiserver (tests/support/control_plane): refusals by Pod
 // Security admission and by RBAC land on the job as different conditions and Events, each naming
 // the fix that applies; the per-job NetworkPolicies are accepted as built (there is no CNI here, so
-// whether they are enforced is not tested). Label `controlplane`; skips without $KUBEBUILDER_ASSETS (fails under CI).
+// whether they are enforced is not tested); the API client reaches a server at an IPv6 address.
+// Label `controlplane`; skips without $KUBEBUILDER_ASSETS (fails under CI).
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <prometheus/registry.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <functional>
@@ -259,6 +263,51 @@ subjects:
   const api::Condition* blocked = FindCondition(status, condition::kBlocked);
   EXPECT_TRUE(!blocked || blocked->status != "True") << blocked->message;
   EXPECT_EQ(plane_->Kubectl("get networkpolicy -n np-rbac r50-workers r50-launcher -o name").exit_code, 0);
+}
+
+// An API server at an IPv6 address, as on a single-stack IPv6 cluster (KUBERNETES_SERVICE_HOST
+// is then an IPv6 literal, which the URL brackets): the client's requests and a watch reach it,
+// and TLS checks the address against the certificate. A control plane of its own, on ::1.
+TEST(RealApiServerIpv6, TheClientReachesAServerAtABracketedIpv6AddressAndWatchesIt) {
+  KUBECNN_SKIP_WITHOUT_CONTROL_PLANE();
+  const int probe = ::socket(AF_INET6, SOCK_STREAM, 0);
+  sockaddr_in6 loopback{};
+  loopback.sin6_family = AF_INET6;
+  loopback.sin6_addr = in6addr_loopback;
+  const bool has_ipv6 = probe >= 0 && ::bind(probe, reinterpret_cast<sockaddr*>(&loopback), sizeof loopback) == 0;
+  if (probe >= 0) ::close(probe);
+  if (!has_ipv6) GTEST_SKIP() << "this machine has no IPv6 loopback (::1)";
+  ::kubecnn::testing::ControlPlaneOptions options;
+  options.bind_address = "::1";
+  ControlPlane plane(options);
+  ASSERT_EQ(plane.server_url().rfind("https://[::1]:", 0), 0u) << plane.server_url();
+  kube::Client client(kube::LoadRestConfig(plane.admin_kubeconfig()));
+  const kube::ObjectList before = client.List(kube::resources::kConfigMaps, "default");
+
+  kube::StopSignal stop;
+  std::string watched;
+  std::thread watcher([&] {
+    kube::WatchOptions o;
+    o.resource_version = before.resource_version;
+    o.timeout_seconds = 60;
+    client.Watch(
+        kube::resources::kConfigMaps, "default", o,
+        [&](kube::WatchEvent&& e) {
+          if (e.type != kube::WatchEventType::kAdded) return true;
+          watched = e.object["metadata"].value("name", "");
+          return watched != "over-ipv6";
+        },
+        &stop);
+  });
+  const json created = client.Create(kube::resources::kConfigMaps, "default",
+                                     {{"apiVersion", "v1"},
+                                      {"kind", "ConfigMap"},
+                                      {"metadata", {{"name", "over-ipv6"}}},
+                                      {"data", {{"hostfile", "w-0 slots=1\n"}}}});
+  EXPECT_FALSE(created["metadata"].value("uid", "").empty());
+  watcher.join();  // the event ends the watch; else the server does, after 60 s
+  EXPECT_EQ(watched, "over-ipv6");
+  EXPECT_EQ(client.Get(kube::resources::kConfigMaps, "default", "over-ipv6")["data"]["hostfile"], "w-0 slots=1\n");
 }
 
 }  // namespace
