@@ -77,6 +77,23 @@ TEST_F(ControllerTest, AGangsPodsGoToTheApiServerSideBySide) {
   EXPECT_LT(took, 6 * kDelay) << "the pass took " << took.count() << " ms: the pod creates went one at a time";
 }
 
+// A bigger gang is not as many threads and connections at once: at most 8 of its writes are in
+// flight. With each answer 300 ms late, 20 pods 8 at a time take 3 rounds; all at once, 1.
+TEST_F(ControllerTest, AGangOfTwentyPodsGoesToTheApiServerEightAtATime) {
+  CreateJob(testing::MakeJob(/*workers=*/20, /*slots=*/1));
+  StartController(FastOptions(), /*workers=*/false);
+  constexpr milliseconds kDelay{300};
+  server_.SetResponseDelay(kDelay);
+  const auto started = std::chrono::steady_clock::now();
+  controller_->Reconcile("ml/r50");
+  const auto took = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - started);
+  server_.SetResponseDelay(milliseconds(0));
+  EXPECT_EQ(Pods().size(), 20u);
+  // Service, hostfile and Secret (3 rounds), then the pods: 3 rounds at most 8 wide.
+  EXPECT_GE(took, 6 * kDelay) << "the pass took " << took.count() << " ms: more than 8 creates were in flight";
+  EXPECT_LT(took, 12 * kDelay) << "the pass took " << took.count() << " ms: the pod creates were not side by side";
+}
+
 // A new job's first pass decides nothing: it creates the children, and the status (with
 // JobCreated) comes from the pass that sees them, one status write instead of two. (A create that
 // is refused gets it from the pass that tried: BlockedTest.)
