@@ -2,9 +2,11 @@
 // each operator configuration (the chart's client QPS limit, and none), on a fresh control plane with
 // a hollow node: N TrainingJobs created at once by a parallel client; seconds until every launcher
 // exists and every job is Succeeded, API requests per job, the operator's peak RSS, reconcile
-// p50/p99. Then the physical limit on another fresh control plane: the same objects (the operator's
-// own builders) created by a plain parallel client; and the operator's ratio against it. Prints,
-// never asserts: it is a benchmark (bench/run_operator_scale_bench.sh runs it).
+// p50/p99. The operator runs as the chart deploys it: a token of its ServiceAccount, the chart's
+// ClusterRole. Then the physical limit on another fresh control plane: the same objects (the
+// operator's own builders) created by a plain parallel client, the TrainingJobs as the admin and
+// their children as the operator's ServiceAccount, as in the operator's run; and the operator's
+// ratio against it. Prints, never asserts: it is a benchmark (bench/run_operator_scale_bench.sh).
 //   operator_scale_bench [--creators=8] [--limit_threads=16] [--launcher_seconds=1]
 //                        [--scheduler_qps=5000] [--concurrency=4] [--timeout_s=0] N...
 #include <unistd.h>
@@ -185,32 +187,32 @@ kubecnn::bench::ScaleClusterOptions ClusterOptions(const BenchOptions& o) {
 
 using Clients = std::vector<std::unique_ptr<kubecnn::kube::Client>>;
 
-// `threads` admin clients, each with its connection made and the TrainingJob storage touched by one
-// list, so that neither run's clock counts a TLS handshake or the API server's first custom-resource
-// request.
-Clients WarmClients(ScaleCluster& cluster, int threads) {
+// `threads` clients from `make`, each with its connection made and `resource`'s storage touched by
+// one list, so that neither run's clock counts a TLS handshake or the API server's first request
+// for a resource.
+Clients WarmClients(const std::function<std::unique_ptr<kubecnn::kube::Client>()>& make, int threads,
+                    const kubecnn::kube::Resource& resource) {
   Clients clients;
   for (int t = 0; t < threads; ++t) {
-    clients.push_back(cluster.AdminClient());
+    clients.push_back(make());
     kubecnn::kube::ListOptions one;
     one.limit = 1;
-    clients.back()->List(kubecnn::kube::resources::kTrainingJobs, kubecnn::bench::kBenchNamespace, one);
+    clients.back()->List(resource, kubecnn::bench::kBenchNamespace, one);
   }
   return clients;
 }
 
-// Creates jobs 0..n-1 from one thread per client; `on_job(client, index)` creates what one job is.
+// Creates jobs 0..n-1 from `threads` threads; `on_job(thread, index)` creates what one job is.
 // Returns the failures (the first one's message in `first`).
-int CreateInParallel(Clients& clients, int n, const std::function<void(kubecnn::kube::Client&, int)>& on_job,
-                     std::string* first) {
+int CreateInParallel(size_t threads, int n, const std::function<void(size_t, int)>& on_job, std::string* first) {
   std::atomic<int> next{0}, failures{0};
   std::mutex first_mu;
   std::vector<std::thread> workers;
-  for (size_t t = 0; t < clients.size(); ++t) {
+  for (size_t t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
       for (int i = next++; i < n; i = next++) {
         try {
-          on_job(*clients[t], i);
+          on_job(t, i);
         } catch (const std::exception& e) {
           if (failures++ == 0) {
             std::lock_guard<std::mutex> lock(first_mu);
@@ -273,14 +275,16 @@ LimitFigures MeasureLimit(int n, const BenchOptions& o) {
   const std::string ns = kubecnn::bench::kBenchNamespace;
   LimitFigures f;
   f.threads = o.limit_threads;
-  Clients clients = WarmClients(cluster, o.limit_threads);
+  Clients users = WarmClients([&] { return cluster.AdminClient(); }, o.limit_threads, kr::kTrainingJobs);
+  Clients operators = WarmClients([&] { return cluster.OperatorClient(); }, o.limit_threads, kr::kPods);
   const std::map<std::string, double> writes_before = ApiServerWrites(cluster);
   const std::map<std::string, double> cpu_before = CpuByProcess(cluster);
   const auto start = SteadyClock::now();
   f.failures = CreateInParallel(
-      clients, n,
-      [&](kubecnn::kube::Client& client, int i) {
-        const json created = client.Create(kr::kTrainingJobs, ns, kubecnn::bench::BenchJob(i));
+      operators.size(), n,
+      [&](size_t t, int i) {
+        const json created = users[t]->Create(kr::kTrainingJobs, ns, kubecnn::bench::BenchJob(i));
+        kubecnn::kube::Client& client = *operators[t];
         const kubecnn::api::DefaultedJob job = kubecnn::api::Defaulted(kubecnn::api::TrainingJobFromJson(created));
         client.Create(kr::kServices, ns, kubecnn::controller::HeadlessService(job));
         client.Create(kr::kConfigMaps, ns, kubecnn::controller::HostfileConfigMap(job));
@@ -375,7 +379,7 @@ OperatorFigures MeasureOperator(int n, const OperatorConfig& config, const Bench
   // at most every --progress_period (the chart's 15 s); the hollow pods' 10.244.x.y addresses are
   // not on this machine, so each scrape fails and the job simply shows no progress.
   kubecnn::testing::Process op(
-      {o.operator_binary, "--kubeconfig=" + cluster.plane().admin_kubeconfig(), "--leader_elect=false",
+      {o.operator_binary, "--kubeconfig=" + cluster.operator_kubeconfig(), "--leader_elect=false",
        "--metrics_port=" + std::to_string(metrics_port), "--health_port=" + std::to_string(health_port),
        "--kube_api_qps=" + config.qps, "--kube_api_burst=" + config.burst,
        "--concurrency=" + std::to_string(o.concurrency), "--progress_period=15"},
@@ -389,17 +393,18 @@ OperatorFigures MeasureOperator(int n, const OperatorConfig& config, const Bench
   f.rss_idle_mb = ProcStatusMb(op.pid(), "VmRSS");
 
   std::vector<SteadyClock::time_point> create_started(static_cast<size_t>(n));
-  Clients clients = WarmClients(cluster, o.creators);
+  Clients clients =
+      WarmClients([&] { return cluster.AdminClient(); }, o.creators, kubecnn::kube::resources::kTrainingJobs);
   const std::map<std::string, double> writes_before = ApiServerWrites(cluster);
   const std::map<std::string, double> cpu_before = CpuByProcess(cluster, op.pid());
   const auto start = SteadyClock::now();
   std::string first_failure;
   const int failures = CreateInParallel(
-      clients, n,
-      [&](kubecnn::kube::Client& client, int i) {
+      clients.size(), n,
+      [&](size_t t, int i) {
         create_started[static_cast<size_t>(i)] = SteadyClock::now();
-        client.Create(kubecnn::kube::resources::kTrainingJobs, kubecnn::bench::kBenchNamespace,
-                      kubecnn::bench::BenchJob(i));
+        clients[t]->Create(kubecnn::kube::resources::kTrainingJobs, kubecnn::bench::kBenchNamespace,
+                           kubecnn::bench::BenchJob(i));
       },
       &first_failure);
   f.created_s = Since(start);
@@ -651,7 +656,9 @@ int main(int argc, char** argv) {
       "operator_scale_bench: %s on %ld CPUs (load %.2f); each run on a fresh control plane "
       "(Kubernetes v1.26: etcd, kube-apiserver, kube-controller-manager with its default 20 qps, "
       "kube-scheduler with%s), one hollow node (pods 10000, no client-side limit, %.1f s launchers); "
-      "operator --concurrency=%d with the admin kubeconfig; jobs created by %d threads, the limit by %d\n",
+      "operator --concurrency=%d as the chart's ServiceAccount (a token, the chart's ClusterRole); jobs created by %d "
+      "threads as the admin; the limit by %d (TrainingJobs as the admin, their children as the operator's "
+      "ServiceAccount)\n",
       o.operator_binary.c_str(), sysconf(_SC_NPROCESSORS_ONLN), load[0], scheduler.c_str(), o.launcher_seconds,
       o.concurrency, o.creators, o.limit_threads);
   std::fflush(stdout);

@@ -1,4 +1,5 @@
-// ScaleCluster: control plane, CRD, namespace, hollow node, in that order, each step checked.
+// ScaleCluster: control plane, CRD, the chart's RBAC, namespace, hollow node, in that order, each
+// step checked.
 #include "bench/scale_cluster.h"
 
 #include <chrono>
@@ -52,6 +53,18 @@ ScaleCluster::ScaleCluster(const ScaleClusterOptions& options) {
   if (established.exit_code != 0) {
     throw std::runtime_error("the TrainingJob CRD was not established in 60 s:\n" + established.output);
   }
+  const std::string rbac = options.source_dir + "/manifests/rbac/";
+  const testing::CommandOutcome granted = plane_->Kubectl("apply -f " + rbac);
+  if (granted.exit_code != 0) throw std::runtime_error("kubectl apply -f " + rbac + " failed:\n" + granted.output);
+  const testing::CommandOutcome token =
+      plane_->Kubectl("create token kubecnn-operator -n kubecnn-system --duration=24h");
+  if (token.exit_code != 0 || token.output.empty()) {
+    throw std::runtime_error("kubectl create token kubecnn-operator -n kubecnn-system failed:\n" + token.output);
+  }
+  std::string bearer = token.output;  // the token is the last line (kubectl may warn before it)
+  while (!bearer.empty() && (bearer.back() == '\n' || bearer.back() == '\r')) bearer.pop_back();
+  bearer = bearer.substr(bearer.rfind('\n') == std::string::npos ? 0 : bearer.rfind('\n') + 1);
+  operator_kubeconfig_ = plane_->KubeconfigForToken(bearer, "kubecnn-operator");
   plane_->CreateNamespace(kBenchNamespace, {{"pod-security.kubernetes.io/enforce", "restricted"}});
 
   const std::string node_user = "system:node:" + options.node.name;
@@ -72,6 +85,13 @@ ScaleCluster::~ScaleCluster() {
 
 std::unique_ptr<kube::Client> ScaleCluster::AdminClient() const {
   kube::RestConfig config = kube::LoadRestConfig(plane_->admin_kubeconfig(), "");
+  config.qps = 0;
+  config.user_agent = "kubecnn-scale-bench";
+  return std::make_unique<kube::Client>(config);
+}
+
+std::unique_ptr<kube::Client> ScaleCluster::OperatorClient() const {
+  kube::RestConfig config = kube::LoadRestConfig(operator_kubeconfig_, "");
   config.qps = 0;
   config.user_agent = "kubecnn-scale-bench";
   return std::make_unique<kube::Client>(config);
