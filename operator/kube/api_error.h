@@ -29,6 +29,13 @@ class TransportError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// An answer over the transport's size limits (HttpLimits): asking again would get the same, so it
+// is not retried.
+class AnswerTooLarge : public TransportError {
+ public:
+  using TransportError::TransportError;
+};
+
 // Builds the error for a non-2xx response to `action` ("PUT /api/v1/namespaces/a/pods/b"): the
 // Status message when the body is one, else the start of the body; then a hint for the code.
 ApiError MakeApiError(const std::string& action, int code, const std::string& body);

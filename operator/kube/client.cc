@@ -45,8 +45,8 @@ Client::Client(RestConfig config, std::shared_ptr<Metrics> metrics, ClientOption
       clock_(options.clock ? options.clock : &RealClock()),
       tokens_(config_),
       limiter_(config_.qps, config_.burst, *clock_),
-      transport_(config_, config_.timeout),
-      watch_transport_(config_, options.max_watch_seconds),
+      transport_(config_, config_.timeout, options.limits),
+      watch_transport_(config_, options.max_watch_seconds, options.limits),
       random_(std::random_device{}()) {}
 
 Client::~Client() = default;
@@ -85,9 +85,9 @@ HttpResponse Client::Do(const std::string& verb, const std::string& method, cons
     HttpResponse response;
     try {
       response = transport_.Send(request);
-    } catch (const TransportError&) {
+    } catch (const TransportError& e) {
       metrics_->ObserveRequest(verb, 0, std::chrono::duration<double>(clock_->Now() - start).count());
-      if (!idempotent || attempt >= options_.retry.max_attempts) throw;
+      if (!idempotent || attempt >= options_.retry.max_attempts || dynamic_cast<const AnswerTooLarge*>(&e)) throw;
       metrics_->CountRetry("transport");
       clock_->Sleep(BackoffDelay(options_.retry.backoff, attempt - 1, Random01()));
       continue;

@@ -56,6 +56,7 @@ struct WatchOptions {
 struct ClientOptions {
   RetryPolicy retry;
   std::chrono::seconds max_watch_seconds{600};  // watches idle longer than this are treated as dead
+  HttpLimits limits;                            // how much of an answer is taken
   Clock* clock = nullptr;                       // RealClock() when null
 };
 

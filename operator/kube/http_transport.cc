@@ -107,9 +107,24 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   return size * count;
 }
 
+std::string Mib(size_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
+
+// A one-shot answer's body, up to a limit.
+struct BodyState {
+  std::string* body = nullptr;
+  size_t max_bytes = 0;
+  bool too_large = false;
+};
+
 size_t AppendBody(char* data, size_t size, size_t count, void* user) {
-  static_cast<std::string*>(user)->append(data, size * count);
-  return size * count;
+  auto* b = static_cast<BodyState*>(user);
+  const size_t n = size * count;
+  if (b->body->size() + n > b->max_bytes) {
+    b->too_large = true;
+    return 0;  // ends the transfer
+  }
+  b->body->append(data, n);
+  return n;
 }
 
 // A stream's state while libcurl hands it the body.
@@ -117,7 +132,9 @@ struct StreamState {
   CURL* easy = nullptr;
   HttpResponse* out = nullptr;
   const std::function<bool(std::string_view line)>* on_line = nullptr;
+  HttpLimits limits;
   std::string pending;
+  bool too_large = false;           // a line, or an error's body, over its limit
   bool ended_by_reader = false;     // on_line returned false
   std::exception_ptr reader_error;  // on_line threw: rethrown once libcurl has let go
 };
@@ -128,6 +145,10 @@ size_t OnStreamBody(char* data, size_t size, size_t count, void* user) {
   long status = 0;
   curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
   if (status < 200 || status > 299) {  // an error's body is returned whole
+    if (s->out->body.size() + n > s->limits.max_body_bytes) {
+      s->too_large = true;
+      return 0;
+    }
     s->out->body.append(data, n);
     return n;
   }
@@ -141,6 +162,10 @@ size_t OnStreamBody(char* data, size_t size, size_t count, void* user) {
       }
     }
     s->pending.erase(0, start);
+    if (s->pending.size() > s->limits.max_line_bytes) {
+      s->too_large = true;
+      return 0;
+    }
   } catch (...) {
     s->reader_error = std::current_exception();
     return 0;
@@ -161,6 +186,7 @@ struct HttpTransport::Impl {
   bool insecure = false;
   bool loopback = false;  // a server on this machine is never reached through a proxy (as client-go)
   std::chrono::seconds timeout{30};
+  HttpLimits limits;
 
   std::mutex mu;
   std::vector<CURL*> idle;  // handles between requests, each with its connection kept alive
@@ -240,6 +266,11 @@ struct HttpTransport::Impl {
     curl_easy_setopt(easy, CURLOPT_HEADERDATA, out);
   }
 
+  [[noreturn]] void FailTooLarge(const HttpRequest& request, const std::string& what) const {
+    throw AnswerTooLarge(request.method + " " + server + request.target + ": " + what +
+                         " (no API server answers so much: check that the server URL is the API server's)");
+  }
+
   [[noreturn]] void Fail(const HttpRequest& request, CURLcode code, const char* error) const {
     const std::string what = *error ? std::string(error) : std::string(curl_easy_strerror(code));
     throw TransportError(request.method + " " + server + request.target + ": " + what + " (" + TransportHint(what) +
@@ -247,7 +278,8 @@ struct HttpTransport::Impl {
   }
 };
 
-HttpTransport::HttpTransport(const RestConfig& config, std::chrono::seconds timeout) : impl_(std::make_unique<Impl>()) {
+HttpTransport::HttpTransport(const RestConfig& config, std::chrono::seconds timeout, HttpLimits limits)
+    : impl_(std::make_unique<Impl>()) {
   CheckPem(config.ca_pem, false, "certificate-authority", config.source);
   CheckPem(config.client_cert_pem, false, "client-certificate", config.source);
   CheckPem(config.client_key_pem, true, "client-key", config.source);
@@ -278,6 +310,7 @@ HttpTransport::HttpTransport(const RestConfig& config, std::chrono::seconds time
   impl_->insecure = config.insecure_skip_tls_verify;
   impl_->loopback = host_text == "localhost" || host_text == "[::1]" || host_text.rfind("127.", 0) == 0;
   impl_->timeout = timeout;
+  impl_->limits = limits;
 }
 
 HttpTransport::~HttpTransport() = default;
@@ -290,14 +323,18 @@ HttpResponse HttpTransport::Send(const HttpRequest& request) {
   HeaderList headers;
   impl_->Prepare(easy, request, &headers, &out, error);
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(impl_->timeout.count() * 1000));
+  BodyState body{&out.body, impl_->limits.max_body_bytes};
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, AppendBody);
-  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &out.body);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &body);
   const CURLcode code = curl_easy_perform(easy);
   long status = 0;
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, nullptr);  // `error` ends with this call
   if (code != CURLE_OK) {
     curl_easy_cleanup(easy);  // its connection may be half-used
+    if (body.too_large) {
+      impl_->FailTooLarge(request, "the answer's body is over " + Mib(impl_->limits.max_body_bytes));
+    }
     impl_->Fail(request, code, error);
   }
   impl_->Give(easy);
@@ -329,6 +366,7 @@ HttpResponse HttpTransport::Stream(const HttpRequest& request,
   state.easy = h.easy;
   state.out = &out;
   state.on_line = &on_line;
+  state.limits = impl_->limits;
   curl_easy_setopt(h.easy, CURLOPT_WRITEFUNCTION, OnStreamBody);
   curl_easy_setopt(h.easy, CURLOPT_WRITEDATA, &state);
   curl_multi_add_handle(h.multi, h.easy);
@@ -376,6 +414,11 @@ HttpResponse HttpTransport::Stream(const HttpRequest& request,
   }
   if (state.reader_error) std::rethrow_exception(state.reader_error);
   if (state.ended_by_reader) return out;
+  if (state.too_large) {
+    impl_->FailTooLarge(request, out.status >= 200 && out.status <= 299
+                                     ? "a line of the stream is over " + Mib(impl_->limits.max_line_bytes)
+                                     : "the answer's body is over " + Mib(impl_->limits.max_body_bytes));
+  }
   if (result != CURLE_OK) impl_->Fail(request, result, error);
   if (out.status >= 200 && out.status <= 299 && !state.pending.empty()) on_line(state.pending);
   return out;

@@ -363,5 +363,48 @@ TEST(ClientTls, BadPemInTheConfigIsReportedUpFront) {
   }
 }
 
+// An answer over the limits fails its request, naming the limit, instead of filling memory: a
+// one-shot body, and one line of a watch. Objects under them pass.
+TEST(Client, AnAnswerOverTheSizeLimitsFailsTheRequestNamingTheLimit) {
+  FakeApiServer server;
+  ClientOptions options;
+  options.limits.max_body_bytes = size_t{1} << 20;
+  options.limits.max_line_bytes = size_t{1} << 20;
+  Client client(ConfigFor(server), nullptr, options);
+  json small = ConfigMap("small");
+  small["data"]["k"] = std::string(size_t{512} << 10, 'x');
+  client.Create(resources::kConfigMaps, "ns", small);
+  EXPECT_EQ(client.Get(resources::kConfigMaps, "ns", "small")["data"]["k"].get<std::string>().size(),
+            size_t{512} << 10);
+  const ObjectList before = client.List(resources::kConfigMaps, "ns");
+
+  json big = ConfigMap("big");
+  big["data"]["k"] = std::string(size_t{3} << 19, 'x');                 // 1.5 MiB
+  Client(ConfigFor(server)).Create(resources::kConfigMaps, "ns", big);  // a client with the default limits
+  try {
+    client.Get(resources::kConfigMaps, "ns", "big");
+    ADD_FAILURE() << "a 1.5 MiB answer was taken under a 1 MiB limit";
+  } catch (const TransportError& e) {
+    EXPECT_NE(std::string(e.what()).find("the answer's body is over 1 MiB"), std::string::npos) << e.what();
+  }
+  int gets = 0;
+  for (const testing::RecordedRequest& r : server.Requests())
+    gets += r.method == "GET" && r.path.find("/configmaps/big") != std::string::npos;
+  EXPECT_EQ(gets, 1) << "asking again would get the same answer: no retry";
+  WatchOptions from_before;
+  from_before.resource_version = before.resource_version;
+  from_before.timeout_seconds = 20;
+  int events = 0;
+  try {
+    client.Watch(
+        resources::kConfigMaps, "ns", from_before, [&](WatchEvent&&) { return ++events, true; }, nullptr);
+    ADD_FAILURE() << "the watch ended without an error after " << events << " events";
+  } catch (const TransportError& e) {
+    EXPECT_NE(std::string(e.what()).find("a line of the stream is over 1 MiB"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(events, 0) << "the only event after the list is the big ConfigMap's";
+  EXPECT_EQ(client.Get(resources::kConfigMaps, "ns", "small")["metadata"]["name"], "small") << "the client still works";
+}
+
 }  // namespace
 }  // namespace kubecnn::kube
