@@ -2,9 +2,9 @@
 # Builds the libFuzzer targets with clang (ASan + UBSan) in their own build dir and fuzzes each: the
 # TFRecord/Example parsers (corpus seeded from ../shared/testdata) for FUZZ_SECONDS (default 60),
 # then the S3 XML answer parsers (seeded with real answers of Ceph RGW) for FUZZ_XML_SECONDS
-# (default half of that), then the operator's parsers of a trainer's /metrics text and eval result
-# and of kubeconfig YAML (seeded from tests/fuzz/seeds/) for FUZZ_OPERATOR_SECONDS each (default
-# half of FUZZ_SECONDS). Exits non-zero on a crash, leak, timeout or sanitizer report; the failing
+# (default half of that), then the operator's parsers of a trainer's /metrics text and eval result,
+# of kubeconfig YAML and of watch events (seeded from tests/fuzz/seeds/) for FUZZ_OPERATOR_SECONDS
+# each (default half of FUZZ_SECONDS). Exits non-zero on a crash, leak, timeout or sanitizer report; the failing
 # input is left in <build>/fuzz-artifacts/.
 #
 #   FUZZ_SECONDS=300 scripts/run-fuzzer.sh
@@ -29,7 +29,8 @@ CC=clang CXX=clang++ cmake -S "$root" -B "$build" \
   -DKUBECNN_BUILD_OPERATOR=OFF \
   -DKUBECNN_BUILD_BENCH=OFF \
   -DKUBECNN_BUILD_TESTS=ON >/dev/null
-cmake --build "$build" -j2 --target tfrecord_example_fuzzer s3_xml_fuzzer prometheus_text_fuzzer kubeconfig_fuzzer
+cmake --build "$build" -j2 --target tfrecord_example_fuzzer s3_xml_fuzzer prometheus_text_fuzzer kubeconfig_fuzzer \
+  watch_event_fuzzer
 
 fuzzer="$build/tests/fuzz/tfrecord_example_fuzzer"
 corpus="$build/fuzz-corpus/tfrecord_example"
@@ -71,8 +72,9 @@ printf '%s' '<?xml version="1.0" encoding="UTF-8"?><InitiateMultipartUploadResul
   -print_final_stats=1
 
 # The operator's parsers: what a trainer pod answers on /metrics (and its launcher's eval result),
-# and kubeconfig YAML. Seeds are checked in, with every input a fuzzer once found.
-for target in prometheus_text kubeconfig; do
+# kubeconfig YAML, and a line of a watch stream. Seeds are checked in, with every input a fuzzer
+# once found.
+for target in prometheus_text kubeconfig watch_event; do
   corpus="$build/fuzz-corpus/$target"
   mkdir -p "$corpus"
   cp -n "$root/tests/fuzz/seeds/$target"/* "$corpus"/
