@@ -246,7 +246,8 @@ RestConfig InClusterConfig(const std::string& service_host, const std::string& s
 }
 
 ConfigChoice ChooseConfigSource(const std::string& flag, const std::string& env_kubeconfig, bool in_cluster,
-                                const std::string& home, const std::function<bool(const std::string&)>& exists) {
+                                const std::string& home, const std::function<bool(const std::string&)>& exists,
+                                ConfigOrder order) {
   if (!flag.empty()) return {ConfigSource::kFlag, {flag}};
   ConfigChoice choice{ConfigSource::kEnvironment, {}};
   std::stringstream paths(env_kubeconfig);
@@ -255,12 +256,12 @@ ConfigChoice ChooseConfigSource(const std::string& flag, const std::string& env_
     if (std::find(choice.paths.begin(), choice.paths.end(), p) == choice.paths.end()) choice.paths.push_back(p);
   }
   if (!choice.paths.empty()) return choice;
-  if (in_cluster) return {ConfigSource::kInCluster, {}};
   // A set $KUBECONFIG replaces ~/.kube/config (kubectl's rule): a mistyped path must not quietly
   // reach the default cluster.
-  if (env_kubeconfig.empty() && !home.empty() && exists(home + "/.kube/config")) {
-    return {ConfigSource::kHome, {home + "/.kube/config"}};
-  }
+  const bool home_file = env_kubeconfig.empty() && !home.empty() && exists(home + "/.kube/config");
+  if (order == ConfigOrder::kKubectl && home_file) return {ConfigSource::kHome, {home + "/.kube/config"}};
+  if (in_cluster) return {ConfigSource::kInCluster, {}};
+  if (home_file) return {ConfigSource::kHome, {home + "/.kube/config"}};
   return {ConfigSource::kNone, {}};
 }
 

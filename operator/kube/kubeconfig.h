@@ -66,12 +66,15 @@ struct ConfigChoice {
   ConfigSource source = ConfigSource::kNone;
   std::vector<std::string> paths;  // the kubeconfig files for kFlag and kHome (one), kEnvironment (merged)
 };
-// As controller-runtime's GetConfig: --kubeconfig wins, then every existing file of $KUBECONFIG
-// (colon-separated, duplicates once, in order, merged by ParseKubeconfigs), then in-cluster when the
-// service environment is present, then $HOME/.kube/config when it exists and $KUBECONFIG is unset
-// (an operator run by hand).
+// Who is choosing: a controller (controller-runtime's GetConfig: in a pod, its own account before a
+// ~/.kube/config) or a command a person types (kubectl's loading rules: ~/.kube/config first).
+enum class ConfigOrder { kController, kKubectl };
+// --kubeconfig wins, then every existing file of $KUBECONFIG (colon-separated, duplicates once, in
+// order, merged by ParseKubeconfigs), then in-cluster when the service environment is present and
+// $HOME/.kube/config when it exists and $KUBECONFIG is unset, in `order`'s order.
 ConfigChoice ChooseConfigSource(const std::string& flag, const std::string& env_kubeconfig, bool in_cluster,
-                                const std::string& home, const std::function<bool(const std::string&)>& exists);
+                                const std::string& home, const std::function<bool(const std::string&)>& exists,
+                                ConfigOrder order = ConfigOrder::kController);
 
 // The I/O shell over the above: the process environment and files.
 RestConfig LoadRestConfig(const std::string& kubeconfig_flag, const std::string& context = "");

@@ -3,7 +3,6 @@
 
 #include <sys/stat.h>
 
-#include <algorithm>
 #include <cstdlib>
 #include <ostream>
 
@@ -16,30 +15,6 @@ void AddGlobalFlags(FlagSet& flags, GlobalFlags& v) {
   flags.Add("context", &v.context, "the kubeconfig context to use");
   flags.Add("namespace", &v.ns, "the namespace");
   flags.Add("n", &v.ns, "the namespace");
-}
-
-std::vector<std::string> KubeconfigPaths(const std::string& flag, const std::string& env_kubeconfig,
-                                         const std::string& home,
-                                         const std::function<bool(const std::string&)>& exists) {
-  if (!flag.empty()) return {flag};  // a missing file is then an error, as in kubectl
-  if (!env_kubeconfig.empty()) {
-    // As client-go's loading rules: a set $KUBECONFIG is the whole list (~/.kube/config is not added).
-    std::vector<std::string> paths;
-    size_t start = 0;
-    while (start <= env_kubeconfig.size()) {
-      const size_t colon = env_kubeconfig.find(':', start);
-      const std::string path =
-          env_kubeconfig.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
-      if (!path.empty() && exists(path) && std::find(paths.begin(), paths.end(), path) == paths.end()) {
-        paths.push_back(path);
-      }
-      if (colon == std::string::npos) break;
-      start = colon + 1;
-    }
-    return paths;
-  }
-  if (!home.empty() && exists(home + "/.kube/config")) return {home + "/.kube/config"};
-  return {};
 }
 
 Session::Session(GlobalFlags flags, Terminal& terminal) : flags_(std::move(flags)), terminal_(terminal) {}
@@ -56,11 +31,13 @@ const kube::RestConfig& Session::Config() {
       struct stat st {};
       return ::stat(path.c_str(), &st) == 0;
     };
-    const std::vector<std::string> paths = KubeconfigPaths(flags_.kubeconfig, env("KUBECONFIG"), env("HOME"), exists);
+    const bool in_cluster = !env("KUBERNETES_SERVICE_HOST").empty() && !env("KUBERNETES_SERVICE_PORT").empty();
+    const kube::ConfigChoice choice = kube::ChooseConfigSource(flags_.kubeconfig, env("KUBECONFIG"), in_cluster,
+                                                               env("HOME"), exists, kube::ConfigOrder::kKubectl);
     try {
-      if (!paths.empty()) {
-        config_ = kube::LoadKubeconfigFiles(paths, flags_.context);
-      } else if (!env("KUBERNETES_SERVICE_HOST").empty()) {
+      if (!choice.paths.empty()) {
+        config_ = kube::LoadKubeconfigFiles(choice.paths, flags_.context);
+      } else if (choice.source == kube::ConfigSource::kInCluster) {
         config_ = kube::LoadRestConfig("", flags_.context);  // in a pod: its service account
       } else {
         config_problem_ =

@@ -2,7 +2,6 @@
 // -n/--namespace) resolved as kubectl resolves them, a client made on first use, and the terminal.
 #pragma once
 
-#include <functional>
 #include <iosfwd>
 #include <memory>
 #include <optional>
@@ -22,13 +21,6 @@ struct GlobalFlags {
 
 // --kubeconfig, --context, -n/--namespace.
 void AddGlobalFlags(FlagSet& flags, GlobalFlags& values);
-
-// kubectl's choice of kubeconfig files: --kubeconfig alone, else every existing file of $KUBECONFIG
-// (colon-separated, each once, merged as kubectl merges them) when it is set, else ~/.kube/config;
-// empty when there is none.
-std::vector<std::string> KubeconfigPaths(const std::string& flag, const std::string& env_kubeconfig,
-                                         const std::string& home,
-                                         const std::function<bool(const std::string&)>& exists);
 
 struct Terminal {
   std::ostream& out;

@@ -146,6 +146,25 @@ TEST(Kubeconfig, ChoosesFlagThenKubeconfigEnvThenInClusterThenHome) {
   }
 }
 
+// A command a person types chooses as kubectl does: ~/.kube/config before the pod's own account.
+TEST(Kubeconfig, KubectlsOrderTakesTheHomeFileBeforeInCluster) {
+  auto exists = [](const std::string& p) { return p == "/b" || p == "/c" || p == "/home/u/.kube/config"; };
+  const auto choose = [&](const std::string& flag, const std::string& env, bool in_cluster, const std::string& home) {
+    return ChooseConfigSource(flag, env, in_cluster, home, exists, ConfigOrder::kKubectl);
+  };
+  using Paths = std::vector<std::string>;
+  EXPECT_EQ(choose("/missing", "/b", true, "/home/u").paths, Paths{"/missing"}) << "the flag, even when missing";
+  EXPECT_EQ(choose("", "/a:/b:/c", true, "/home/u").paths, (Paths{"/b", "/c"})) << "every file that exists";
+  EXPECT_EQ(choose("", "::/c:/b:/c", false, "/home/u").paths, (Paths{"/c", "/b"})) << "each once, in order";
+  EXPECT_EQ(choose("", "", true, "/home/u").source, ConfigSource::kHome);
+  EXPECT_EQ(choose("", "", true, "/home/u").paths, Paths{"/home/u/.kube/config"});
+  EXPECT_EQ(choose("", "", true, "/home/v").source, ConfigSource::kInCluster);
+  EXPECT_EQ(choose("", "/a", true, "/home/u").source, ConfigSource::kInCluster)
+      << "a set KUBECONFIG hides the home file";
+  EXPECT_EQ(choose("", "/a", false, "/home/u").source, ConfigSource::kNone);
+  EXPECT_EQ(choose("", "", false, "").source, ConfigSource::kNone);
+}
+
 TEST(TokenSource, RereadsTheFileWhenItChanges) {
   testing::ScratchDir dir;
   const std::string path = dir / "token";

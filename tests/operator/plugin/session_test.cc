@@ -1,28 +1,14 @@
-// kubectl's choice of kubeconfig file, and the namespace a command acts in.
+// The namespace a command acts in. (Which kubeconfig it reads: kubeconfig_test, ConfigOrder::kKubectl.)
 #include "operator/plugin/session.h"
 
 #include <gtest/gtest.h>
 
-#include <set>
 #include <sstream>
 
 #include "tests/support/test_files.h"
 
 namespace kubecnn::plugin {
 namespace {
-
-TEST(PluginKubeconfigPaths, FlagThenEveryFileOfKubeconfigVariableThenHomeAsKubectl) {
-  const std::set<std::string> files = {"/b", "/c", "/home/u/.kube/config"};
-  const auto exists = [&](const std::string& path) { return files.count(path) > 0; };
-  using Paths = std::vector<std::string>;
-  EXPECT_EQ(KubeconfigPaths("/missing", "/b", "/home/u", exists), Paths{"/missing"});  // the flag even when missing
-  EXPECT_EQ(KubeconfigPaths("", "/a:/b:/c", "/home/u", exists), (Paths{"/b", "/c"}));  // every one that exists
-  EXPECT_EQ(KubeconfigPaths("", "::/c:/b:/c", "/home/u", exists), (Paths{"/c", "/b"}));
-  EXPECT_EQ(KubeconfigPaths("", "/a", "/home/u", exists), Paths{}) << "a set KUBECONFIG is the whole list";
-  EXPECT_EQ(KubeconfigPaths("", "", "/home/u", exists), Paths{"/home/u/.kube/config"});
-  EXPECT_EQ(KubeconfigPaths("", "", "/home/v", exists), Paths{});
-  EXPECT_EQ(KubeconfigPaths("", "/a", "", exists), Paths{});
-}
 
 TEST(PluginSession, NamespaceIsTheFlagElseTheContextsElseDefault) {
   testing::ScratchDir dir;
