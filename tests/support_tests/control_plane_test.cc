@@ -25,6 +25,7 @@
 #include "operator/kube/api_error.h"
 #include "operator/kube/client.h"
 #include "operator/kube/kubeconfig.h"
+#include "tests/support/eventually.h"
 
 namespace kubecnn::testing {
 namespace {
@@ -32,16 +33,6 @@ namespace {
 using nlohmann::json;
 
 const kube::Resource kNodes{"", "v1", "nodes", "Node", false};
-
-// Polls `done` every 100 ms for up to `limit`; true once it holds.
-bool Eventually(const std::function<bool()>& done, std::chrono::seconds limit = std::chrono::seconds(60)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return true;
-}
 
 std::string SourcePath(const std::string& relative) { return std::string(KUBECNN_SOURCE_DIR) + "/" + relative; }
 

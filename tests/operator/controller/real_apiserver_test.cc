@@ -25,6 +25,7 @@
 #include "operator/kube/kubeconfig.h"
 #include "tests/operator/controller/job_fixtures.h"
 #include "tests/support/control_plane.h"
+#include "tests/support/eventually.h"
 
 namespace kubecnn::controller {
 namespace {
@@ -34,14 +35,7 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-bool Eventually(const std::function<bool()>& done, seconds limit = seconds(60)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(milliseconds(100));
-  }
-  return true;
-}
+using ::kubecnn::testing::Eventually;
 
 bool Contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "operator/kube/api_error.h"
+#include "tests/support/eventually.h"
 #include "tests/support/fake_apiserver.h"
 
 namespace kubecnn::kube {
@@ -131,14 +132,8 @@ std::map<std::string, std::pair<std::string, int64_t>> ServerView(FakeApiServer&
   return out;
 }
 
-template <typename Pred>
-bool Eventually(Pred pred, milliseconds timeout = milliseconds(10000)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(milliseconds(10));
-  }
-  return pred();
+bool Eventually(const std::function<bool()>& done, milliseconds timeout = milliseconds(10000)) {
+  return testing::Eventually(done, timeout, milliseconds(10));
 }
 
 TEST(Informer, SyncsExistingObjectsThenFollowsLiveChanges) {

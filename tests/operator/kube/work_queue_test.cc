@@ -7,6 +7,7 @@
 #include <functional>
 #include <thread>
 
+#include "tests/support/eventually.h"
 #include "tests/support/fake_clock.h"
 
 namespace kubecnn::kube {
@@ -68,12 +69,7 @@ TEST(WorkQueue, NoKeyIsEverProcessedByTwoWorkersAtOnce) {
 
 // Waits (on the real clock, polling) for `done`; false after 10 s.
 bool Eventually(const std::function<bool()>& done) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(milliseconds(1));
-  }
-  return true;
+  return testing::Eventually(done, std::chrono::seconds(10), milliseconds(1));
 }
 
 TEST(WorkQueue, FailuresBackOffExponentiallyAndSuccessForgets) {

@@ -10,6 +10,7 @@
 #include "operator/kube/client.h"
 #include "operator/kube/resource.h"
 #include "tests/support/control_plane.h"
+#include "tests/support/eventually.h"
 #include "tests/support/process.h"
 #include "tests/support/test_files.h"
 
@@ -24,14 +25,7 @@ std::string SourcePath(const std::string& relative) { return std::string(KUBECNN
 std::string PluginDir() { return std::string(KUBECNN_BINARY_DIR) + "/operator/plugin"; }
 std::string PluginPath() { return PluginDir() + "/kubectl-kubecnn"; }
 
-bool Eventually(const std::function<bool()>& done, std::chrono::seconds limit = std::chrono::seconds(60)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return true;
-}
+using ::kubecnn::testing::Eventually;
 
 bool Contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
