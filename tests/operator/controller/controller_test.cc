@@ -210,7 +210,7 @@ TEST_F(ControllerTest, DeletingTheJobCascadesAndNothingIsRecreated) {
   CreateJob(testing::MakeJob());
   ASSERT_TRUE(WaitForWorkers(4));
   ASSERT_TRUE(WaitFor([&] { return controller_->metrics().JobsInPhase("Scheduling") == 1; }, "phase Scheduling"));
-  client_->Delete(kube::resources::kTrainingJobs, "ml", "r50", {"Background", "", ""});
+  client_->Delete(kube::resources::kTrainingJobs, "ml", "r50", {"Background", "", "", std::nullopt});
   ASSERT_TRUE(WaitFor([&] { return Pods().empty(); }, "pods gone"));
   // The controller has seen the job go (its phase gauge dropped it); every pass from then on finds
   // no job. Stopping the workers waits for a pass still in flight. (One that began before may
