@@ -304,7 +304,9 @@ TEST_P(ReadAheadTest, RangesOfEveryLengthReuseTheArenaEpochAfterEpoch) {
   }
   EXPECT_EQ(wrong, 0);
   EXPECT_EQ(ahead.heap_buffers(), 0);
-  EXPECT_LE(ahead.arena().high_water(), high_water_after_two_epochs + options.max_range_bytes);
+  // Later epochs reuse what the first two faulted in: at most two more ranges' worth (where first
+  // fit lands depends on when the connections' transfers end; unbounded growth would reach 2x).
+  EXPECT_LE(ahead.arena().high_water(), high_water_after_two_epochs + 2 * options.max_range_bytes);
   EXPECT_LE(ahead.arena().high_water(), options.budget_bytes * 5 / 4);
 }
 
